@@ -1,0 +1,24 @@
+"""The one exception type for bad user input.
+
+Everything a user can get wrong (a YAML key, a value, a trace file, a policy name)
+raises :class:`InputError` with a message that names the place (file, line, key) and
+what would have been allowed. The CLI prints the message and exits with status 2;
+only ``--debug`` shows a traceback.
+"""
+
+from __future__ import annotations
+
+EXIT_BAD_INPUT = 2
+
+
+class InputError(Exception):
+    """Bad user input, with a message fit to print as it is."""
+
+    def __init__(self, message: str, where: str | None = None):
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+def one_of(values) -> str:
+    """Format allowed values for an error message: ``one of: a, b, c``."""
+    return "one of: " + ", ".join(str(v) for v in values)

@@ -1,0 +1,250 @@
+"""Typed YAML: build frozen dataclasses from a YAML file, strictly.
+
+Every field of a config dataclass is typed; this module reads the YAML node tree
+(keeping line numbers) and builds the dataclass, so that an unknown key, a wrong type,
+a value outside a ``Literal`` or a failed cross-field check becomes one
+:class:`~marl_part.errors.InputError` naming file, line, key and the allowed values.
+
+Supported field types: ``bool``, ``int``, ``float``, ``str``, ``Literal[...]``,
+``X | None``, ``list[X]``, ``tuple[X, ...]``, ``dict[str, X]``, nested dataclasses,
+and unions of dataclasses told apart by a shared ``Literal`` tag field (the first
+field of each, e.g. ``source: zipf``). A dataclass may check its fields together in
+``__post_init__`` by raising :class:`FieldError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import yaml
+
+from marl_part.errors import InputError, one_of
+
+
+class FieldError(ValueError):
+    """Raised by a dataclass's ``__post_init__``: ``field`` has a bad value."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(message)
+
+
+class _Where:
+    """A position in the YAML tree: file, line and dotted key."""
+
+    def __init__(self, source: str, key: str, node: yaml.Node | None):
+        self.source, self.key, self.node = source, key, node
+
+    def child(self, name: str | int, node: yaml.Node | None) -> "_Where":
+        key = f"{self.key}[{name}]" if isinstance(name, int) else (
+            f"{self.key}.{name}" if self.key else name)
+        return _Where(self.source, key, node if node is not None else self.node)
+
+    def error(self, message: str) -> InputError:
+        place = self.source
+        if self.node is not None and self.node.start_mark.line >= 0:
+            place += f":{self.node.start_mark.line + 1}"
+        if self.key:
+            message = f"key '{self.key}': {message}"
+        return InputError(message, place)
+
+
+def read_node(path: str | Path) -> yaml.Node:
+    """Parse a YAML file into its node tree (with line numbers)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise InputError(f"cannot read config file: {exc.strerror}", str(path)) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        place = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise InputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", place) from None
+    if node is None:
+        raise InputError("the file is empty", str(path))
+    return node
+
+
+def set_value(root: yaml.Node, assignment: str) -> None:
+    """Apply a ``dotted.key=value`` override (the CLI's ``--set``) to a node tree."""
+    dotted, sep, raw = assignment.partition("=")
+    if not sep or not dotted:
+        raise InputError("an override is written key=value, e.g. cluster.max_nodes=8",
+                         f"--set {assignment}")
+    try:
+        value = yaml.compose(raw, Loader=yaml.SafeLoader) or yaml.ScalarNode(
+            "tag:yaml.org,2002:null", "")
+    except yaml.YAMLError:
+        value = yaml.ScalarNode("tag:yaml.org,2002:str", raw)
+    node = root
+    parts = dotted.split(".")
+    for depth, part in enumerate(parts):
+        if not isinstance(node, yaml.MappingNode):
+            raise InputError(f"'{'.'.join(parts[:depth])}' is not a mapping",
+                             f"--set {assignment}")
+        entry = next((kv for kv in node.value if kv[0].value == part), None)
+        if depth == len(parts) - 1:
+            if entry is None:
+                node.value.append((yaml.ScalarNode("tag:yaml.org,2002:str", part), value))
+            else:
+                node.value[node.value.index(entry)] = (entry[0], value)
+        elif entry is None:
+            child = yaml.MappingNode("tag:yaml.org,2002:map", [])
+            node.value.append((yaml.ScalarNode("tag:yaml.org,2002:str", part), child))
+            node = child
+        else:
+            node = entry[1]
+
+
+def build(cls: type, node: yaml.Node, source: str, key: str = "") -> Any:
+    """Build an instance of ``cls`` (usually a dataclass) from ``node``."""
+    return _build(cls, node, _Where(source, key, node))
+
+
+def load(cls: type, path: str | Path, overrides: typing.Iterable[str] = ()) -> Any:
+    """Read ``path``, apply ``--set`` overrides and build ``cls`` from it."""
+    node = read_node(path)
+    for assignment in overrides:
+        set_value(node, assignment)
+    return build(cls, node, str(path))
+
+
+def to_dict(value: Any) -> Any:
+    """A dataclass tree as plain YAML-able data (the resolved config of a run)."""
+    if dataclasses.is_dataclass(value):
+        return {f.name: to_dict(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [to_dict(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_dict(v) for k, v in value.items()}
+    return value
+
+
+def _scalar(node: yaml.Node) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        return node
+    return yaml.SafeLoader("").construct_object(node)
+
+
+def _type_name(tp: Any) -> str:
+    if get_origin(tp) is Literal:
+        return one_of(get_args(tp))
+    if dataclasses.is_dataclass(tp):
+        return "a mapping"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _build(tp: Any, node: yaml.Node, where: _Where) -> Any:
+    origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return _build_union(tp, node, where)
+    if origin is Literal:
+        value = _scalar(node)
+        if isinstance(value, yaml.Node) or value not in get_args(tp) or isinstance(value, bool) != any(
+                isinstance(a, bool) for a in get_args(tp)):
+            raise where.error(f"got {_show(node)}; allowed: {one_of(get_args(tp))}")
+        return value
+    if dataclasses.is_dataclass(tp):
+        return _build_dataclass(tp, node, where)
+    if origin in (list, tuple):
+        if not isinstance(node, yaml.SequenceNode):
+            raise where.error(f"expected a list, got {_show(node)}")
+        item = get_args(tp)[0]
+        values = [_build(item, n, where.child(i, n)) for i, n in enumerate(node.value)]
+        return tuple(values) if origin is tuple else values
+    if origin is dict:
+        if not isinstance(node, yaml.MappingNode):
+            raise where.error(f"expected a mapping, got {_show(node)}")
+        value_type = get_args(tp)[1]
+        return {str(_scalar(k)): _build(value_type, v, where.child(str(_scalar(k)), k))
+                for k, v in node.value}
+    return _build_plain(tp, node, where)
+
+
+def _build_plain(tp: Any, node: yaml.Node, where: _Where) -> Any:
+    value = _scalar(node)
+    if tp is Any:
+        return yaml.SafeLoader("").construct_object(node, deep=True)
+    if tp is float:
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    elif tp is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+    elif tp is bool:
+        if isinstance(value, bool):
+            return value
+    else:
+        raise TypeError(f"typed_yaml cannot build {tp!r}")
+    raise where.error(f"expected {_type_name(tp)}, got {_show(node)}")
+
+
+def _build_union(tp: Any, node: yaml.Node, where: _Where) -> Any:
+    options = [a for a in get_args(tp) if a is not type(None)]
+    if type(None) in get_args(tp) and _scalar(node) is None:
+        return None
+    if len(options) == 1:
+        return _build(options[0], node, where)
+    if not all(dataclasses.is_dataclass(o) for o in options):
+        raise TypeError(f"typed_yaml supports unions of dataclasses only, not {tp!r}")
+    tag = dataclasses.fields(options[0])[0].name
+    by_tag = {get_args(dataclasses.fields(o)[0].type)[0]: o for o in options}
+    if not isinstance(node, yaml.MappingNode):
+        raise where.error(f"expected a mapping with '{tag}', got {_show(node)}")
+    tag_node = next((v for k, v in node.value if k.value == tag), None)
+    if tag_node is None:
+        raise where.error(f"'{tag}' is required; allowed: {one_of(by_tag)}")
+    value = _scalar(tag_node)
+    if value not in by_tag:
+        raise where.child(tag, tag_node).error(f"got {_show(tag_node)}; allowed: {one_of(by_tag)}")
+    return _build(by_tag[value], node, where)
+
+
+def _build_dataclass(cls: type, node: yaml.Node, where: _Where) -> Any:
+    if _scalar(node) is None:
+        node = yaml.MappingNode("tag:yaml.org,2002:map", [], start_mark=node.start_mark)
+    if not isinstance(node, yaml.MappingNode):
+        raise where.error(f"expected a mapping, got {_show(node)}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    values, key_nodes = {}, {}
+    for key_node, value_node in node.value:
+        name = str(_scalar(key_node))
+        child = where.child(name, key_node)
+        if name not in fields:
+            raise child.error(f"unknown key; allowed: {one_of(fields)}")
+        if name in values:
+            raise child.error("given twice")
+        values[name] = _build(hints[name], value_node, child)
+        key_nodes[name] = key_node
+    missing = [n for n, f in fields.items() if n not in values
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise where.error(f"missing required key(s): {', '.join(missing)}")
+    try:
+        return cls(**values)
+    except FieldError as exc:
+        raise where.child(exc.field, key_nodes.get(exc.field)).error(str(exc)) from None
+
+
+def _show(node: yaml.Node) -> str:
+    if isinstance(node, yaml.ScalarNode):
+        value = _scalar(node)
+        return "nothing" if value is None else repr(value)
+    return "a list" if isinstance(node, yaml.SequenceNode) else "a mapping"
