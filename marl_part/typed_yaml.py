@@ -7,8 +7,8 @@ a value outside a ``Literal`` or a failed cross-field check becomes one
 
 Supported field types: ``bool``, ``int``, ``float``, ``str``, ``Literal[...]``,
 ``X | None``, ``list[X]``, ``tuple[X, ...]``, ``dict[str, X]``, nested dataclasses,
-and unions of dataclasses told apart by a shared ``Literal`` tag field (the first
-field of each, e.g. ``source: zipf``). A dataclass may check its fields together in
+and unions of dataclasses told apart by a shared tag field typed ``Literal`` with one
+value in each (e.g. ``source: zipf``). A dataclass may check its fields together in
 ``__post_init__`` by raising :class:`FieldError`.
 """
 
@@ -146,8 +146,7 @@ def _build(tp: Any, node: yaml.Node, where: _Where) -> Any:
         return _build_union(tp, node, where)
     if origin is Literal:
         value = _scalar(node)
-        if isinstance(value, yaml.Node) or value not in get_args(tp) or isinstance(value, bool) != any(
-                isinstance(a, bool) for a in get_args(tp)):
+        if not any(type(value) is type(a) and value == a for a in get_args(tp)):
             raise where.error(f"got {_show(node)}; allowed: {one_of(get_args(tp))}")
         return value
     if dataclasses.is_dataclass(tp):
@@ -203,8 +202,8 @@ def _build_union(tp: Any, node: yaml.Node, where: _Where) -> Any:
         return _build(options[0], node, where)
     if not all(dataclasses.is_dataclass(o) for o in options):
         raise TypeError(f"typed_yaml supports unions of dataclasses only, not {tp!r}")
-    tag = dataclasses.fields(options[0])[0].name
-    by_tag = {get_args(dataclasses.fields(o)[0].type)[0]: o for o in options}
+    tag = _tag_field(options)
+    by_tag = {get_args(typing.get_type_hints(o)[tag])[0]: o for o in options}
     if not isinstance(node, yaml.MappingNode):
         raise where.error(f"expected a mapping with '{tag}', got {_show(node)}")
     tag_node = next((v for k, v in node.value if k.value == tag), None)
@@ -214,6 +213,15 @@ def _build_union(tp: Any, node: yaml.Node, where: _Where) -> Any:
     if value not in by_tag:
         raise where.child(tag, tag_node).error(f"got {_show(tag_node)}; allowed: {one_of(by_tag)}")
     return _build(by_tag[value], node, where)
+
+
+def _tag_field(options: list[type]) -> str:
+    """The field that tells union members apart: typed ``Literal[one value]`` in each."""
+    for f in dataclasses.fields(options[0]):
+        if all(get_origin(typing.get_type_hints(o).get(f.name)) is Literal
+               and len(get_args(typing.get_type_hints(o)[f.name])) == 1 for o in options):
+            return f.name
+    raise TypeError(f"no Literal tag field shared by {options}")
 
 
 def _build_dataclass(cls: type, node: yaml.Node, where: _Where) -> Any:

@@ -1,0 +1,49 @@
+"""Workloads: real traces and synthetic streams, cut into micro-batches.
+
+``workload:`` in a config is one of the sources below, told apart by ``source:``.
+:func:`load_batches` reads a trace once per process and aggregates it
+(:mod:`marl_part.workloads.batches`); every env built from the same config shares it.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from marl_part.errors import InputError
+from marl_part.workloads.arrivals_csv import ArrivalsCsvSource
+from marl_part.workloads.batches import Batches, aggregate, batch_bounds_by_count, batch_bounds_by_time
+from marl_part.workloads.chunks_csv import ChunksCsvSource
+from marl_part.workloads.keys_csv import KeysCsvSource
+from marl_part.workloads.swf import SwfSource
+from marl_part.workloads.text import TextSource
+from marl_part.workloads.trace import Trace
+from marl_part.workloads.zipf import ZipfSource
+
+WorkloadConfig = (ZipfSource | KeysCsvSource | TextSource | SwfSource | ArrivalsCsvSource
+                  | ChunksCsvSource)
+
+
+@functools.lru_cache(maxsize=8)
+def load_batches(config: WorkloadConfig, batch_interval: float, base_dir: Path) -> Batches:
+    """The micro-batches of ``config``; one batch interval is ``batch_interval`` seconds."""
+    trace = config.read(base_dir)
+    if config.content is not None:
+        trace = trace.with_content(config.content)
+    if trace.n_tuples == 0:
+        raise InputError("the workload has no tuples", getattr(config, "path", config.source))
+    if config.batch.tuples is not None:
+        bounds, window = batch_bounds_by_count(trace.n_tuples, config.batch.tuples), None
+    else:
+        if trace.times is None:
+            raise InputError(f"a '{config.source}' trace has no times; batch it by "
+                             "'batch: {tuples: N}'", "workload.batch")
+        window = batch_interval * config.batch.time_compression
+        bounds = batch_bounds_by_time(trace.times, window)
+    if len(bounds) < 2:
+        raise InputError(f"the trace holds {trace.n_tuples} tuples, fewer than one micro-batch",
+                         "workload.batch")
+    return aggregate(trace, bounds, window)
+
+
+__all__ = ["Batches", "Trace", "WorkloadConfig", "load_batches"]

@@ -1,0 +1,31 @@
+"""The fields every workload source has, and the one thing each must do: ``read``."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+from marl_part.typed_yaml import FieldError
+from marl_part.workloads.common import Batching
+from marl_part.workloads.trace import ContentModel, Trace
+
+
+@dataclass(frozen=True, kw_only=True)
+class Source(ABC):
+    """Base of the workload configs; ``source`` (in each subclass) names the reader."""
+
+    batch: Batching = Batching(tuples=10000)
+    content: ContentModel | None = None  # synthetic content for traces that have none
+    limit: int | None = None  # read at most this many tuples from the start of the trace
+
+    def __post_init__(self):
+        if self.limit is not None and self.limit < 1:
+            raise FieldError("limit", f"must be at least 1, got {self.limit}")
+
+    @abstractmethod
+    def read(self, base_dir: Path) -> Trace:
+        """The trace as arrays (relative paths start at ``base_dir``)."""
+
+    def _head(self, n: int) -> slice:
+        return slice(0, n if self.limit is None else min(n, self.limit))

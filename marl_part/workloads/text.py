@@ -1,0 +1,41 @@
+"""``text``: a plain or gzipped text, one tuple per word, in order (a word-count stream,
+as in SaSPartitioner's and the PKG papers' word-count experiments)."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from marl_part.errors import InputError
+from marl_part.workloads.common import resolve
+from marl_part.workloads.source import Source
+from marl_part.workloads.trace import Trace, dense_ids, stable_key_hash
+
+WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextSource(Source):
+    source: Literal["text"]
+    path: str
+    lowercase: bool = True  # 'The' and 'the' are one key
+
+    def read(self, base_dir: Path) -> Trace:
+        path = resolve(self.path, base_dir)
+        opener = gzip.open if path.suffix == ".gz" else open
+        try:
+            with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
+                text = handle.read()
+        except (OSError, EOFError) as exc:
+            raise InputError(f"cannot read text: {exc}", str(path)) from None
+        words = WORD.findall(text.lower() if self.lowercase else text)
+        if not words:
+            raise InputError("no words in the file", str(path))
+        words = words[self._head(len(words))]
+        keys, names = dense_ids(words)
+        return Trace(keys, np.ones(len(keys)), None, names, stable_key_hash(len(names)))
