@@ -33,17 +33,16 @@ def load_batches(config: WorkloadConfig, batch_interval: float, base_dir: Path) 
     if trace.n_tuples == 0:
         raise InputError("the workload has no tuples", getattr(config, "path", config.source))
     if config.batch.tuples is not None:
-        bounds, window = batch_bounds_by_count(trace.n_tuples, config.batch.tuples), None
+        bounds = batch_bounds_by_count(trace.n_tuples, config.batch.tuples)
     else:
         if trace.times is None:
             raise InputError(f"a '{config.source}' trace has no times; batch it by "
                              "'batch: {tuples: N}'", "workload.batch")
-        window = batch_interval * config.batch.time_compression
-        bounds = batch_bounds_by_time(trace.times, window)
+        bounds = batch_bounds_by_time(trace.times, batch_interval * config.batch.time_compression)
     if len(bounds) < 2:
         raise InputError(f"the trace holds {trace.n_tuples} tuples, fewer than one micro-batch",
                          "workload.batch")
-    return aggregate(trace, bounds, window)
+    return aggregate(trace, bounds)
 
 
 __all__ = ["Batches", "Trace", "WorkloadConfig", "load_batches"]

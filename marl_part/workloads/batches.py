@@ -24,7 +24,6 @@ from marl_part.workloads.trace import Trace
 class Batches:
     trace: Trace
     tuple_offsets: np.ndarray  # (n_batches + 1,) into the trace's tuples
-    durations: np.ndarray  # (n_batches,) trace seconds each batch spans (0 if untimed)
     tuple_row: np.ndarray  # (n_tuples,) the key row of each tuple
     key_offsets: np.ndarray  # (n_batches + 1,)
     row_key: np.ndarray  # (n_rows,) key id
@@ -37,6 +36,7 @@ class Batches:
     group_fingerprint: np.ndarray | None = None  # (n_groups,)
     group_count: np.ndarray | None = None  # (n_groups,) copies in the batch
     group_bytes: np.ndarray | None = None  # (n_groups,) size of one copy
+    batch_bytes: np.ndarray | None = None  # (n_batches,) content bytes that arrive
 
     @property
     def n_batches(self) -> int:
@@ -61,7 +61,7 @@ def batch_bounds_by_time(times: np.ndarray, window: float) -> np.ndarray:
     return np.searchsorted(times, edges, side="left").astype(np.int64)
 
 
-def aggregate(trace: Trace, tuple_offsets: np.ndarray, window: float | None) -> Batches:
+def aggregate(trace: Trace, tuple_offsets: np.ndarray) -> Batches:
     """Build the key-row and content-group tables of the batches ``tuple_offsets``."""
     n_batches = len(tuple_offsets) - 1
     n_used = int(tuple_offsets[-1])
@@ -79,9 +79,8 @@ def aggregate(trace: Trace, tuple_offsets: np.ndarray, window: float | None) -> 
     key_offsets = _offsets(code_batch, n_batches)
     tuple_row = row_of_code[tuple_code_row]
 
-    durations = np.full(n_batches, float(window)) if window else np.zeros(n_batches)
     batches = dict(
-        trace=trace, tuple_offsets=tuple_offsets, durations=durations,
+        trace=trace, tuple_offsets=tuple_offsets,
         tuple_row=tuple_row, key_offsets=key_offsets, row_key=row_key,
         row_count=counts[hottest_first], row_work=code_work[hottest_first],
         batch_work=np.bincount(batch_of_tuple, weights=work, minlength=n_batches),
@@ -101,9 +100,12 @@ def _content_groups(trace: Trace, tuple_row: np.ndarray, n_used: int,
         tuple_row[chunk_tuple] * n_fp + trace.chunk_fingerprint[:n_chunks],
         return_index=True, return_counts=True)
     group_row = codes // n_fp
+    chunk_batch = row_batch[tuple_row[chunk_tuple]]
     return dict(group_offsets=_offsets(row_batch[group_row], n_batches), group_row=group_row,
                 group_fingerprint=codes % n_fp, group_count=counts,
-                group_bytes=trace.chunk_bytes[:n_chunks][first])
+                group_bytes=trace.chunk_bytes[:n_chunks][first],
+                batch_bytes=np.bincount(chunk_batch, weights=trace.chunk_bytes[:n_chunks],
+                                        minlength=n_batches))
 
 
 def _offsets(sorted_batch_ids: np.ndarray, n_batches: int) -> np.ndarray:

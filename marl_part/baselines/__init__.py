@@ -1,0 +1,23 @@
+"""The registry of baselines by role and name."""
+
+from __future__ import annotations
+
+from marl_part.baselines.base import Baseline
+from marl_part.baselines.partitioners import Hash
+from marl_part.baselines.schedulers import Static
+from marl_part.errors import InputError, one_of
+
+ROLES = ("partitioner", "scheduler")
+BASELINES: dict[str, dict[str, type[Baseline]]] = {
+    "partitioner": {cls.name: cls for cls in (Hash,)},
+    "scheduler": {cls.name: cls for cls in (Static,)},
+}
+
+
+def baseline_class(role: str, name: str) -> type[Baseline]:
+    """The baseline ``name`` for ``role``; an unknown name lists the valid ones."""
+    if role not in BASELINES:
+        raise InputError(f"unknown role '{role}'; roles are {one_of(ROLES)}")
+    if name not in BASELINES[role]:
+        raise InputError(f"unknown {role} '{name}'; valid: {one_of(BASELINES[role])}")
+    return BASELINES[role][name]

@@ -1,0 +1,33 @@
+"""What a baseline is: a fixed policy that fills one role of a scenario."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+
+from marl_part.routing import Routing
+from marl_part.world import World
+
+
+class Baseline(ABC):
+    """A named fixed policy for the ``partitioner`` or the ``scheduler`` role.
+
+    A partitioner returns a :data:`~marl_part.routing.Routing` for the current batch of
+    every env; a scheduler returns its action (n_envs, dims) in the scheduler's action
+    space (see :meth:`World.scheduler_action_sizes`).
+    """
+
+    role: ClassVar[str]
+    name: ClassVar[str]
+
+    def __init__(self, world: World):
+        self.world = world
+
+    def reset(self, env_ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
+        """New episodes start in ``env_ids``; a stateful baseline forgets them there."""
+
+    @abstractmethod
+    def act(self) -> Routing | np.ndarray:
+        """The decision for the current micro-batch of every env."""

@@ -1,0 +1,109 @@
+"""Observation features shared by the scenarios, every one scaled into [0, 1].
+
+Each function returns an array (n_envs, width) for all envs of a world at once; a
+scenario's ``observation`` concatenates the ones its agent should see. What a
+partitioner sees of the *current* batch (it routes it now) and what a scheduler sees
+of the *last* one (it sizes the cluster for the next) follow PartLy and the Spark
+auto-scaling DQN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from marl_part.ragged import gather_segments
+from marl_part.world import World
+
+
+def hot_keys(world: World) -> np.ndarray:
+    """(n_envs, 2K): each hot key's share of the batch's work, and where its state is
+    (``(home + 1) / P``, 0 if the key has no state yet)."""
+    view = world.view
+    valid = view.hot_valid
+    total = np.maximum(world.batches.batch_work[world.cursor], 1e-12)
+    share = np.where(valid, view.work[view.hot] / total[:, None], 0.0)
+    home = world.key_home[np.arange(world.n_envs)[:, None], np.where(valid, view.key[view.hot], 0)]
+    where = np.where(valid, (home + 1) / world.max_partitions, 0.0)
+    return np.concatenate([share, where], axis=1)
+
+
+def cold_load(world: World) -> np.ndarray:
+    """(n_envs, P): the share of this batch's work that hash routing of the non-hot
+    keys sends to each partition slot."""
+    view, n_parts = world.view, world.max_partitions
+    cold = np.ones(len(view.rows), dtype=bool)
+    cold[view.hot[view.hot_valid]] = False
+    load = np.bincount(view.env[cold] * n_parts + view.hash_partition[cold],
+                       weights=view.work[cold], minlength=world.n_envs * n_parts)
+    total = np.maximum(world.batches.batch_work[world.cursor], 1e-12)
+    return load.reshape(world.n_envs, n_parts) / total[:, None]
+
+
+def busy(world: World) -> np.ndarray:
+    """(n_envs, P): each partition's busy time in the last batch, in batch intervals / 2."""
+    return np.clip(world.last.times / world.cluster.batch_interval / 2.0, 0.0, 1.0)
+
+
+def speed(world: World) -> np.ndarray:
+    """(n_envs, P): each partition's speed relative to the fastest node; 0 if inactive."""
+    return world.nodes.partition_speed(world.n_active, world.max_partitions) / world.nodes.speed.max()
+
+
+def hot_key_matches(world: World) -> np.ndarray:
+    """(n_envs, K * P): for each hot key, the fraction of its content bytes in this batch
+    that each partition already stores (what a stateful dedup router samples)."""
+    view, b, stores = world.view, world.batches, world.stores
+    n_envs, k_max, n_parts = world.n_envs, world.hot_keys, world.max_partitions
+    out = np.zeros((n_envs, k_max, n_parts))
+    if stores is None:
+        return out.reshape(n_envs, -1)
+    groups, env, _ = gather_segments(b.group_offsets, world.cursor)
+    hot_index = b.group_row[groups] - b.key_offsets[world.cursor][env]
+    hot = hot_index < k_max
+    groups, env, hot_index = groups[hot], env[hot], hot_index[hot]
+    words = stores.bits[env * stores.n_fingerprints + b.group_fingerprint[groups]]
+    held = (words[:, None] >> np.arange(n_parts, dtype=np.uint64)) & np.uint64(1)
+    size = b.group_bytes[groups]
+    cell = (env * k_max + hot_index)
+    np.add.at(out.reshape(n_envs * k_max, n_parts), cell, held * size[:, None])
+    total = np.bincount(cell, weights=size, minlength=n_envs * k_max).reshape(n_envs, k_max)
+    out /= np.maximum(total, 1e-12)[:, :, None]
+    return out.reshape(n_envs, -1)
+
+
+def cluster(world: World) -> np.ndarray:
+    """(n_envs, 10): the load of the coming batch against the whole cluster's capacity,
+    backlog and last latency against the deadline, nodes ready / on, active partitions,
+    last imbalance, utilization and deadline miss, and progress through the episode."""
+    c, last = world.cluster, world.last
+    capacity = (world.nodes.speed.sum() * c.slots_per_node * c.batch_interval)
+    demand = world.batches.batch_work[world.cursor] * world.settings.rate_scale / capacity
+    columns = [
+        demand / 2.0,
+        world.backlog / c.deadline / 4.0,
+        last.latency / c.deadline / 4.0,
+        world.nodes.n_ready / c.max_nodes,
+        world.nodes.n_on / c.max_nodes,
+        world.n_active / world.max_partitions,
+        last.imbalance / 4.0,
+        last.utilization,
+        last.deadline_miss,
+        world.t / world.settings.episode_length,
+    ]
+    return np.clip(np.stack(columns, axis=1), 0.0, 1.0)
+
+
+def partitioner_view(world: World) -> np.ndarray:
+    """What a partitioner sees: hot keys, cold load, last busy times, speeds, cluster."""
+    return np.concatenate([hot_keys(world), cold_load(world), busy(world), speed(world),
+                           cluster(world)], axis=1)
+
+
+def scheduler_view(world: World) -> np.ndarray:
+    """What a scheduler sees: the cluster and the last busy time of every partition."""
+    return np.concatenate([cluster(world), busy(world)], axis=1)
+
+
+def global_state(world: World) -> np.ndarray:
+    """The state a centralized critic or mixer sees (everything above, once)."""
+    return partitioner_view(world)

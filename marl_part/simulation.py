@@ -1,0 +1,94 @@
+"""A scenario's world with every role filled, stepped for n_envs envs at once.
+
+Roles marked ``learn`` are the agents: their actions come from outside (a trainer, a
+checkpoint, a random policy). Every other role is played by its baseline. Both the
+PettingZoo env (n_envs = 1) and the batched vector env (n_envs > 1) are views of this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from marl_part.baselines import baseline_class
+from marl_part.config import LEARN, EnvConfig
+from marl_part.errors import InputError
+from marl_part.scenario import load_scenario
+from marl_part.workloads import load_batches
+from marl_part.world import World, check_partition_limit
+from marl_part.typed_yaml import FieldError
+
+
+def build_world(config: EnvConfig, n_envs: int, default_weights: dict[str, float]) -> World:
+    """The world a config describes, with the scenario's reward weights overridden by
+    the config's ``reward:`` (what a scenario's ``make_world`` usually returns)."""
+    try:
+        batches = load_batches(config.workload, config.cluster.batch_interval,
+                               Path(config.base_dir))
+    except InputError as exc:
+        raise InputError(f"workload: {exc}") from None
+    if batches.n_batches < config.episode_length:
+        raise InputError(f"the workload has {batches.n_batches} micro-batches, fewer than "
+                         f"episode_length {config.episode_length}; shorten the episode or "
+                         "batch the trace more finely", "episode_length")
+    try:
+        check_partition_limit(config, batches)
+    except FieldError as exc:
+        raise InputError(str(exc), exc.field) from None
+    return World(config, batches, n_envs, {**default_weights, **config.reward})
+
+
+@dataclass
+class StepOutcome:
+    reward: np.ndarray  # (n_envs,) team reward
+    reward_terms: dict[str, np.ndarray]  # weighted terms, summing to the reward
+    metrics: dict[str, np.ndarray]
+    truncated: np.ndarray  # (n_envs,) the episode reached its length
+
+
+class Simulation:
+    def __init__(self, config: EnvConfig, n_envs: int = 1):
+        self.config = config
+        self.scenario = load_scenario(config.scenario, Path(config.base_dir))
+        self.world: World = self.scenario.make_world(config, n_envs)
+        fills = config.role_fills()
+        self.agents = tuple(role for role, fill in fills.items() if fill == LEARN)
+        self.baselines = {role: baseline_class(role, fill)(self.world)
+                          for role, fill in fills.items() if fill != LEARN}
+
+    @property
+    def n_envs(self) -> int:
+        return self.world.n_envs
+
+    def action_nvec(self, agent: str) -> tuple[int, ...]:
+        world = self.world
+        if agent == "partitioner":
+            return (world.max_partitions,) * (world.hot_keys * world.split_ways)
+        return world.scheduler_action_sizes()
+
+    def reset(self, env_ids: np.ndarray, seeds: list[int | None]) -> None:
+        """New episodes in ``env_ids``; ``seeds[i]`` seeds env ``env_ids[i]``."""
+        streams = [np.random.default_rng(seed).spawn(2) for seed in seeds]
+        self.scenario.reset_world(self.world, env_ids, [s[0] for s in streams])
+        for baseline in self.baselines.values():
+            baseline.reset(env_ids, [s[1] for s in streams])
+
+    def observations(self) -> dict[str, np.ndarray]:
+        return {agent: self.scenario.observation(agent, self.world) for agent in self.agents}
+
+    def state(self) -> np.ndarray:
+        return self.scenario.state(self.world)
+
+    def step(self, actions: dict[str, np.ndarray]) -> StepOutcome:
+        """One micro-batch: the agents' ``actions`` (n_envs, dims) and the baselines' decisions."""
+        world = self.world
+        decisions = {role: baseline.act() for role, baseline in self.baselines.items()}
+        if "partitioner" in actions:
+            decisions["partitioner"] = world.hot_key_routing(actions["partitioner"])
+        if "scheduler" in actions:
+            decisions["scheduler"] = actions["scheduler"]
+        record = world.step(decisions["partitioner"], decisions["scheduler"])
+        reward, terms = self.scenario.reward(world)
+        return StepOutcome(reward, terms, record.metrics(), world.truncated.copy())

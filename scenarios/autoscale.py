@@ -1,0 +1,50 @@
+"""autoscale: the scheduler alone, as in the Spark auto-scaling DQN (Thonglek et al.,
+OLA 2019).
+
+Keys are hash-partitioned (the partitioner role is filled by ``hash`` unless
+``roles.partitioner`` names another baseline); the scheduler scales out or in by y
+nodes or holds (2(N-1)+1 choices), under a deadline T and at most N nodes, paying
+for the nodes it keeps.
+
+| | |
+|---|---|
+| Import | ``scenario: autoscale`` |
+| Agents | ``scheduler`` |
+| Action | ``MultiDiscrete([2y+1, P])``: scale by ``a0 - y`` nodes; ``a1 + 1`` active partitions (``[2y+1]`` with ``scheduler.parallelism: tied``) |
+| Observation | ``Box(0, 1, (10 + P,))``: load against capacity, backlog, latency, nodes ready/on, parallelism, imbalance, utilization, miss, progress; busy time per partition |
+| State | ``Box(0, 1, (2K + 3P + 10,))`` |
+| Reward terms (default weight) | deadline_miss 1, lateness 0.5, node_cost 0.5 |
+| Episode | ``episode_length`` micro-batches, ended by truncation |
+
+Config keys (defaults): ``cluster.nodes`` (N = their count), ``cluster.deadline`` T = 2 s,
+``cluster.provisioning_delay`` 1, ``scheduler.max_scale_step`` y = N-1,
+``scheduler.parallelism`` free, ``episode_length`` 200, ``reward.<term>``.
+"""
+
+from marl_part import features
+from marl_part.rewards import team_reward
+from marl_part.simulation import build_world
+
+ROLES = {"partitioner": "hash", "scheduler": "learn"}
+REWARD_WEIGHTS = {"deadline_miss": 1.0, "lateness": 0.5, "node_cost": 0.5}
+OBSERVATION_BOUNDS = (0.0, 1.0)
+
+
+def make_world(config, n_envs=1):
+    return build_world(config, n_envs, REWARD_WEIGHTS)
+
+
+def reset_world(world, env_ids, rngs):
+    world.reset(env_ids, rngs)
+
+
+def reward(world):
+    return team_reward(world, world.reward_weights)
+
+
+def observation(agent, world):
+    return features.scheduler_view(world)
+
+
+def state(world):
+    return features.global_state(world)

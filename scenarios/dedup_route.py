@@ -1,0 +1,61 @@
+"""dedup_route: regions of a backup fingerprint trace routed to storage pods.
+
+After the dedup-routing study on FSL backup traces and Dong et al. (FAST 2011): a
+stream of chunk fingerprints is grouped into regions (super-chunks); a region's key
+is its *domain* (first, smallest or largest fingerprint modulo the domain count, set by
+the workload's ``region_key`` and ``domains``); domains not placed by the agent are
+binned onto pods (domain mod pods). The router re-places the K domains with the most
+bytes in each batch, trading deduplication (regions of one domain find their
+duplicates on one pod) against the skew of the bytes the pods store.
+
+| | |
+|---|---|
+| Import | ``scenario: dedup_route`` |
+| Agents | ``partitioner`` (the router; the scheduler role holds the pods still) |
+| Action | ``MultiDiscrete([P] * K*S)``: a pod per hot domain (S > 1 deals its regions over several pods) |
+| Observation | ``Box(0, 1, (2K + K*P + 3P + 10,))``: hot-domain shares and homes, the fraction of each hot domain's bytes already stored on each pod, cold load, busy times, speeds, cluster |
+| State | same as the observation |
+| Reward terms (default weight) | dedup 1, storage_balance 0.2 |
+| Episode | ``episode_length`` micro-batches, ended by truncation |
+
+Config keys (defaults): ``workload`` must be a ``chunks_csv`` trace (``region_bytes``
+32 KiB, ``domains`` 64, ``region_key`` max); ``cluster.nodes`` / ``slots_per_node`` give
+the pods (P at most 64); ``partitioner.hot_keys`` K, ``partitioner.split_ways`` S;
+``episode_length``; ``reward.<term>``.
+"""
+
+import numpy as np
+
+from marl_part import features
+from marl_part.errors import InputError
+from marl_part.rewards import team_reward
+from marl_part.simulation import build_world
+
+ROLES = {"partitioner": "learn", "scheduler": "static"}
+REWARD_WEIGHTS = {"dedup": 1.0, "storage_balance": 0.2}
+OBSERVATION_BOUNDS = (0.0, 1.0)
+
+
+def make_world(config, n_envs=1):
+    if config.workload.source != "chunks_csv":
+        raise InputError(f"dedup_route routes backup regions; its workload source must be "
+                         f"chunks_csv, not {config.workload.source}", "workload.source")
+    return build_world(config, n_envs, REWARD_WEIGHTS)
+
+
+def reset_world(world, env_ids, rngs):
+    world.reset(env_ids, rngs)
+
+
+def reward(world):
+    return team_reward(world, world.reward_weights)
+
+
+def observation(agent, world):
+    return np.concatenate([features.hot_keys(world), features.hot_key_matches(world),
+                           features.cold_load(world), features.busy(world),
+                           features.speed(world), features.cluster(world)], axis=1)
+
+
+def state(world):
+    return observation("partitioner", world)

@@ -1,0 +1,50 @@
+"""partition: PartLy's partitioner alone (Abdelhamid & Aref, aiDM 2020).
+
+A fixed set of partitions (the scheduler role holds the cluster still); the
+partitioner assigns or splits the K hottest keys of each micro-batch; the reward is
+the size equality of the partitions minus the cost of splitting (PK2) and of moving
+key state.
+
+| | |
+|---|---|
+| Import | ``scenario: partition`` |
+| Agents | ``partitioner`` (the scheduler role is filled by ``static`` unless ``roles.scheduler`` names another baseline) |
+| Action | ``MultiDiscrete([P] * K*S)``: S partition choices per hot key, modulo the active partitions; distinct choices split the key |
+| Observation | ``Box(0, 1, (2K + 3P + 10,))``: hot-key shares and homes, cold load, busy times, speeds, cluster |
+| State | same as the observation |
+| Reward terms (default weight) | balance 1, split 1, migration 0.5 |
+| Episode | ``episode_length`` micro-batches, ended by truncation |
+
+Config keys (defaults): ``partitioner.hot_keys`` K=16, ``partitioner.split_ways`` S=2,
+``cluster.*`` (P = nodes x slots_per_node; the active partitions are the initial
+nodes' slots unless ``scheduler.initial_parallelism`` says fewer), ``episode_length``
+200, ``reward.<term>``.
+"""
+
+from marl_part import features
+from marl_part.rewards import team_reward
+from marl_part.simulation import build_world
+
+ROLES = {"partitioner": "learn", "scheduler": "static"}
+REWARD_WEIGHTS = {"balance": 1.0, "split": 1.0, "migration": 0.5}
+OBSERVATION_BOUNDS = (0.0, 1.0)
+
+
+def make_world(config, n_envs=1):
+    return build_world(config, n_envs, REWARD_WEIGHTS)
+
+
+def reset_world(world, env_ids, rngs):
+    world.reset(env_ids, rngs)
+
+
+def reward(world):
+    return team_reward(world, world.reward_weights)
+
+
+def observation(agent, world):
+    return features.partitioner_view(world)
+
+
+def state(world):
+    return features.partitioner_view(world)

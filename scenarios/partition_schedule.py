@@ -1,0 +1,57 @@
+"""partition_schedule: a partitioner and a scheduler learn together (the headline).
+
+The partitioner places the K hottest keys of every micro-batch (assign to one
+partition, or split over up to S), all other keys hash over the active partitions;
+the scheduler scales the nodes and sets the parallelism for the next batch. They
+share one reward for load balance, deadlines, node cost, split and migration cost and
+deduplication (DESIGN.md "The world"; PartLy's unfinished cooperative scenario).
+
+| | |
+|---|---|
+| Import | ``scenario: partition_schedule`` |
+| Agents | ``partitioner``, ``scheduler`` |
+| Partitioner action | ``MultiDiscrete([P] * K*S)``: S partition choices per hot key, modulo the active partitions; distinct choices split the key |
+| Scheduler action | ``MultiDiscrete([2y+1, P])``: scale by ``a0 - y`` nodes; ``a1 + 1`` active partitions (``[2y+1]`` if ``scheduler.parallelism: tied``) |
+| Partitioner observation | ``Box(0, 1, (2K + 3P + 10,))``: hot-key shares and homes, cold load, busy times, speeds, cluster |
+| Scheduler observation | ``Box(0, 1, (10 + P,))``: cluster, busy times |
+| State | ``Box(0, 1, (2K + 3P + 10,))`` |
+| Reward terms (default weight) | balance 0.5, deadline_miss 1, lateness 0.5, node_cost 0.5, split 1, migration 1, dedup 0.5 |
+| Episode | ``episode_length`` micro-batches, ended by truncation |
+
+Config keys (defaults): ``cluster.nodes`` (8 nodes, speed 400, price 1),
+``cluster.slots_per_node`` 4, ``cluster.initial_nodes`` 4,
+``cluster.provisioning_delay`` 1, ``cluster.batch_interval`` 1 s, ``cluster.deadline``
+2 s, ``cluster.merge_cost`` 0.01 s, ``cluster.migration_cost`` 0.002 s,
+``partitioner.hot_keys`` K=16, ``partitioner.split_ways`` S=2,
+``scheduler.parallelism`` free, ``scheduler.max_scale_step`` y=N-1, ``episode_length``
+200, ``rate_scale`` 1, ``reward.<term>``. P = nodes x slots_per_node.
+"""
+
+from marl_part import features
+from marl_part.rewards import team_reward
+from marl_part.simulation import build_world
+
+ROLES = {"partitioner": "learn", "scheduler": "learn"}
+REWARD_WEIGHTS = {"balance": 0.5, "deadline_miss": 1.0, "lateness": 0.5, "node_cost": 0.5,
+                  "split": 1.0, "migration": 1.0, "dedup": 0.5}
+OBSERVATION_BOUNDS = (0.0, 1.0)
+
+
+def make_world(config, n_envs=1):
+    return build_world(config, n_envs, REWARD_WEIGHTS)
+
+
+def reset_world(world, env_ids, rngs):
+    world.reset(env_ids, rngs)
+
+
+def reward(world):
+    return team_reward(world, world.reward_weights)
+
+
+def observation(agent, world):
+    return features.partitioner_view(world) if agent == "partitioner" else features.scheduler_view(world)
+
+
+def state(world):
+    return features.global_state(world)

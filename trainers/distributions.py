@@ -1,0 +1,53 @@
+"""A factorized categorical over the team's joint MultiDiscrete action."""
+
+from __future__ import annotations
+
+import torch
+from torch.distributions import Categorical, Distribution
+
+
+class FactorizedCategorical(Distribution):
+    """Independent categoricals, one per joint action dimension, grouped by agent.
+
+    ``logits`` is ``(batch, dims, max_choices)`` (padding holds the lowest float);
+    ``membership`` is ``(dims, agents)``, 1 where a dimension belongs to an agent. Beside
+    the joint ``log_prob``/``entropy`` of a torch distribution it gives each agent's own
+    log-probability (for per-agent PPO ratios) and each dimension's entropy. ``stddev``
+    (of the choice index, per dimension) is what Tianshou's Collector logs.
+    """
+
+    arg_constraints: dict = {}
+
+    def __init__(self, logits: torch.Tensor, membership: torch.Tensor):
+        self.categorical = Categorical(logits=logits)
+        self.membership = membership.to(logits.device)
+        super().__init__(batch_shape=logits.shape[:1], event_shape=logits.shape[1:2],
+                         validate_args=False)
+
+    def sample(self, sample_shape: torch.Size = torch.Size()) -> torch.Tensor:
+        return self.categorical.sample(sample_shape)
+
+    @property
+    def mode(self) -> torch.Tensor:
+        return self.categorical.probs.argmax(dim=-1)
+
+    def agent_log_prob(self, actions: torch.Tensor) -> torch.Tensor:
+        """``(batch, agents)``: each agent's log-probability of its part of ``actions``."""
+        return self.categorical.log_prob(actions.long()) @ self.membership
+
+    def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
+        return self.agent_log_prob(actions).sum(dim=-1)
+
+    def dimension_entropy(self) -> torch.Tensor:
+        """``(batch, dims)`` entropy of every dimension."""
+        return self.categorical.entropy()
+
+    def entropy(self) -> torch.Tensor:
+        return self.dimension_entropy().sum(dim=-1)
+
+    @property
+    def stddev(self) -> torch.Tensor:
+        probs = self.categorical.probs
+        choices = torch.arange(probs.shape[-1], device=probs.device, dtype=probs.dtype)
+        mean = (probs * choices).sum(dim=-1, keepdim=True)
+        return ((probs * (choices - mean) ** 2).sum(dim=-1)).sqrt()

@@ -1,0 +1,179 @@
+"""MAPPO, IPPO and parameter-sharing MAPPO as one subclass of Tianshou's PPO.
+
+Yu et al., "The Surprising Effectiveness of PPO in Cooperative Multi-Agent Games"
+(NeurIPS 2022). What makes it multi-agent, beyond Tianshou's PPO:
+
+- decentralized actors: each agent's actor sees only its observation slice and
+  outputs a factorized categorical over its action dimensions (or one shared actor
+  over padded observations with an agent indicator);
+- a critic with one value column: centralized on the global state (MAPPO), or one
+  column per agent on the agent's own observation (IPPO);
+- per-agent ratio clipping: each agent's own probability ratio (the product over its
+  dimensions) is clipped, not the team's joint ratio;
+- value normalization (:class:`~trainers.value_norm.ValueNorm`), a Huber value loss
+  with value clipping, and advantages normalized over the whole batch;
+- GAE from Tianshou's ``compute_episodic_return``, which bootstraps from ``V(s')``
+  when an episode is truncated and only stops at true termination.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from math import ceil
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tianshou.algorithm import PPO
+from tianshou.algorithm.modelfree.reinforce import ProbabilisticActorPolicy
+from tianshou.algorithm.optim import AdamOptimizerFactory
+from tianshou.data import Batch, ReplayBuffer, VectorReplayBuffer
+from tianshou.trainer import OnPolicyTrainerParams
+
+from marl_part.joint import JointLayout
+from trainers.action_dims import ActionDims
+from trainers.configs import PPOFamilyConfig
+from trainers.distributions import FactorizedCategorical
+from trainers.nets import AgentCritics, AgentScorers, SharedScorer, StateCritic
+from trainers.stats import TeamTrainingStats, mean_losses
+from trainers.value_norm import ValueNorm
+
+
+class MAPPO(PPO):
+    """PPO for a team of agents with a (centralized or per-agent) critic.
+
+    ``critic(obs)`` returns ``(batch, columns)`` values named by ``critic_names``: one
+    column for a centralized critic, one per agent for independent critics. Advantages
+    of a single column are shared by all agents.
+    """
+
+    def __init__(self, *, policy: ProbabilisticActorPolicy, critic: torch.nn.Module,
+                 dims: ActionDims, critic_names: tuple[str, ...], config: PPOFamilyConfig):
+        super().__init__(
+            policy=policy, critic=critic,
+            optim=AdamOptimizerFactory(lr=config.lr, eps=config.adam_eps),
+            eps_clip=config.clip, value_clip=config.value_clip,
+            advantage_normalization=config.advantage_normalization,
+            vf_coef=config.value_loss_coef, ent_coef=config.entropy_coef,
+            max_grad_norm=config.max_grad_norm, gae_lambda=config.gae_lambda,
+            gamma=config.gamma, max_batchsize=4096)
+        self.agent_names = dims.agent_names
+        self.critic_names = critic_names
+        self.huber_delta = config.huber_delta
+        self.value_norm = ValueNorm(len(critic_names)) if config.value_normalization else None
+        membership = dims.membership()
+        self.register_buffer("dimension_share", membership / membership.sum(dim=0), persistent=False)
+
+    @property
+    def scorer(self) -> torch.nn.Module:
+        """The network whose per-dimension argmax is the greedy team action."""
+        return self.policy.actor
+
+    def _values(self, obs: np.ndarray) -> torch.Tensor:
+        with torch.no_grad():
+            return torch.cat([self.critic(part) for part in np.array_split(
+                obs, max(1, ceil(len(obs) / self.max_batchsize)))])
+
+    def _add_returns_and_advantages(self, batch: Batch, buffer: ReplayBuffer,
+                                    indices: np.ndarray) -> Batch:
+        """GAE per value column; ``batch.v_s`` keeps the critic's (normalized) outputs
+        for value clipping, ``batch.returns`` and ``batch.adv`` are ``(batch, columns)``."""
+        batch.v_s = self._values(batch.obs)
+        v_s, v_next = batch.v_s, self._values(batch.obs_next)
+        if self.value_norm is not None:
+            v_s, v_next = self.value_norm.denormalize(v_s), self.value_norm.denormalize(v_next)
+        returns, advantages = zip(*(
+            self.compute_episodic_return(batch, buffer, indices, v_s_=v_next[:, c].numpy(),
+                                         v_s=v_s[:, c].numpy(), gamma=self.gamma,
+                                         gae_lambda=self.gae_lambda)
+            for c in range(v_s.shape[1])))
+        batch.returns = torch.as_tensor(np.stack(returns, axis=1), dtype=torch.float32)
+        batch.adv = torch.as_tensor(np.stack(advantages, axis=1), dtype=torch.float32)
+        return batch
+
+    def _preprocess_batch(self, batch: Batch, buffer: ReplayBuffer, indices: np.ndarray) -> Batch:
+        batch = self._add_returns_and_advantages(batch, buffer, indices)
+        if self.value_norm is not None:
+            self.value_norm.update(batch.returns)
+            batch.value_targets = self.value_norm.normalize(batch.returns)
+        else:
+            batch.value_targets = batch.returns
+        if self.advantage_normalization:
+            batch.adv = (batch.adv - batch.adv.mean()) / (batch.adv.std() + 1e-5)
+        batch.act = torch.as_tensor(batch.act, dtype=torch.long)
+        with torch.no_grad():
+            batch.logp_old = torch.cat([
+                self.policy(minibatch).dist.agent_log_prob(minibatch.act)
+                for minibatch in batch.split(self.max_batchsize, shuffle=False, merge_last=True)])
+        return batch
+
+    def _value_loss(self, values: torch.Tensor, old_values: torch.Tensor,
+                    targets: torch.Tensor) -> torch.Tensor:
+        """``(columns,)`` Huber loss, the larger of unclipped and clipped (if enabled)."""
+        loss = F.huber_loss(values, targets, delta=self.huber_delta, reduction="none")
+        if self.value_clip:
+            clipped = old_values + (values - old_values).clamp(-self.eps_clip, self.eps_clip)
+            loss = torch.max(loss, F.huber_loss(clipped, targets, delta=self.huber_delta,
+                                                reduction="none"))
+        return loss.mean(dim=0)
+
+    def _update_with_batch(self, batch: Batch, batch_size: int | None,
+                           repeat: int) -> TeamTrainingStats:
+        """Each agent's clipped surrogate and entropy bonus, plus each value column's
+        loss, summed into one gradient step per minibatch."""
+        per_step = []
+        for _ in range(repeat):
+            for minibatch in batch.split(batch_size or -1, merge_last=True):
+                dist: FactorizedCategorical = self.policy(minibatch).dist
+                ratio = (dist.agent_log_prob(minibatch.act) - minibatch.logp_old).exp()
+                clipped_ratio = ratio.clamp(1.0 - self.eps_clip, 1.0 + self.eps_clip)
+                surrogate = torch.min(ratio * minibatch.adv, clipped_ratio * minibatch.adv)
+                policy_loss = -surrogate.mean(dim=0)
+                entropy = (dist.dimension_entropy() @ self.dimension_share).mean(dim=0)
+                value_loss = self._value_loss(self.critic(minibatch.obs), minibatch.v_s,
+                                              minibatch.value_targets)
+                loss = (policy_loss - self.ent_coef * entropy).sum() + self.vf_coef * value_loss.sum()
+                self.optim.step(loss)
+                clip_fraction = ((ratio - 1.0).abs() > self.eps_clip).float().mean(dim=0)
+                losses = {}
+                for i, name in enumerate(self.agent_names):
+                    losses[f"{name}/policy_loss"] = policy_loss[i].item()
+                    losses[f"{name}/entropy"] = entropy[i].item()
+                    losses[f"{name}/clip_fraction"] = clip_fraction[i].item()
+                for c, name in enumerate(self.critic_names):
+                    losses[f"{name}/value_loss"] = value_loss[c].item()
+                per_step.append(losses)
+        return TeamTrainingStats(losses=mean_losses(per_step))
+
+
+def build(config: PPOFamilyConfig, layout: JointLayout) -> MAPPO:
+    """MAPPO, IPPO or parameter-sharing MAPPO, as the config's class says."""
+    dims = ActionDims.of(layout)
+    scorer_class = SharedScorer if config.shared_actor else AgentScorers
+    actor = scorer_class(layout, config.hidden_sizes, input_layer_norm=config.input_layer_norm,
+                         orthogonal_output_gain=config.actor_output_gain)
+    if config.critic_input == "state":
+        critic = StateCritic(layout, config.hidden_sizes, input_layer_norm=config.input_layer_norm)
+        critic_names = ("critic",)
+    else:
+        critic = AgentCritics(layout, config.hidden_sizes, input_layer_norm=config.input_layer_norm)
+        critic_names = dims.agent_names
+    policy = ProbabilisticActorPolicy(
+        actor=actor, dist_fn=partial(FactorizedCategorical, membership=dims.membership()),
+        deterministic_eval=True, action_space=gym.spaces.MultiDiscrete(dims.nvec),
+        observation_space=gym.spaces.Box(-np.inf, np.inf, (layout.obs_dim,), np.float32),
+        action_scaling=False, action_bound_method=None)
+    return MAPPO(policy=policy, critic=critic, dims=dims, critic_names=critic_names, config=config)
+
+
+def make_buffer(config: PPOFamilyConfig, num_envs: int) -> VectorReplayBuffer:
+    """Holds exactly one rollout (the on-policy trainer empties it after each update)."""
+    return VectorReplayBuffer(ceil(config.rollout_env_steps / num_envs) * num_envs, num_envs)
+
+
+def trainer_params(config: PPOFamilyConfig, **common) -> OnPolicyTrainerParams:
+    return OnPolicyTrainerParams(
+        collection_step_num_env_steps=config.rollout_env_steps,
+        batch_size=ceil(config.rollout_env_steps / config.num_minibatches),
+        update_step_num_repetitions=config.ppo_epochs, **common)

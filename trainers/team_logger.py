@@ -1,0 +1,129 @@
+"""TensorBoard logging and the progress bar, fed by Tianshou's trainer.
+
+:class:`TeamLogger` is Tianshou's ``TensorboardLogger`` with marl-part's key names and
+every curve on one axis, the env step (so a resumed run can purge what its killed
+predecessor wrote after the last checkpoint, and its curves continue):
+
+- ``train/episode_reward``, ``train/episode_length``, ``train/env_steps_per_second``,
+  ``train/updates``;
+- ``reward_terms/<term>`` and ``metrics/<name>``: per-step means of the env's info;
+- ``losses/<agent or team or critic>/<loss>``: means over the updates since the last
+  write;
+- ``eval/episode_reward`` (and ``_std``), ``eval/episode_length``,
+  ``eval/reward_terms/<term>``, ``eval/metrics/<name>``.
+
+Training data is written every ``log_every_env_steps``; evaluations always. The
+progress bar shows env steps, their rate and the latest eval reward.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+
+import numpy as np
+import tqdm
+from tianshou.utils import TensorboardLogger
+from torch.utils.tensorboard import SummaryWriter
+from torch.utils.tensorboard.summary import hparams
+
+
+class TeamLogger(TensorboardLogger):
+    """Writes the namespaced scalars; ``restored`` (epoch, env step, update step) is
+    what a resumed run continues from."""
+
+    def __init__(self, writer: SummaryWriter, *, log_every_env_steps: int, budget_env_steps: int,
+                 show_progress: bool, restored: tuple[int, int, int] | None = None):
+        super().__init__(writer, training_interval=log_every_env_steps, test_interval=0,
+                         update_interval=0, save_interval=1, write_flush=False)
+        self.restored = restored
+        start = restored[1] if restored else 0
+        self.last_log_training_step = start
+        self.progress = tqdm.tqdm(total=budget_env_steps, initial=start, unit="step",
+                                  dynamic_ncols=True, disable=not show_progress)
+        self.last_eval_reward: float | None = None
+        self._pending_returns: list[float] = []
+        self._pending_lengths: list[int] = []
+        self._pending_info: dict[str, float] = defaultdict(float)
+        self._pending_info_steps = 0
+        self._pending_losses: dict[str, list[float]] = defaultdict(list)
+        self._updates = restored[2] if restored else 0
+        self._last_write = (start, time.time())
+        self._skip_restored_eval = restored is not None
+
+    def write_hparams(self, values: dict[str, bool | int | float | str]) -> None:
+        """Record the run's hyper-parameters, linked to the eval reward curve."""
+        for summary in hparams(values, {"eval/episode_reward": 0.0}):
+            self.writer.file_writer.add_summary(summary)
+
+    def _scalars(self, step: int, scalars: dict[str, float]) -> None:
+        for key, value in scalars.items():
+            self.writer.add_scalar(key, value, global_step=step)
+
+    def log_training_data(self, log_data: dict, step: int) -> None:
+        self.progress.update(step - self.progress.n)
+        self._pending_returns.extend(np.asarray(log_data["returns"], float).ravel().tolist())
+        self._pending_lengths.extend(np.asarray(log_data["lens"], int).ravel().tolist())
+        for key, total in log_data["info_sums"].items():
+            self._pending_info[key] += total
+        self._pending_info_steps += log_data["info_steps"]
+        if step - self.last_log_training_step < self.training_interval:
+            return
+        last_step, last_time = self._last_write
+        scalars = {"train/env_steps_per_second": (step - last_step) / max(time.time() - last_time, 1e-9),
+                   "train/updates": self._updates}
+        if self._pending_returns:
+            scalars["train/episode_reward"] = float(np.mean(self._pending_returns))
+            scalars["train/episode_length"] = float(np.mean(self._pending_lengths))
+        for key, total in self._pending_info.items():
+            scalars[key] = total / max(self._pending_info_steps, 1)
+        for key, values in self._pending_losses.items():
+            scalars[f"losses/{key}"] = float(np.mean(values))
+        self._scalars(step, scalars)
+        self._pending_returns, self._pending_lengths = [], []
+        self._pending_info, self._pending_info_steps = defaultdict(float), 0
+        self._pending_losses = defaultdict(list)
+        self.last_log_training_step, self._last_write = step, (step, time.time())
+
+    def log_update_data(self, log_data: dict, step: int) -> None:
+        self._updates = step
+        for key, value in log_data["losses"].items():
+            self._pending_losses[key].append(value)
+
+    def log_test_data(self, log_data: dict, step: int) -> None:
+        returns = np.asarray(log_data["returns"], float)
+        self.last_eval_reward = float(returns.mean())
+        self.progress.set_postfix(eval_reward=f"{self.last_eval_reward:.3f}")
+        if self._skip_restored_eval:
+            # the trainer re-evaluates the restored weights when it resumes; the killed
+            # run logged that evaluation right after writing the checkpoint
+            self._skip_restored_eval = False
+            return
+        steps = max(log_data["info_steps"], 1)
+        scalars = {"eval/episode_reward": self.last_eval_reward,
+                   "eval/episode_reward_std": float(returns.std()),
+                   "eval/episode_length": float(np.mean(log_data["lens"]))}
+        scalars.update({f"eval/{key}": total / steps for key, total in log_data["info_sums"].items()})
+        self._scalars(step, scalars)
+        self.writer.flush()
+
+    def log_info_data(self, log_data: dict, step: int) -> None:
+        """Tianshou's per-epoch timing summary is not written: every curve here is on
+        the env-step axis."""
+
+    def save_data(self, epoch: int, env_step: int, update_step: int,
+                  save_checkpoint_fn: Callable[[int, int, int], str] | None = None) -> None:
+        if save_checkpoint_fn is not None:
+            save_checkpoint_fn(epoch, env_step, update_step)
+        self.writer.flush()
+
+    def restore_data(self) -> tuple[int, int, int]:
+        """The progress stored in the checkpoint being resumed (not the event file, which
+        may run ahead of the checkpoint if the run was killed between the two)."""
+        assert self.restored is not None, "restore_data needs the checkpoint's progress"
+        return self.restored
+
+    def finalize(self) -> None:
+        self.progress.close()
+        super().finalize()
