@@ -72,12 +72,17 @@ class Config(EnvConfig):
     seed: int = 0
 
 
-def load_config(path: str | Path, overrides=(), cls: type = Config) -> Config:
-    """Load ``path`` strictly, with ``--set key=value`` overrides applied.
+def load_config(path: str | Path, overrides=(), cls: type = Config,
+                workload: yaml.Node | None = None) -> Config:
+    """Load ``path`` strictly, with ``--set key=value`` overrides applied and, if given,
+    its ``workload`` replaced (see :func:`workload_node`).
 
     ``base_dir`` defaults to the config file's folder; a relative one starts there.
     """
     node = typed_yaml.read_node(path)
+    if workload is not None and isinstance(node, yaml.MappingNode):
+        node.value = [(k, v) for k, v in node.value if k.value != "workload"]
+        node.value.append((yaml.ScalarNode(STR_TAG, "workload"), workload))
     for assignment in overrides:
         typed_yaml.set_value(node, assignment)
     folder = Path(path).resolve().parent
@@ -89,3 +94,20 @@ def load_config(path: str | Path, overrides=(), cls: type = Config) -> Config:
         elif isinstance(entry[1], yaml.ScalarNode):
             entry[1].value = str(folder / entry[1].value)
     return typed_yaml.build(cls, node, str(path))
+
+
+def workload_node(spec: str) -> yaml.Node:
+    """A workload given on the command line: a YAML file holding the ``workload``
+    mapping, or inline ``source=keys_csv,path=FILE,time_col=t,batch.tuples=500``.
+    A relative trace path starts at the YAML file's folder, or here for inline specs."""
+    if spec.endswith((".yaml", ".yml")):
+        node, folder = typed_yaml.read_node(spec), Path(spec).resolve().parent
+    else:
+        node, folder = yaml.MappingNode("tag:yaml.org,2002:map", []), Path.cwd()
+        for assignment in filter(None, spec.split(",")):
+            typed_yaml.set_value(node, assignment)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == "path" and isinstance(value, yaml.ScalarNode):
+                value.value = str(folder / value.value)
+    return node

@@ -46,7 +46,7 @@ class _Where:
 
     def error(self, message: str) -> InputError:
         place = self.source
-        if self.node is not None and self.node.start_mark.line >= 0:
+        if self.node is not None and self.node.start_mark is not None:
             place += f":{self.node.start_mark.line + 1}"
         if self.key:
             message = f"key '{self.key}': {message}"

@@ -146,9 +146,23 @@ def save_replay_buffer(path: Path, buffer, env_step: int) -> None:
 
 def load_replay_buffer(path: Path, env_step: int):
     """The buffer saved with the checkpoint at ``env_step``, or None if there is none
-    (a run killed between writing the buffer and the checkpoint leaves a newer one)."""
+    (a run killed between writing the buffer and the checkpoint leaves a newer one).
+
+    The episodes the kill cut short are marked truncated, so n-step returns stop at
+    their last transition and bootstrap from its (valid) next observation instead of
+    running on into the episodes the resumed run appends.
+    """
     if not Path(path).is_file():
         return None
     with open(path, "rb") as f:
         saved = pickle.load(f)
-    return saved["buffer"] if saved["env_step"] == env_step else None
+    if saved["env_step"] != env_step:
+        return None
+    buffer = saved["buffer"]
+    cut = buffer.unfinished_index()
+    buffer.truncated[cut] = True
+    buffer.done[cut] = True
+    for sub_buffer in buffer.buffers:  # Tianshou has no public call to start a new episode
+        sub_buffer._ep_return, sub_buffer._ep_len = 0.0, 0
+        sub_buffer._ep_start_idx = sub_buffer._insertion_idx
+    return buffer

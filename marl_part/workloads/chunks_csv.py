@@ -88,7 +88,7 @@ def hex_to_uint64(hex_strings: np.ndarray, path: Path) -> np.ndarray:
     bad = (nibbles == 255).any(axis=1)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise InputError(f"column 'fp': {hex_strings[row]!r} is not a hex fingerprint",
+        raise InputError(f"column 'fp': {str(hex_strings[row])!r} is not a hex fingerprint",
                          f"{path}:{row + 2}")
     value = np.zeros(len(raw), np.uint64)
     for column in range(nibbles.shape[1]):

@@ -54,8 +54,8 @@ def read_table(path: Path, columns: list[str], nrows: int | None = None,
         raise InputError(f"no column {', '.join(map(repr, missing))}; the file has "
                          f"{one_of(header)}", str(path))
     try:
-        return pd.read_csv(path, usecols=columns, nrows=nrows, on_bad_lines="error",
-                           **read_csv_args)
+        # all columns are read so that a line with too many fields is an error too
+        return pd.read_csv(path, nrows=nrows, on_bad_lines="error", **read_csv_args)[columns]
     except pd.errors.ParserError as exc:
         raise InputError(f"malformed line: {exc}", str(path)) from None
 
@@ -71,8 +71,8 @@ def numeric_column(table: pd.DataFrame, column: str, path: Path, header_lines: i
 def time_column(table: pd.DataFrame, column: str, path: Path) -> np.ndarray:
     """Seconds as float64, from numbers (Unix seconds) or date-time strings."""
     raw = table[column]
-    if pd.api.types.is_numeric_dtype(raw):
-        return numeric_column(table, column, path)
+    if pd.api.types.is_numeric_dtype(raw) or not pd.isna(pd.to_numeric(raw.iloc[:1], errors="coerce")).all():
+        return numeric_column(table, column, path)  # numbers, judged by the first row
     stamps = pd.to_datetime(raw, errors="coerce", format="mixed")
     _report_first_bad(stamps.isna(), raw, column, path, 1, "a number or a date-time")
     return (stamps - pd.Timestamp(0)).dt.total_seconds().to_numpy(np.float64)
@@ -82,7 +82,7 @@ def _report_first_bad(bad: pd.Series, raw: pd.Series, column: str, path: Path,
                       header_lines: int, expected: str) -> None:
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"column '{column}': {raw.iloc[row]!r} is not {expected}",
+        raise InputError(f"column '{column}': {str(raw.iloc[row])!r} is not {expected}",
                          f"{path}:{row + 1 + header_lines}")
 
 

@@ -1,0 +1,21 @@
+"""Summary statistics for reports: mean with a 95% confidence interval, and the IQM."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+
+def mean_ci95(samples) -> dict[str, float]:
+    """Mean and the half-width of its 95% Student-t confidence interval (0 for one sample)."""
+    x = np.asarray(samples, dtype=np.float64)
+    mean = float(x.mean())
+    if len(x) < 2:
+        return {"mean": mean, "ci95": 0.0}
+    half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+    return {"mean": mean, "ci95": float(half)}
+
+
+def iqm(samples) -> float:
+    """Interquartile mean: the mean of the middle 50% (Agarwal et al., NeurIPS 2021)."""
+    return float(stats.trim_mean(np.asarray(samples, dtype=np.float64), 0.25))

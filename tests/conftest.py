@@ -1,0 +1,58 @@
+"""Shared test helpers: small configs on the shipped test samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+DATA = Path(__file__).parent / "data"
+
+WORKLOADS = {
+    "text": {"source": "text", "path": str(DATA / "shakespeare_head.txt.gz"),
+             "batch": {"tuples": 200}, "content": {"change_rate": 0.1, "chunk_bytes": 512}},
+    "keys_csv": {"source": "keys_csv", "path": str(DATA / "flask_git_file_events_head.csv"),
+                 "batch": {"tuples": 50}},
+    "swf": {"source": "swf", "path": str(DATA / "nasa_ipsc_1993_head.swf"),
+            "batch": {"time_compression": 600}},
+    "arrivals_csv": {"source": "arrivals_csv", "path": str(DATA / "azure_llm_conv_2023_head.csv"),
+                     "batch": {"time_compression": 2}},
+    "chunks_csv": {"source": "chunks_csv", "path": str(DATA / "flask_quarterly_chunks_q0-3.csv"),
+                   "batch": {"tuples": 4}, "region_bytes": 16384, "domains": 16},
+    "zipf": {"source": "zipf", "keys": 500, "rate": 300, "seconds": 40,
+             "content": {"change_rate": 0.05}},
+}
+
+SCENARIO_WORKLOAD = {"partition": "text", "autoscale": "swf", "dedup_route": "chunks_csv",
+                     "partition_schedule": "text"}
+
+
+def small_config(scenario: str = "partition_schedule", workload: str | None = None, **extra) -> dict:
+    """A small config dict: 2 node types (heterogeneous), 16 partitions at most."""
+    config = {
+        "name": f"test-{scenario}",
+        "scenario": scenario,
+        "workload": dict(WORKLOADS[workload or SCENARIO_WORKLOAD[scenario]]),
+        "cluster": {"nodes": [{"count": 2, "speed": 40.0, "price": 1.0},
+                              {"count": 2, "speed": 80.0, "price": 2.5}],
+                    "slots_per_node": 4, "initial_nodes": 2},
+        "partitioner": {"hot_keys": 4, "split_ways": 2},
+        "episode_length": 12,
+    }
+    if scenario == "dedup_route":
+        config["cluster"] = {"nodes": [{"count": 4, "speed": 1e6}], "slots_per_node": 1,
+                             "initial_nodes": 4}
+        config["scheduler"] = {"parallelism": "tied"}
+    config.update(extra)
+    return config
+
+
+@pytest.fixture
+def write_config(tmp_path):
+    """Write a config dict as YAML; returns its path."""
+    def write(config: dict, name: str = "config.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        return path
+    return write

@@ -1,0 +1,185 @@
+"""Train a team with Tianshou's trainers: build, log, checkpoint, resume, warm-start.
+
+:func:`train` is the one entry point the CLI calls. An epoch of Tianshou's trainer is
+``eval_every_env_steps`` of training followed by an evaluation; a checkpoint is written
+at the end of every epoch, so a killed run resumed with ``resume=True`` continues from
+its last evaluation with the same step numbering in TensorBoard.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable
+from math import ceil
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from tianshou.algorithm import Algorithm
+from tianshou.data import Collector
+from tianshou.env import BaseVectorEnv
+from torch.utils.tensorboard import SummaryWriter
+
+from marl_part import typed_yaml
+from marl_part.errors import InputError
+from marl_part.joint import JointLayout
+from trainers.checkpoint import (
+    CHECKPOINT_FILE,
+    REPLAY_BUFFER_FILE,
+    check_layout,
+    checkpoint_config,
+    load_checkpoint,
+    load_replay_buffer,
+    save_checkpoint,
+    save_replay_buffer,
+    set_rng_state,
+)
+from trainers.registry import algorithm_spec
+from trainers.stats import TeamCollectStats
+from trainers.team_logger import TeamLogger
+
+
+@runtime_checkable
+class EnvStepScheduled(Protocol):
+    """A policy whose exploration follows the trainer's env step (e.g. epsilon)."""
+
+    def set_env_step(self, env_step: int) -> None: ...
+
+
+class NoGradCollector(Collector):
+    """Tianshou's Collector without autograd bookkeeping while acting."""
+
+    def _collect(self, *args, **kwargs):
+        with torch.no_grad():
+            return super()._collect(*args, **kwargs)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def default_torch_threads() -> int:
+    """Small MLPs gain nothing from more than two threads; never more than the cores."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _warm_start(algorithm: Algorithm, path: str | Path, config: Any, layout: JointLayout) -> None:
+    """Load another run's network weights (not its optimizers, counters or epsilon)."""
+    checkpoint = load_checkpoint(path)
+    if checkpoint["algorithm"] != config.algorithm:
+        raise InputError(f"checkpoint was trained with '{checkpoint['algorithm']}', "
+                         f"this run uses '{config.algorithm}'", str(path))
+    check_layout(checkpoint, path, layout)
+    weights = {key: value for key, value in checkpoint["algorithm_state"].items()
+               if key != Algorithm._STATE_DICT_KEY_OPTIMIZERS and not key.endswith("_extra_state")}
+    try:
+        torch.nn.Module.load_state_dict(algorithm, weights, strict=False)
+    except RuntimeError as exc:
+        raise InputError(f"checkpoint's networks do not fit this config: {exc}", str(path)) from None
+
+
+def _check_resumable(checkpoint: dict, path: Path, config: Any, layout: JointLayout) -> None:
+    check_layout(checkpoint, path, layout)
+    saved = checkpoint_config(checkpoint, path, type(config))
+    if saved != config:
+        changed = [key for key, value in typed_yaml.to_dict(config).items()
+                   if typed_yaml.to_dict(saved)[key] != value]
+        raise InputError(f"cannot resume with a changed algorithm config ({', '.join(changed)})",
+                         str(path))
+
+
+def _hparams(config: Any, seed: int, budget_env_steps: int, num_train_envs: int) -> dict:
+    values = {f"algo/{key}": value if isinstance(value, (bool, int, float, str)) else str(value)
+              for key, value in typed_yaml.to_dict(config).items()}
+    return values | {"seed": seed, "budget_env_steps": budget_env_steps,
+                     "num_train_envs": num_train_envs}
+
+
+def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], BaseVectorEnv],
+          make_test_envs: Callable[[], BaseVectorEnv], run_dir: str | Path, budget_env_steps: int,
+          eval_every_env_steps: int, eval_episodes: int, seed: int, resume: bool = False,
+          init_from: str | Path | None = None, *, log_every_env_steps: int = 1000,
+          show_progress: bool = True, torch_threads: int | None = None) -> dict:
+    """Train ``algo_config``'s algorithm on the team described by ``layout``.
+
+    ``make_train_envs``/``make_test_envs`` build Tianshou vector envs over joint envs
+    (any ``BaseVectorEnv``; each env is seeded through ``seed()``). The budget is
+    rounded up to whole evaluation intervals (and those to whole collection steps).
+    ``resume`` continues the run in ``run_dir`` from its checkpoint; ``init_from``
+    warm-starts the networks from another run's checkpoint. Returns a summary dict:
+    env steps done, last and best eval reward, checkpoint path, wall time.
+    """
+    started = time.time()
+    spec = algorithm_spec(algo_config.algorithm)
+    run_dir = Path(run_dir)
+    checkpoint_path = run_dir / CHECKPOINT_FILE
+    restored = None
+    if resume:
+        checkpoint = load_checkpoint(checkpoint_path)
+        _check_resumable(checkpoint, checkpoint_path, algo_config, layout)
+        progress = checkpoint["progress"]
+        restored = (progress["epoch"], progress["env_step"], progress["update_step"])
+    elif run_dir.exists() and any(run_dir.iterdir()):
+        raise InputError("run directory is not empty; use a fresh directory per run, "
+                         "or resume the run that is there", str(run_dir))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(torch_threads or default_torch_threads())
+    seed_everything(seed)
+
+    algorithm = spec.build(algo_config, layout)
+    if init_from is not None:
+        _warm_start(algorithm, init_from, algo_config, layout)
+    if restored:
+        algorithm.load_state_dict(checkpoint["algorithm_state"])
+        set_rng_state(checkpoint["rng"])
+
+    train_envs, test_envs = make_train_envs(), make_test_envs()
+    start_step = restored[1] if restored else 0
+    train_envs.seed(seed + start_step)
+    test_envs.seed(seed + start_step + len(train_envs))
+    buffer = None
+    if restored and not algo_config.on_policy:
+        buffer = load_replay_buffer(run_dir / REPLAY_BUFFER_FILE, start_step)
+    if buffer is None:
+        buffer = spec.make_buffer(algo_config, len(train_envs))
+    train_collector = NoGradCollector(algorithm, train_envs, buffer, exploration_noise=True,
+                                      collect_stats_class=TeamCollectStats)
+    test_collector = NoGradCollector(algorithm, test_envs, collect_stats_class=TeamCollectStats)
+
+    writer = SummaryWriter(str(run_dir), purge_step=start_step + 1 if restored else None)
+    logger = TeamLogger(writer, log_every_env_steps=log_every_env_steps,
+                        budget_env_steps=budget_env_steps, show_progress=show_progress,
+                        restored=restored)
+    if not restored:
+        logger.write_hparams(_hparams(algo_config, seed, budget_env_steps, len(train_envs)))
+
+    def save(epoch: int, env_step: int, update_step: int) -> str:
+        if not algo_config.on_policy:
+            save_replay_buffer(run_dir / REPLAY_BUFFER_FILE, train_collector.buffer, env_step)
+        save_checkpoint(checkpoint_path, config=algo_config, layout=layout, algorithm=algorithm,
+                        epoch=epoch, env_step=env_step, update_step=update_step)
+        return str(checkpoint_path)
+
+    def on_training_step(epoch: int, env_step: int) -> None:
+        if isinstance(algorithm.policy, EnvStepScheduled):
+            algorithm.policy.set_env_step(env_step)
+
+    params = spec.trainer_params(
+        algo_config, training_collector=train_collector, test_collector=test_collector,
+        test_step_num_episodes=eval_episodes, max_epochs=ceil(budget_env_steps / eval_every_env_steps),
+        epoch_num_steps=eval_every_env_steps, training_fn=on_training_step, save_checkpoint_fn=save,
+        resume_from_log=restored is not None, logger=logger, verbose=False, show_progress=False)
+    try:
+        info = algorithm.run_training(params)
+    finally:
+        logger.finalize()
+        train_envs.close()
+        test_envs.close()
+    return {"algorithm": algo_config.algorithm, "env_steps": start_step + info.train_step,
+            "last_eval_reward": logger.last_eval_reward, "best_eval_reward": info.best_reward,
+            "checkpoint": str(checkpoint_path), "wall_time_s": time.time() - started}
