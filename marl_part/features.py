@@ -21,8 +21,8 @@ def hot_keys(world: World) -> np.ndarray:
     view = world.view
     valid = view.hot_valid
     total = np.maximum(world.batches.batch_work[world.cursor], 1e-12)
-    share = np.where(valid, view.work[view.hot] / total[:, None], 0.0)
-    home = world.key_home[np.arange(world.n_envs)[:, None], np.where(valid, view.key[view.hot], 0)]
+    share = view.at_hot(view.work) / total[:, None]
+    home = world.key_home[np.arange(world.n_envs)[:, None], view.at_hot(view.key)]
     where = np.where(valid, (home + 1) / world.max_partitions, 0.0)
     return np.concatenate([share, where], axis=1)
 

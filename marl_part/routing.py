@@ -72,6 +72,13 @@ class BatchView:
     def hot_valid(self) -> np.ndarray:
         return self.hot >= 0
 
+    def at_hot(self, values: np.ndarray, fill=0) -> np.ndarray:
+        """``values`` (one per row) at each env's hot rows (n_envs, K); ``fill`` where none."""
+        out = np.full(self.hot.shape, fill, dtype=values.dtype)
+        valid = self.hot_valid
+        out[valid] = values[self.hot[valid]]
+        return out
+
     def tuples(self):
         """``(index, env, starts)`` of the batch's tuples, gathered on first use."""
         if self._tuples is None:
@@ -112,7 +119,7 @@ def place_by_key(view: BatchView, routing: KeyRouting, n_partitions: int,
         more = distinct.copy()
         more[:, :, 0] = False
         env_of = np.broadcast_to(np.arange(n_envs)[:, None, None], split.shape)
-        row_work = np.where(view.hot_valid, view.work[view.hot], 0.0) / np.maximum(spread, 1)
+        row_work = view.at_hot(view.work) / np.maximum(spread, 1)
         loads += np.bincount(env_of[more] * n_partitions + split[more],
                              weights=np.broadcast_to(row_work[:, :, None], split.shape)[more],
                              minlength=n_envs * n_partitions)

@@ -1,0 +1,80 @@
+"""The command line: bad input is one message and exit status 2; eval writes results."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from marl_part.cli import main
+
+from conftest import DATA, small_config
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "marl_part.cli", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.mark.parametrize("change, fragment", [
+    ({"cluster": {"max_nodse": 3}}, "config.yaml:"),
+    ({"workload": {"source": "keys_csv", "path": "missing.csv"}}, "trace file not found"),
+    ({"roles": {"scheduler": "ds9"}}, "allowed: one of:"),
+])
+def test_bad_input_exits_2_with_one_message(change, fragment, write_config):
+    path = write_config({**small_config(), **change})
+    result = run_cli("check", str(path))
+    assert result.returncode == 2
+    assert fragment in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_debug_shows_the_traceback(write_config):
+    path = write_config({**small_config(), "cluster": {"max_nodse": 3}})
+    result = run_cli("--debug", "check", str(path))
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_malformed_trace_line_names_file_and_line(tmp_path, write_config):
+    trace = tmp_path / "events.csv"
+    trace.write_text("timestamp,key\n" + "".join(f"{i},k{i % 5}\n" for i in range(300)) + "x,k1\n")
+    path = write_config({**small_config("partition"), "workload": {
+        "source": "keys_csv", "path": str(trace), "batch": {"tuples": 10}}})
+    assert main(["check", str(path)]) == 2
+
+
+def test_eval_writes_json_with_the_documented_schema(tmp_path, write_config, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = write_config(small_config())
+    out = tmp_path / "result.json"
+    assert main(["eval", str(path), "--policy", "partitioner=hash", "--policy", "scheduler=static",
+                 "--episodes", "2", "--seeds", "2", "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert set(data) == {"scenario", "workload", "policies", "episodes", "seeds", "metrics",
+                         "reward_terms", "team_reward"}
+    assert data["policies"] == {"partitioner": "hash", "scheduler": "static"}
+    assert data["metrics"]["parallelism"]["mean"] == 8  # 2 initial nodes x 4 slots, static
+    run_dirs = list((tmp_path / "runs").iterdir())
+    assert len(run_dirs) == 1
+    assert {p.name for p in run_dirs[0].iterdir()} >= {"eval.json", "imbalance.png",
+                                                       "partition_load.png", "nodes_vs_rate.png",
+                                                       "dedup_ratio.png"}
+
+
+def test_eval_takes_an_inline_workload_and_rejects_unknown_policies(tmp_path, write_config,
+                                                                    monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    path = write_config(small_config())
+    inline = (f"source=keys_csv,path={DATA / 'flask_git_file_events_head.csv'},"
+              "time_col=timestamp,key_col=key,batch.tuples=40")
+    assert main(["eval", str(path), "--policy", "partitioner=hash", "--policy", "scheduler=static",
+                 "--workload", inline, "--episodes", "1", "--seeds", "1"]) == 0
+    assert "keys_csv" in capsys.readouterr().out
+    assert main(["eval", str(path), "--policy", "partitioner=magic"]) == 2
+    assert "valid: one of: hash" in capsys.readouterr().err
+    bad_column = inline.replace("key_col=key", "key_col=file")
+    assert main(["eval", str(path), "--policy", "partitioner=hash", "--policy", "scheduler=static",
+                 "--workload", bad_column]) == 2
+    assert "no column 'file'; the file has one of: timestamp, key" in capsys.readouterr().err

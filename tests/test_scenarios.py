@@ -1,0 +1,183 @@
+"""Every scenario as a PettingZoo parallel env: API and seed tests, configs, wrappers,
+user scenarios, and random valid and invalid configs."""
+
+from __future__ import annotations
+
+import copy
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pettingzoo.test import parallel_api_test, parallel_seed_test
+
+from marl_part.commands.check import random_episode
+from marl_part.config import load_config
+from marl_part.env import make_parallel_env
+from marl_part.errors import InputError
+from marl_part.scenario import SHIPPED
+
+from conftest import WORKLOADS, small_config
+
+CONFIGS = sorted((Path(__file__).parent.parent / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("scenario", SHIPPED)
+def test_scenario_passes_pettingzoo_tests_on_heterogeneous_nodes(scenario, write_config):
+    config = load_config(write_config(small_config(scenario)))
+    env = make_parallel_env(config)
+    parallel_api_test(env, num_cycles=30)
+    parallel_seed_test(lambda: make_parallel_env(config))
+
+
+@pytest.mark.parametrize("scenario, agents", [
+    ("partition", ["partitioner"]), ("autoscale", ["scheduler"]),
+    ("dedup_route", ["partitioner"]), ("partition_schedule", ["partitioner", "scheduler"])])
+def test_spaces_match_the_environment_cards(scenario, agents, write_config):
+    env = make_parallel_env(load_config(write_config(small_config(scenario))))
+    assert env.possible_agents == agents
+    k, s = 4, 2
+    if "partitioner" in agents:
+        p = 4 if scenario == "dedup_route" else 16
+        assert env.action_space("partitioner").nvec.tolist() == [p] * (k * s)
+        extra = k * p if scenario == "dedup_route" else 0
+        assert env.observation_space("partitioner").shape == (2 * k + extra + 3 * p + 10,)
+    if "scheduler" in agents:
+        assert env.action_space("scheduler").nvec.tolist() == [2 * 3 + 1, 16]
+        assert env.observation_space("scheduler").shape == (10 + 16,)
+
+
+def test_episodes_end_by_truncation_with_reward_terms_in_info(write_config):
+    env = make_parallel_env(load_config(write_config(small_config())))
+    env.reset(seed=1)
+    steps = 0
+    while env.agents:
+        _, rewards, terminations, truncations, infos = env.step(
+            {a: env.action_space(a).sample() for a in env.agents})
+        steps += 1
+        assert not any(terminations.values())
+        terms = infos["partitioner"]["reward_terms"]
+        assert sum(terms.values()) == pytest.approx(rewards["partitioner"])
+        assert rewards["partitioner"] == rewards["scheduler"]  # one team reward
+    assert steps == 12 and all(truncations.values())
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
+def test_every_shipped_config_steps_a_full_episode(path):
+    config = load_config(path)
+    steps, total = random_episode(make_parallel_env(config), seed=0)
+    assert steps == config.episode_length and np.isfinite(total)
+
+
+WRAPPERS = [
+    [{"name": "frame_stack", "stack_size": 3}],
+    [{"name": "normalize_obs"}, {"name": "dtype", "dtype": "float64"}],
+    [{"name": "clip_reward", "lower_bound": -0.5, "upper_bound": 0.5}],
+    [{"name": "pad_observations"}, {"name": "agent_indicator"}],
+]
+
+
+@pytest.mark.parametrize("wrappers", WRAPPERS, ids=lambda w: "+".join(x["name"] for x in w))
+def test_supersuit_wrappers_keep_the_api(wrappers, write_config):
+    env = make_parallel_env(load_config(write_config(small_config(wrappers=wrappers))))
+    parallel_api_test(env, num_cycles=20)
+    observations, _ = env.reset(seed=0)
+    if wrappers[0]["name"] == "frame_stack":
+        assert observations["partitioner"].shape == (3 * (2 * 4 + 3 * 16 + 10),)
+    if wrappers[0]["name"] == "pad_observations":
+        sizes = {obs.shape for obs in observations.values()}
+        assert sizes == {(2 * 4 + 3 * 16 + 10 + 2,)}  # padded to the larger, plus indicator
+    if wrappers[0]["name"] == "clip_reward":
+        _, rewards, *_ = env.step({a: env.action_space(a).sample() for a in env.agents})
+        assert all(-0.5 <= r <= 0.5 for r in rewards.values())
+
+
+USER_SCENARIO = '''
+"""A user's scenario: the partitioner alone, rewarded for balance only."""
+import numpy as np
+from marl_part import features
+from marl_part.rewards import team_reward
+from marl_part.simulation import build_world
+
+ROLES = {"partitioner": "learn", "scheduler": "static"}
+OBSERVATION_BOUNDS = (0.0, 1.0)
+
+def make_world(config, n_envs=1):
+    return build_world(config, n_envs, {"balance": 1.0})
+
+def reset_world(world, env_ids, rngs):
+    world.reset(env_ids, rngs)
+
+def reward(world):
+    return team_reward(world, world.reward_weights)
+
+def observation(agent, world):
+    return np.concatenate([features.hot_keys(world), features.cold_load(world)], axis=1)
+
+def state(world):
+    return observation("partitioner", world)
+'''
+
+
+def test_user_scenario_from_a_py_file_and_a_dotted_module(tmp_path, write_config, monkeypatch):
+    (tmp_path / "my_balance.py").write_text(textwrap.dedent(USER_SCENARIO))
+    config = load_config(write_config({**small_config("partition"), "scenario": "my_balance.py"}))
+    env = make_parallel_env(config)
+    parallel_api_test(env, num_cycles=15)
+    assert env.observation_space("partitioner").shape == (2 * 4 + 16,)
+    env.reset(seed=0)
+    _, _, _, _, infos = env.step({"partitioner": env.action_space("partitioner").sample()})
+    assert list(infos["partitioner"]["reward_terms"]) == ["balance"]
+    monkeypatch.syspath_prepend(str(tmp_path))
+    dotted = load_config(write_config({**small_config("partition"), "scenario": "my_balance"},
+                                      "dotted.yaml"))
+    assert make_parallel_env(dotted).possible_agents == ["partitioner"]
+
+
+def random_valid_config(rng: np.random.Generator) -> dict:
+    scenario = str(rng.choice(SHIPPED))
+    workload = "chunks_csv" if scenario == "dedup_route" else str(
+        rng.choice([w for w in WORKLOADS if w != "chunks_csv"]))
+    config = small_config(scenario, workload)
+    config["episode_length"] = int(rng.integers(3, 10))
+    config["partitioner"] = {"hot_keys": int(rng.integers(1, 6)), "split_ways": int(rng.integers(1, 4))}
+    if scenario != "dedup_route":
+        config["cluster"]["slots_per_node"] = int(rng.integers(1, 5))
+        config["cluster"]["provisioning_delay"] = int(rng.integers(0, 3))
+        config["scheduler"] = {"parallelism": str(rng.choice(["free", "tied"])),
+                               "max_scale_step": int(rng.integers(0, 4))}
+    if rng.random() < 0.5:
+        config["reward"] = {"balance": float(rng.random()), "dedup": float(rng.random())}
+    return config
+
+
+INVALID = [
+    (lambda c: c.update(episode_lenght=5), "unknown key"),
+    (lambda c: c["cluster"].update(slots_per_node="four"), "expected int"),
+    (lambda c: c["cluster"].update(initial_nodes=99), "must lie in [1,"),
+    (lambda c: c["cluster"]["nodes"][0].update(speed=-1.0), "speed > 0"),
+    (lambda c: c["workload"].update(source="parquet"), "allowed: one of: zipf"),
+    (lambda c: c.update(roles={"partitioner": "magic"}), "'magic' is not available"),
+    (lambda c: c.update(reward={"happiness": 1.0}), "unknown term 'happiness'"),
+    (lambda c: c.update(scenario="no_such_scenario"), "cannot import scenario"),
+    (lambda c: c.update(episode_length=100000), "fewer than episode_length"),
+    (lambda c: c.update(wrappers=[{"name": "frame_stack", "stack_size": 0}]), "at least 1"),
+    (lambda c: c["partitioner"].update(hot_keys=0), "at least 1"),
+]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_valid_configs_step_a_full_episode(seed, write_config):
+    config = load_config(write_config(random_valid_config(np.random.default_rng(seed))))
+    steps, total = random_episode(make_parallel_env(config), seed=seed)
+    assert steps == config.episode_length and np.isfinite(total)
+
+
+@pytest.mark.parametrize("seed", range(len(INVALID)))
+def test_random_invalid_configs_are_rejected(seed, write_config):
+    rng = np.random.default_rng(100 + seed)
+    config = copy.deepcopy(random_valid_config(rng))
+    breaks, message = INVALID[seed]
+    breaks(config)
+    with pytest.raises(InputError, match=message.replace("[", r"\[").replace("(", r"\(")):
+        make_parallel_env(load_config(write_config(config)))

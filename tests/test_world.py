@@ -1,0 +1,149 @@
+"""The world's accounting, checked against micro-batches computed by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from marl_part.cluster import ClusterConfig, NodeType
+from marl_part.routing import TupleRouting
+from marl_part.workloads.batches import aggregate, batch_bounds_by_count
+from marl_part.workloads.trace import Trace
+from marl_part.world import PartitionerConfig, SchedulerConfig, World, WorldSettings
+
+A, B, C = 0, 1, 2
+F0, F1, F2 = 0, 1, 2
+SIZE = {F0: 100.0, F1: 50.0, F2: 10.0}
+
+
+def hand_world(cluster: ClusterConfig, batches_of_tuples, hot_keys=1, split_ways=2,
+               scheduler=SchedulerConfig(), n_envs=1) -> World:
+    """A world over tuples (key, work, fingerprint), a batch per list; key hash = key id."""
+    flat = [t for batch in batches_of_tuples for t in batch]
+    keys = np.array([t[0] for t in flat])
+    fps = np.array([t[2] for t in flat])
+    trace = Trace(keys=keys, work=np.array([float(t[1]) for t in flat]), times=None,
+                  key_names=np.array(["A", "B", "C"]), key_hash=np.arange(3, dtype=np.uint64),
+                  content_offsets=np.arange(len(flat) + 1), chunk_fingerprint=fps,
+                  chunk_bytes=np.array([SIZE[f] for f in fps]))
+    bounds = np.cumsum([0] + [len(b) for b in batches_of_tuples])
+    settings = WorldSettings(cluster=cluster, episode_length=len(batches_of_tuples),
+                             episode_start="beginning",
+                             partitioner=PartitionerConfig(hot_keys, split_ways),
+                             scheduler=scheduler)
+    world = World(settings, aggregate(trace, bounds), n_envs)
+    world.reset(np.arange(n_envs), [np.random.default_rng(0)] * n_envs)
+    return world
+
+
+THREE_PARTITIONS = ClusterConfig(nodes=(NodeType(count=1, speed=10.0, price=2.0),), slots_per_node=3,
+                                 initial_nodes=1, batch_interval=1.0, deadline=1.5,
+                                 merge_cost=0.1, migration_cost=0.05)
+
+
+def test_three_partitions_by_hand():
+    world = hand_world(THREE_PARTITIONS, [
+        [(A, 1, F0)] * 4 + [(B, 2, F1)] * 2 + [(C, 3, F0)],  # A: 4 work, B: 4, C: 3
+        [(C, 10, F2)] * 2 + [(A, 1, F0)],  # C: 20 work, A: 1
+        [(B, 1, F1)],
+    ])
+    hold = world.hold_action()
+
+    # batch 0: A (hottest; ties broken by key id) split over partitions 1 and 2,
+    # B hashes to 1, C to 2. Loads 0 / 4/2 + 4 / 4/2 + 3 = 0 / 6 / 5.
+    record = world.step(world.hot_key_routing([[1, 2]]), hold)
+    assert record.loads[0] == pytest.approx([0, 6, 5])
+    assert record.times[0] == pytest.approx([0, 0.6, 0.5])
+    assert record.imbalance[0] == pytest.approx(0.6 / (1.1 / 3) - 1)
+    assert record.merge_time[0] == pytest.approx(0.1)  # A on one extra partition
+    assert record.replication_factor[0] == pytest.approx(4 / 3)
+    assert record.moved_keys[0] == 0
+    assert record.batch_time[0] == pytest.approx(0.7) and record.latency[0] == pytest.approx(0.7)
+    assert record.backlog[0] == 0 and record.deadline_miss[0] == 0
+    # A's content F0 (4 copies) lands on both its partitions, B's F1 on 1, C's F0 on 2
+    # where A already put it: partition 1 stores 100 + 50, partition 2 stores 100.
+    assert record.stored_bytes[0] == pytest.approx(250)
+    assert record.ideal_bytes[0] == pytest.approx(150)
+    assert record.logical_bytes[0] == pytest.approx(4 * 100 + 2 * 50 + 100)
+    assert record.dedup_ratio[0] == pytest.approx(600 / 250)
+    assert record.dedup_efficiency[0] == pytest.approx(150 / 250)
+    assert record.node_cost[0] == pytest.approx(2.0) and record.parallelism[0] == 3
+
+    # batch 1: C (20 work) assigned to 0, A hashes to 0: C moved (from 2), A moved (from 1).
+    record = world.step(world.hot_key_routing([[0, 0]]), hold)
+    assert record.loads[0] == pytest.approx([21, 0, 0])
+    assert record.moved_keys[0] == 2 and record.migration_time[0] == pytest.approx(0.1)
+    assert record.merge_time[0] == 0 and record.imbalance[0] == pytest.approx(2.0)
+    assert record.batch_time[0] == pytest.approx(2.2) and record.latency[0] == pytest.approx(2.2)
+    assert record.deadline_miss[0] == 1 and record.lateness[0] == pytest.approx(0.7 / 1.5)
+    assert record.backlog[0] == pytest.approx(1.2)
+    assert record.stored_bytes[0] == pytest.approx(100 + 10)  # F0 new to partition 0, F2 new
+    assert record.ideal_bytes[0] == pytest.approx(10)
+    assert record.utilization[0] == pytest.approx(2.1 / (3 * 2.2))
+
+    # batch 2: the backlog delays B's single tuple (0.1 s on partition 1).
+    record = world.step(world.hot_key_routing([[1, 1]]), hold)
+    assert record.latency[0] == pytest.approx(1.3) and record.backlog[0] == pytest.approx(0.3)
+    assert record.deadline_miss[0] == 0 and record.stored_bytes[0] == 0
+    assert world.truncated[0]
+
+
+def test_tuple_routing_counts_replication_not_migration():
+    world = hand_world(THREE_PARTITIONS, [[(A, 1, F0)] * 4 + [(B, 2, F1)] * 2] * 2)
+    routing = TupleRouting(np.array([0, 1, 0, 1, 2, 2]))  # A dealt over 0 and 1, B on 2
+    record = world.step(routing, world.hold_action())
+    assert record.loads[0] == pytest.approx([2, 2, 4])
+    assert record.replication_factor[0] == pytest.approx(3 / 2)
+    assert record.merge_time[0] == pytest.approx(0.1) and record.moved_keys[0] == 0
+    assert record.stored_bytes[0] == pytest.approx(100 + 100 + 50)
+
+
+def test_routing_to_an_inactive_partition_is_refused():
+    world = hand_world(THREE_PARTITIONS, [[(A, 1, F0)]] * 2)
+    with pytest.raises(ValueError, match="not active"):
+        world.step(TupleRouting(np.array([3])), world.hold_action())
+
+
+MIXED = ClusterConfig(nodes=(NodeType(count=2, speed=10.0, price=1.0),
+                             NodeType(count=2, speed=30.0, price=4.0)),
+                      slots_per_node=2, initial_nodes=1, provisioning_delay=2)
+
+
+def test_scaling_waits_for_provisioning_and_pays_from_the_request():
+    world = hand_world(MIXED, [[(A, 1, F0)]] * 6)
+    y = world.max_scale_step
+    assert world.scheduler_action_sizes() == (2 * 3 + 1, 8)
+    routing = lambda: world.hash_routing()  # noqa: E731
+    world.step(routing(), [[y + 2, 5]])  # scale out by 2, ask for 6 partitions
+    assert world.nodes.n_on[0] == 3 and world.nodes.n_ready[0] == 1
+    assert world.n_active[0] == 2  # only the first node's 2 slots are ready
+    record = world.step(routing(), [[y, 5]])
+    assert record.node_cost[0] == pytest.approx(1 + 1 + 4)  # nodes 0, 1 (cheap), 2 (fast)
+    assert world.n_active[0] == 2
+    world.step(routing(), [[y, 5]])  # asked 3 steps ago with delay 2: ready now
+    assert world.nodes.n_ready[0] == 3 and world.n_active[0] == 6
+    speeds = world.nodes.partition_speed(world.n_active, world.max_partitions)[0]
+    assert speeds.tolist() == [10, 10, 30, 10, 10, 30, 0, 0]  # round-robin over ready nodes
+    world.step(routing(), [[0, 0]])  # scale in by 3 (to the minimum of 1 node), 1 partition
+    assert world.nodes.n_on[0] == 1 and world.n_active[0] == 1
+    world.step(routing(), [[2 * y, 7]])  # scale out by 3: clipped to the 4 nodes there are
+    assert world.nodes.n_on[0] == 4
+
+
+def test_tied_parallelism_follows_ready_slots():
+    world = hand_world(MIXED, [[(A, 1, F0)]] * 4, scheduler=SchedulerConfig(parallelism="tied"))
+    y = world.max_scale_step
+    assert world.scheduler_action_sizes() == (7,)
+    assert world.n_active[0] == 2
+    for _ in range(3):
+        world.step(world.hash_routing(), [[y + 1]] if _ == 0 else [[y]])
+    assert world.n_active[0] == 4
+
+
+def test_envs_are_independent():
+    world = hand_world(THREE_PARTITIONS, [[(A, 1, F0)] * 2 + [(B, 1, F1)]] * 2, n_envs=2)
+    record = world.step(world.hot_key_routing([[[0, 0]], [[2, 1]]]), world.hold_action())
+    assert record.loads.tolist() == [[2, 1, 0], [0, 2, 1]]
+    assert record.moved_keys.tolist() == [0, 0]
+    # env 0: F0 on 0, F1 on 1; env 1: A's two copies of F0 on 2 and 1, F1 on 1
+    assert record.stored_bytes.tolist() == [150, 250]
