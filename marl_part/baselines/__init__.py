@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from marl_part.baselines.base import Baseline
-from marl_part.baselines.partitioners import Hash
+from marl_part.baselines.choices import PKG, DChoices, WChoices
+from marl_part.baselines.partitioners import ConsistentHash, Hash, Shuffle
 from marl_part.baselines.schedulers import Static
 from marl_part.errors import InputError, one_of
 
 ROLES = ("partitioner", "scheduler")
 BASELINES: dict[str, dict[str, type[Baseline]]] = {
-    "partitioner": {cls.name: cls for cls in (Hash,)},
+    "partitioner": {cls.name: cls for cls in (Hash, Shuffle, ConsistentHash, PKG, DChoices,
+                                               WChoices)},
     "scheduler": {cls.name: cls for cls in (Static,)},
 }
 

@@ -1,9 +1,12 @@
-"""Partitioning baselines."""
+"""Stateless and nearly stateless partitioners: hash, shuffle, consistent hashing."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from marl_part.baselines.base import Baseline
-from marl_part.routing import KeyRouting
+from marl_part.baselines.common import mix64
+from marl_part.routing import KeyRouting, TupleRouting
 
 
 class Hash(Baseline):
@@ -13,3 +16,74 @@ class Hash(Baseline):
 
     def act(self) -> KeyRouting:
         return self.world.hash_routing()
+
+
+class Shuffle(Baseline):
+    """Shuffle grouping: tuples dealt round-robin over the active partitions.
+
+    As Storm's and Flink's shuffle/rebalance (e.g. Toshniwal et al., "Storm @Twitter",
+    SIGMOD 2014). Each env keeps one counter across batches, so the deal continues
+    where the last batch stopped; a key's tuples end up on many partitions.
+    """
+
+    role, name = "partitioner", "shuffle"
+
+    def __init__(self, world):
+        super().__init__(world)
+        self.next = np.zeros(world.n_envs, dtype=np.int64)
+
+    def reset(self, env_ids, rngs):
+        self.next[env_ids] = 0
+
+    def act(self) -> TupleRouting:
+        _, env, starts = self.world.view.tuples()
+        position = np.arange(len(env)) - starts[env] + self.next[env]
+        self.next += np.diff(starts)
+        return TupleRouting(position % self.world.n_active[env])
+
+
+class ConsistentHash(Baseline):
+    """Consistent hashing with virtual nodes (Karger et al., "Consistent Hashing and
+    Random Trees", STOC 1997; virtual nodes as in Dynamo, DeCandia et al., SOSP 2007).
+
+    Every active partition owns ``virtual_nodes`` points of a 64-bit hash ring; a key
+    goes to the owner of the first point clockwise from the key's ring position. When
+    the parallelism grows from n to n+1, only the keys that fall on the new partition's
+    arcs move (about 1/(n+1) of them), where mod-n hashing moves about n/(n+1).
+    Key-level: returns a :class:`KeyRouting`, nothing split.
+    """
+
+    role, name = "partitioner", "consistent_hash"
+
+    def __init__(self, world, virtual_nodes: int = 64):
+        super().__init__(world)
+        self.virtual_nodes = virtual_nodes
+        p = np.repeat(np.arange(world.max_partitions, dtype=np.uint64), virtual_nodes)
+        v = np.tile(np.arange(virtual_nodes, dtype=np.uint64), world.max_partitions)
+        self.point = mix64((p << np.uint64(32)) | v)  # ring position of each virtual node
+        self.owner = p.astype(np.int64)
+        self.rings: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        # a key's ring position: a re-mix of its hash (chunk traces hash domains to 0..D-1)
+        self.key_position = mix64(world.batches.trace.key_hash ^ np.uint64(0x5BD1E995))
+
+    def ring(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The sorted points and their owners of the ring over partitions 0..n-1."""
+        if n not in self.rings:
+            mine = self.owner < n
+            order = np.argsort(self.point[mine], kind="stable")
+            self.rings[n] = self.point[mine][order], self.owner[mine][order]
+        return self.rings[n]
+
+    def partition_of(self, position: np.ndarray, n: int) -> np.ndarray:
+        points, owners = self.ring(n)
+        return owners[np.searchsorted(points, position, side="left") % len(points)]
+
+    def act(self) -> KeyRouting:
+        view, n_active = self.world.view, self.world.n_active
+        position = self.key_position[view.key]
+        row_n = n_active[view.env]
+        part = np.empty(len(view.key), dtype=np.int64)
+        for n in np.unique(n_active):
+            rows = row_n == n
+            part[rows] = self.partition_of(position[rows], int(n))
+        return KeyRouting(part)
