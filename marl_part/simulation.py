@@ -57,6 +57,7 @@ class Simulation:
         self.agents = tuple(role for role, fill in fills.items() if fill == LEARN)
         self.baselines = {role: baseline_class(role, fill)(self.world)
                           for role, fill in fills.items() if fill != LEARN}
+        self._seed_sequences = [np.random.SeedSequence() for _ in range(n_envs)]
 
     @property
     def n_envs(self) -> int:
@@ -68,12 +69,23 @@ class Simulation:
             return (world.max_partitions,) * (world.hot_keys * world.split_ways)
         return world.scheduler_action_sizes()
 
-    def reset(self, env_ids: np.ndarray, seeds: list[int | None]) -> None:
-        """New episodes in ``env_ids``; ``seeds[i]`` seeds env ``env_ids[i]``."""
-        streams = [np.random.default_rng(seed).spawn(2) for seed in seeds]
-        self.scenario.reset_world(self.world, env_ids, [s[0] for s in streams])
+    def reset(self, env_ids: np.ndarray, seeds: list) -> None:
+        """New episodes in ``env_ids``.
+
+        ``seeds[i]`` (an int or ``SeedSequence``) reseeds env ``env_ids[i]``; ``None``
+        continues that env's own seed sequence, so an env seeded once replays the same
+        episodes whether it runs alone or among others (gymnasium's convention).
+        """
+        streams = []
+        for env, seed in zip(env_ids, seeds):
+            if seed is not None:
+                self._seed_sequences[env] = (seed if isinstance(seed, np.random.SeedSequence)
+                                             else np.random.SeedSequence(seed))
+            streams.append([np.random.default_rng(s)
+                            for s in self._seed_sequences[env].spawn(2)])
+        self.scenario.reset_world(self.world, np.asarray(env_ids), [s[0] for s in streams])
         for baseline in self.baselines.values():
-            baseline.reset(env_ids, [s[1] for s in streams])
+            baseline.reset(np.asarray(env_ids), [s[1] for s in streams])
 
     def observations(self) -> dict[str, np.ndarray]:
         return {agent: self.scenario.observation(agent, self.world) for agent in self.agents}

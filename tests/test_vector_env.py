@@ -1,0 +1,51 @@
+"""The batched vector env replays the trajectories of N separate single envs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from tianshou.env import DummyVectorEnv
+
+from marl_part.config import load_config
+from marl_part.env import make_parallel_env
+from marl_part.joint import JointEnv
+from marl_part.vector_env import BatchedVectorEnv, make_vector_env
+
+from conftest import small_config
+
+
+@pytest.mark.parametrize("scenario", ["partition_schedule", "dedup_route", "autoscale"])
+def test_same_seeds_give_the_same_trajectories_as_single_envs(scenario, write_config):
+    config = load_config(write_config(small_config(scenario)))
+    n = 4
+    batched = BatchedVectorEnv(config, n)
+    singles = DummyVectorEnv([lambda: JointEnv(make_parallel_env(config))] * n)
+    seeds = [11, 12, 13, 14]
+    batched.seed(seeds)
+    singles.seed(seeds)
+    obs_b, _ = batched.reset()
+    obs_s, _ = singles.reset()
+    np.testing.assert_allclose(obs_b, obs_s)
+    rng = np.random.default_rng(0)
+    nvec = batched.layout.nvec
+    for step in range(2 * config.episode_length):  # crosses an episode boundary
+        action = rng.integers(0, nvec, size=(n, len(nvec)))
+        out_b, out_s = batched.step(action), singles.step(action)
+        for a, b in zip(out_b[:4], out_s[:4]):
+            np.testing.assert_allclose(a, b, rtol=1e-6)
+        assert out_b[4][0]["reward_terms"] == pytest.approx(out_s[4][0]["reward_terms"])
+        done = np.flatnonzero(out_b[3])
+        if len(done):
+            np.testing.assert_allclose(batched.reset(done)[0], singles.reset(done)[0])
+    assert batched.layout == singles.get_env_attr("layout")[0]
+
+
+def test_stepping_a_subset_is_refused_and_wrappers_fall_back(write_config):
+    config = load_config(write_config(small_config()))
+    env = BatchedVectorEnv(config, 3)
+    env.reset()
+    with pytest.raises(ValueError, match="steps all its envs together"):
+        env.step(np.zeros((2, len(env.layout.nvec)), int), [0, 1])
+    wrapped = load_config(write_config(small_config(wrappers=[{"name": "dtype"}]), "w.yaml"))
+    assert isinstance(make_vector_env(wrapped, 2), DummyVectorEnv)
+    assert isinstance(make_vector_env(config, 2), BatchedVectorEnv)
