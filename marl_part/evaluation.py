@@ -25,16 +25,13 @@ Actor = Callable[[np.ndarray], np.ndarray]  # observations (n, d) -> actions (n,
 
 
 @dataclass
-class EpisodeTrace:
-    """Per-step values of the first episode, for plots."""
+class Rollout:
+    """Per-step values of a batch of episodes: arrays (steps, n_envs)."""
 
-    loads: list = dataclasses.field(default_factory=list)  # (P,) per step
-    series: dict = dataclasses.field(default_factory=dict)  # metric -> list per step
-
-    def add(self, record, metrics: dict[str, np.ndarray]) -> None:
-        self.loads.append(record.loads[0].copy())
-        for name, values in metrics.items():
-            self.series.setdefault(name, []).append(float(values[0]))
+    metrics: dict[str, np.ndarray]
+    reward_terms: dict[str, np.ndarray]
+    reward: np.ndarray
+    first_loads: np.ndarray  # (steps, P) work per partition in the first env
 
 
 @dataclass
@@ -47,50 +44,55 @@ class EvalResult:
     metrics: dict[str, dict[str, float]]
     reward_terms: dict[str, dict[str, float]]
     team_reward: dict[str, float]
-    trace: EpisodeTrace
+    rollout: Rollout
 
     def to_json(self) -> dict:
-        return {key: value for key, value in dataclasses.asdict(self).items() if key != "trace"}
+        return {key: value for key, value in dataclasses.asdict(self).items()
+                if key != "rollout"}
 
 
 def episode_seed(seed: int, episode: int) -> np.random.SeedSequence:
     return np.random.SeedSequence([seed, episode])
 
 
-def evaluate(config: EnvConfig, actors: dict[str, Actor], episodes: int, seeds: int,
-             policies: dict[str, str] | None = None) -> EvalResult:
-    """Run ``episodes`` x ``seeds`` episodes of ``config``; learned roles act by ``actors``."""
-    n_envs = episodes * seeds
+def rollout(config: EnvConfig, actors: dict[str, Actor], seeds: list) -> Rollout:
+    """One episode per entry of ``seeds``, all envs of one batched simulation."""
+    n_envs = len(seeds)
     simulation = Simulation(config, n_envs)
     missing = [agent for agent in simulation.agents if agent not in actors]
     if missing:
         raise InputError(f"role(s) {', '.join(missing)} are set to '{LEARN}' but no checkpoint "
                          "fills them; name a baseline or a checkpoint for each role")
-    simulation.reset(np.arange(n_envs), [episode_seed(s, e) for s in range(seeds)
-                                         for e in range(episodes)])
-    metric_sums, term_sums, reward_sum, trace = {}, {}, np.zeros(n_envs), EpisodeTrace()
-    steps = 0
+    simulation.reset(np.arange(n_envs), seeds)
+    steps = []
     while True:
         observations = simulation.observations()
-        actions = {agent: actors[agent](observations[agent]) for agent in simulation.agents}
-        outcome = simulation.step(actions)
-        trace.add(simulation.world.last, outcome.metrics)
-        steps += 1
-        reward_sum += outcome.reward
-        for name, values in outcome.metrics.items():
-            metric_sums[name] = metric_sums.get(name, 0.0) + values
-        for name, values in outcome.reward_terms.items():
-            term_sums[name] = term_sums.get(name, 0.0) + values
+        outcome = simulation.step({agent: actors[agent](observations[agent])
+                                   for agent in simulation.agents})
+        steps.append((outcome, simulation.world.last.loads[0].copy()))
         if outcome.truncated.all():
             break
-    fills = config.role_fills()
+    outcomes = [o for o, _ in steps]
+    return Rollout(
+        metrics={k: np.stack([o.metrics[k] for o in outcomes]) for k in outcomes[0].metrics},
+        reward_terms={k: np.stack([o.reward_terms[k] for o in outcomes])
+                      for k in outcomes[0].reward_terms},
+        reward=np.stack([o.reward for o in outcomes]),
+        first_loads=np.stack([loads for _, loads in steps]))
+
+
+def evaluate(config: EnvConfig, actors: dict[str, Actor], episodes: int, seeds: int,
+             policies: dict[str, str] | None = None) -> EvalResult:
+    """Run ``episodes`` x ``seeds`` episodes of ``config``; learned roles act by ``actors``."""
+    run = rollout(config, actors, [episode_seed(s, e) for s in range(seeds)
+                                   for e in range(episodes)])
     return EvalResult(
         scenario=config.scenario, workload=to_dict(config.workload),
-        policies=policies or {role: fill for role, fill in fills.items()},
-        episodes=episodes, seeds=seeds,
-        metrics={name: mean_ci95(total / steps) for name, total in metric_sums.items()},
-        reward_terms={name: mean_ci95(total) for name, total in term_sums.items()},
-        team_reward=mean_ci95(reward_sum), trace=trace)
+        policies=policies or dict(config.role_fills()), episodes=episodes, seeds=seeds,
+        metrics={name: mean_ci95(values.mean(axis=0)) for name, values in run.metrics.items()},
+        reward_terms={name: mean_ci95(values.sum(axis=0))
+                      for name, values in run.reward_terms.items()},
+        team_reward=mean_ci95(run.reward.sum(axis=0)), rollout=run)
 
 
 def format_table(result: EvalResult) -> str:

@@ -16,8 +16,9 @@ from marl_part.evaluation import EvalResult  # noqa: E402
 def plot_episode(result: EvalResult, out_dir: Path) -> list[Path]:
     """Per-partition load, imbalance, nodes against arrival rate, and dedup ratio over
     the first evaluated episode; returns the files written."""
-    trace, label = result.trace, ", ".join(f"{r}={p}" for r, p in result.policies.items())
-    steps = np.arange(len(trace.loads))
+    run, label = result.rollout, ", ".join(f"{r}={p}" for r, p in result.policies.items())
+    series = {name: values[:, 0] for name, values in run.metrics.items()}
+    steps = np.arange(len(run.first_loads))
     written = []
 
     def save(fig, name):
@@ -29,28 +30,28 @@ def plot_episode(result: EvalResult, out_dir: Path) -> list[Path]:
         written.append(path)
 
     fig, ax = plt.subplots(figsize=(8, 4))
-    image = ax.imshow(np.array(trace.loads).T, aspect="auto", origin="lower", cmap="viridis")
+    image = ax.imshow(run.first_loads.T, aspect="auto", origin="lower", cmap="viridis")
     ax.set(xlabel="micro-batch", ylabel="partition", title="work per partition")
     fig.colorbar(image, ax=ax, label="work")
     save(fig, "partition_load.png")
 
     fig, ax = plt.subplots(figsize=(8, 3.5))
-    ax.plot(steps, trace.series["imbalance"])
+    ax.plot(steps, series["imbalance"])
     ax.set(xlabel="micro-batch", ylabel="max/mean - 1", title="imbalance")
     save(fig, "imbalance.png")
 
     fig, ax = plt.subplots(figsize=(8, 3.5))
-    ax.plot(steps, trace.series["nodes_on"], color="tab:blue", label="nodes on")
+    ax.plot(steps, series["nodes_on"], color="tab:blue", label="nodes on")
     ax.set(xlabel="micro-batch", ylabel="nodes")
     other = ax.twinx()
-    other.plot(steps, trace.series["arrival_rate"], color="tab:orange", label="arrival rate")
+    other.plot(steps, series["arrival_rate"], color="tab:orange", label="arrival rate")
     other.set_ylabel("tuples / s")
     fig.legend(loc="upper right", fontsize=8)
     ax.set_title("nodes against arrival rate")
     save(fig, "nodes_vs_rate.png")
 
     fig, ax = plt.subplots(figsize=(8, 3.5))
-    ax.plot(steps, trace.series["dedup_ratio"])
+    ax.plot(steps, series["dedup_ratio"])
     ax.set(xlabel="micro-batch", ylabel="logical / stored bytes", title="dedup ratio")
     save(fig, "dedup_ratio.png")
     return written

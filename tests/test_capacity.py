@@ -1,0 +1,64 @@
+"""Maximum sustainable throughput, whole-trace objectives, and comparison grids."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from marl_part.capacity import max_sustainable_throughput, whole_trace_objectives
+from marl_part.config import load_config
+from marl_part.grid import run_grid
+
+from conftest import WORKLOADS, small_config
+
+
+def zipf_partition(exponent: float) -> dict:
+    """8 partitions of speed 100 (capacity 800 tuples/s); 400 tuples/s of Zipf keys."""
+    return {**small_config("partition"), "episode_length": 30,
+            "roles": {"partitioner": "hash"},
+            "workload": {"source": "zipf", "keys": 5000, "exponent": exponent, "rate": 400,
+                         "seconds": 60},
+            "cluster": {"nodes": [{"count": 2, "speed": 100.0}], "slots_per_node": 4,
+                        "initial_nodes": 2}}
+
+
+def test_max_throughput_reaches_capacity_without_skew_and_less_with_it(write_config):
+    uniform = load_config(write_config(zipf_partition(0.05), "uniform.yaml"))
+    skewed = load_config(write_config(zipf_partition(1.4), "skewed.yaml"))
+    flat = max_sustainable_throughput(uniform, {}, episodes=2)
+    hot = max_sustainable_throughput(skewed, {}, episodes=2)
+    assert flat["bounded_above"] and hot["bounded_above"]
+    # hash over 8 partitions of a near-uniform stream: close to the 800 tuples/s capacity
+    assert 600 < flat["tuples_per_second"] <= 800
+    # exponent 1.4: the hottest key alone holds about a third of the stream
+    assert hot["tuples_per_second"] < 0.6 * flat["tuples_per_second"]
+
+
+def test_whole_trace_makespan_counts_the_backlog_left(write_config):
+    config = small_config("autoscale", roles={"scheduler": "static"})
+    config["workload"] = dict(WORKLOADS["swf"])
+    slow = load_config(write_config(config, "slow.yaml"))
+    fast_config = {**config, "cluster": {**config["cluster"], "initial_nodes": 4}}
+    fast = load_config(write_config(fast_config, "fast.yaml"))
+    slow_result = whole_trace_objectives(slow, {})
+    fast_result = whole_trace_objectives(fast, {})
+    assert slow_result["makespan"]["mean"] >= fast_result["makespan"]["mean"]
+    assert 0 < fast_result["average_utilization"]["mean"] < slow_result["average_utilization"]["mean"] <= 1
+    assert fast_result["node_cost"]["mean"] > slow_result["node_cost"]["mean"]
+
+
+def test_grid_writes_one_table_for_all_pairs(tmp_path, write_config):
+    config = write_config(small_config("partition_schedule"))
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(yaml.safe_dump({
+        "episodes": 2, "seeds": 1, "columns": ["team_reward", "imbalance", "nodes_on"],
+        "entries": [{"name": "words", "config": config.name,
+                     "pairs": [{"partitioner": "hash", "scheduler": "static"}],
+                     "set": ["cluster.initial_nodes=3"]}]}))
+    out = tmp_path / "out"
+    out.mkdir()
+    rows = run_grid(grid, out, log=lambda _: None)
+    assert len(rows) == 1 and rows[0].values["nodes_on"]["mean"] == pytest.approx(3)
+    table = (out / "grid.md").read_text()
+    assert table.splitlines()[0] == "| workload | partitioner | scheduler | team_reward | imbalance | nodes_on |"
+    assert (out / "grid.csv").read_text().count("\n") == 2 and (out / "grid.png").exists()
