@@ -30,13 +30,8 @@ def hot_keys(world: World) -> np.ndarray:
 def cold_load(world: World) -> np.ndarray:
     """(n_envs, P): the share of this batch's work that hash routing of the non-hot
     keys sends to each partition slot."""
-    view, n_parts = world.view, world.max_partitions
-    cold = np.ones(len(view.rows), dtype=bool)
-    cold[view.hot[view.hot_valid]] = False
-    load = np.bincount(view.env[cold] * n_parts + view.hash_partition[cold],
-                       weights=view.work[cold], minlength=world.n_envs * n_parts)
     total = np.maximum(world.batches.batch_work[world.cursor], 1e-12)
-    return load.reshape(world.n_envs, n_parts) / total[:, None]
+    return world.view.cold_load(world.max_partitions) / total[:, None]
 
 
 def busy(world: World) -> np.ndarray:

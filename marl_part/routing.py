@@ -28,7 +28,9 @@ from marl_part.workloads import Batches
 @dataclass
 class KeyRouting:
     row_partition: np.ndarray  # (R,) partition of every key row of the batch view
-    hot_split: np.ndarray | None = None  # (n_envs, K, S) partitions of the hot keys
+    # (n_envs, K, S) partitions of the hot keys; choice 0 equals their row_partition
+    hot_split: np.ndarray | None = None
+    cold_hashed: bool = False  # the non-hot rows are at their hash partitions (a shortcut)
 
 
 @dataclass
@@ -63,10 +65,12 @@ class BatchView:
         self.n_rows = np.diff(self.row_start)
         k = np.arange(hot_keys)
         self.hot = np.where(k[None, :] < self.n_rows[:, None], self.row_start[:-1, None] + k, -1)
-        key_hash = batches.trace.key_hash[self.key]
-        # hash partitioning of every key row over each env's active partitions
-        self.hash_partition = (key_hash % n_active[self.env].astype(np.uint64)).astype(np.int64)
+        # hash partitioning of every key row over each env's active partitions (hashes are
+        # below 2**63, so the int64 view keeps the value and its remainder is faster)
+        self.hash_partition = batches.trace.key_hash.view(np.int64)[self.key] % n_active[self.env]
+        self.home_slot = self.env * batches.trace.n_keys + self.key  # into a flat (env, key) table
         self._tuples = None
+        self._cold_load = None
 
     @property
     def hot_valid(self) -> np.ndarray:
@@ -85,6 +89,19 @@ class BatchView:
             self._tuples = gather_segments(self.batches.tuple_offsets, self.cursor)
         return self._tuples
 
+    @property
+    def cold(self) -> np.ndarray:
+        """Which rows are not hot keys."""
+        cold = np.ones(len(self.rows), dtype=bool)
+        cold[self.hot[self.hot_valid]] = False
+        return cold
+
+    def cold_load(self, n_partitions: int) -> np.ndarray:
+        """(n_envs, P) work that hash routing of the non-hot keys sends to each partition."""
+        if self._cold_load is None:
+            self._cold_load = _cold_load(self, self.hash_partition, n_partitions)
+        return self._cold_load
+
     def tuple_row_position(self) -> np.ndarray:
         """Position in the row arrays of each gathered tuple's key row."""
         index, env, _ = self.tuples()
@@ -93,41 +110,39 @@ class BatchView:
 
 
 
+def _cold_load(view: BatchView, row_partition: np.ndarray, n_partitions: int) -> np.ndarray:
+    cold = view.cold
+    return np.bincount(view.env[cold] * n_partitions + row_partition[cold],
+                       weights=view.work[cold], minlength=view.n_envs * n_partitions
+                       ).reshape(view.n_envs, n_partitions)
+
+
 def place_by_key(view: BatchView, routing: KeyRouting, n_partitions: int,
                  key_home: np.ndarray) -> Placement:
     n_envs = view.n_envs
-    share = np.ones(len(view.rows))
-    extra = None
-    partitions_per_key = view.n_rows.astype(np.float64)
-    if routing.hot_split is not None:
-        split = routing.hot_split
-        distinct = np.ones(split.shape, dtype=bool)
-        for s in range(1, split.shape[2]):
-            distinct[:, :, s] = (split[:, :, s, None] != split[:, :, :s]).all(axis=2)
-        distinct &= view.hot_valid[:, :, None]
-        spread = distinct.sum(axis=2)  # partitions per hot key (0 where no such key)
-        hot_rows = view.hot[view.hot_valid]
-        share[hot_rows] = 1.0 / spread[view.hot_valid]
-        partitions_per_key += (spread - 1).clip(0).sum(axis=1)
-        extra = (split, distinct, spread)
-
+    hot_choices = (routing.hot_split if routing.hot_split is not None
+                   else view.at_hot(routing.row_partition)[:, :, None])
+    distinct = np.ones(hot_choices.shape, dtype=bool)
+    for s in range(1, hot_choices.shape[2]):
+        distinct[:, :, s] = (hot_choices[:, :, s, None] != hot_choices[:, :, :s]).all(axis=2)
+    distinct &= view.hot_valid[:, :, None]
+    spread = distinct.sum(axis=2)  # partitions per hot key (0 where there is no such key)
+    share = view.at_hot(view.work) / np.maximum(spread, 1)
+    env_of = np.broadcast_to(np.arange(n_envs)[:, None, None], hot_choices.shape)
+    loads = np.bincount(env_of[distinct] * n_partitions + hot_choices[distinct],
+                        weights=np.broadcast_to(share[:, :, None], hot_choices.shape)[distinct],
+                        minlength=n_envs * n_partitions).reshape(n_envs, n_partitions)
+    loads += (view.cold_load(n_partitions) if routing.cold_hashed
+              else _cold_load(view, routing.row_partition, n_partitions))
+    partitions_per_key = view.n_rows + (spread - 1).clip(0).sum(axis=1)
     part = routing.row_partition
-    cell = view.env * n_partitions + part
-    loads = np.bincount(cell, weights=view.work * share, minlength=n_envs * n_partitions)
-    if extra is not None:
-        split, distinct, spread = extra
-        more = distinct.copy()
-        more[:, :, 0] = False
-        env_of = np.broadcast_to(np.arange(n_envs)[:, None, None], split.shape)
-        row_work = view.at_hot(view.work) / np.maximum(spread, 1)
-        loads += np.bincount(env_of[more] * n_partitions + split[more],
-                             weights=np.broadcast_to(row_work[:, :, None], split.shape)[more],
-                             minlength=n_envs * n_partitions)
+    extra = (hot_choices, distinct) if hot_choices.shape[2] > 1 else None
 
-    home = key_home[view.env, view.key]
+    flat_home = key_home.reshape(-1)
+    home = flat_home[view.home_slot]
     moved = (home >= 0) & (home != part)
-    key_home[view.env, view.key] = part
-    placement = Placement(loads.reshape(n_envs, n_partitions), partitions_per_key,
+    flat_home[view.home_slot] = part
+    placement = Placement(loads, partitions_per_key.astype(np.float64),
                           np.bincount(view.env[moved], minlength=n_envs))
     if view.batches.has_content:
         _place_groups_by_key(view, part, extra, placement)
@@ -141,7 +156,7 @@ def _place_groups_by_key(view: BatchView, part: np.ndarray, extra, placement: Pl
     fps, sizes, partitions, envs = [b.group_fingerprint[groups]], [b.group_bytes[groups]], \
         [part[position]], [env]
     if extra is not None:
-        split, distinct, _ = extra
+        split, distinct = extra
         rank = np.cumsum(distinct, axis=2) - 1  # rank of each choice among the distinct ones
         hot_index = position - view.row_start[env]
         is_hot = hot_index < split.shape[1]

@@ -191,7 +191,7 @@ class World:
     # -------------------------------------------------------------- decisions
     def hash_routing(self) -> KeyRouting:
         """Every key to its hash partition, nothing split."""
-        return KeyRouting(self.view.hash_partition.copy())
+        return KeyRouting(self.view.hash_partition.copy(), cold_hashed=True)
 
     def hot_key_routing(self, choices: np.ndarray) -> KeyRouting:
         """Hash routing, except that the K hottest keys go where ``choices`` say.

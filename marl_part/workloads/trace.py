@@ -50,7 +50,7 @@ class Trace:
     work: np.ndarray  # float64 (n_tuples,)
     times: np.ndarray | None  # float64 (n_tuples,) trace seconds, non-decreasing
     key_names: np.ndarray  # (n_keys,) printable names of the key ids
-    key_hash: np.ndarray  # uint64 (n_keys,)
+    key_hash: np.ndarray  # uint64 (n_keys,), below 2**63
     content_offsets: np.ndarray | None = None  # int64 (n_tuples + 1,)
     chunk_fingerprint: np.ndarray | None = None  # int64 (n_chunks,) dense ids
     chunk_bytes: np.ndarray | None = None  # float64 (n_chunks,)
@@ -94,11 +94,11 @@ def content_model(keys: np.ndarray, n_keys: int, model: ContentModel) -> np.ndar
 
 
 def stable_key_hash(n_keys: int, salt: int = 0x9E3779B97F4A7C15) -> np.ndarray:
-    """A fixed 64-bit mix of each key id (splitmix64), the 'hash' of hash partitioning."""
+    """A fixed mix of each key id (splitmix64, top 63 bits), the hash of hash partitioning."""
     z = (np.arange(n_keys, dtype=np.uint64) + np.uint64(salt))
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
+    return (z ^ (z >> np.uint64(31))) >> np.uint64(1)
 
 
 def dense_ids(values) -> tuple[np.ndarray, np.ndarray]:
