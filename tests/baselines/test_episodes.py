@@ -1,0 +1,55 @@
+"""Every baseline runs a full episode, several envs at once, in every scenario where
+its role exists, on a key stream and on the backup chunk trace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from baseline_worlds import simulation
+
+from marl_part.baselines import BASELINES
+
+SCENARIOS = ("partition", "autoscale", "dedup_route", "partition_schedule")
+DEDUP_ONLY = {"dedup_first", "dedup_min", "dedup_max"}  # need region features
+N_ENVS, EPISODE = 3, 8
+
+
+def cases():
+    for scenario in SCENARIOS:
+        configs = ("chunks.yaml",) if scenario == "dedup_route" else ("zipf.yaml", "chunks.yaml")
+        for config in configs:
+            for name in BASELINES["partitioner"]:
+                if config == "chunks.yaml" or name not in DEDUP_ONLY:
+                    yield scenario, config, name, "static"
+            for name in BASELINES["scheduler"]:
+                if name != "static":  # hash + static ran with the partitioners
+                    yield scenario, config, "hash", name
+
+
+def run_episode(scenario, config, partitioner, scheduler):
+    sim = simulation(config, N_ENVS, [f"scenario={scenario}", f"episode_length={EPISODE}"],
+                     partitioner=partitioner, scheduler=scheduler)
+    assert sim.agents == ()
+    world, steps = sim.world, 0
+    while True:
+        outcome = sim.step({})  # the world rejects a routing to an inactive partition
+        steps += 1
+        for name, values in outcome.metrics.items():
+            assert values.shape == (N_ENVS,) and np.isfinite(values).all(), name
+        if outcome.truncated.all():
+            break
+    assert steps == EPISODE
+    return world
+
+
+@pytest.mark.parametrize("scenario, config, partitioner, scheduler", list(cases()))
+def test_full_episode(scenario, config, partitioner, scheduler):
+    run_episode(scenario, config, partitioner, scheduler)
+
+
+def test_schedulers_change_the_cluster_under_load():
+    moved = {}
+    for name in ("threshold", "ds2", "linear_regression"):
+        world = run_episode("autoscale", "zipf.yaml", "hash", name)
+        moved[name] = (world.nodes.n_on != world.cluster.initial_nodes).any()
+    assert all(moved.values()), moved
