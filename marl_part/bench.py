@@ -1,0 +1,219 @@
+"""``marl-part bench``: measured speed of the simulator, the vector env, the compiled
+baselines and training, each figure next to its comparison from the same run.
+
+Every measurement runs in a process forked from one that has imported everything (so
+its peak resident memory is its own, above the ``idle`` floor) and repeats its
+operation for a fixed wall-clock budget. ``--size small`` shrinks the
+budgets and env counts so the suite runs in CI in a minute; its figures are not the
+published ones.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import platform
+import resource
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data"
+TUPLES_PER_BATCH = 10_000
+PARTITIONS = 32  # 8 nodes x 4 slots
+HOT_KEYS = 16
+
+
+@dataclass(frozen=True)
+class Size:
+    seconds: float  # wall-clock budget of each timed loop
+    n_envs: int  # the "many envs" count
+    trace_limit: int | None  # tuples read from the trace
+
+
+SIZES = {"full": Size(seconds=4.0, n_envs=64, trace_limit=None),
+         "small": Size(seconds=0.3, n_envs=8, trace_limit=100_000)}
+
+
+def scenario_config(scenario: str, trace_limit: int | None = None, **overrides):
+    """A bench config: Shakespeare's words, 10,000 per batch, 32 partitions, K = 16 (the
+    chunk trace for dedup_route, whose batches are as large as the trace allows)."""
+    from marl_part.config import Config
+
+    from marl_part.cluster import ClusterConfig, NodeType
+    from marl_part.workloads.chunks_csv import ChunksCsvSource
+    from marl_part.workloads.common import Batching
+    from marl_part.workloads.text import TextSource
+    from marl_part.workloads.trace import ContentModel
+    from marl_part.world import PartitionerConfig, SchedulerConfig
+
+    if scenario == "dedup_route":
+        workload = ChunksCsvSource(source="chunks_csv", path=str(DATA / "flask_quarterly_chunks.csv.gz"),
+                                   batch=Batching(tuples=32), region_bytes=16384.0)
+        cluster = ClusterConfig(nodes=(NodeType(count=8, speed=1e6),), slots_per_node=4,
+                                initial_nodes=8)
+        length = 40
+    else:
+        content = ContentModel() if scenario == "partition_schedule" else None
+        workload = TextSource(source="text", path=str(DATA / "shakespeare.txt.gz"),
+                              batch=Batching(tuples=TUPLES_PER_BATCH), content=content,
+                              limit=trace_limit)
+        cluster = ClusterConfig(nodes=(NodeType(count=8, speed=500.0),), slots_per_node=4,
+                                initial_nodes=8)
+        length = 8 if trace_limit else 50
+    fields = dict(scenario=scenario, workload=workload, cluster=cluster,
+                  partitioner=PartitionerConfig(hot_keys=HOT_KEYS, split_ways=2),
+                  scheduler=SchedulerConfig(), episode_length=length, base_dir=str(ROOT))
+    fields.update(overrides)
+    return Config(**fields)
+
+
+def timed(step, seconds: float) -> tuple[int, float]:
+    """Call ``step`` until ``seconds`` have passed (after one warm-up call)."""
+    step()
+    calls, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        step()
+        calls += 1
+    return calls, time.perf_counter() - start
+
+
+def random_stepper(env, n_envs: int):
+    rng = np.random.default_rng(0)
+    nvec = env.layout.nvec if hasattr(env, "layout") else env.get_env_attr("layout")[0].nvec
+    actions = [rng.integers(0, nvec, size=(n_envs, len(nvec))) for _ in range(16)]
+    counter = [0]
+
+    def step():
+        out = env.step(actions[counter[0] % 16])
+        counter[0] += 1
+        if np.all(out[3]):
+            env.reset()
+    return step
+
+
+def env_speed(scenario: str, n_envs: int, seconds: float, trace_limit: int | None) -> dict:
+    from marl_part.vector_env import BatchedVectorEnv
+
+    env = BatchedVectorEnv(scenario_config(scenario, trace_limit), n_envs)
+    env.seed(0)
+    env.reset()
+    calls, elapsed = timed(random_stepper(env, n_envs), seconds)
+    tuples = float(env.simulation.world.batches.batch_tuples.mean())
+    return {"env_steps_per_s": calls * n_envs / elapsed,
+            "tuples_per_s": calls * n_envs * tuples / elapsed, "tuples_per_batch": tuples}
+
+
+def vector_env_ratio(n_envs: int, seconds: float, trace_limit: int | None) -> dict:
+    from tianshou.env import DummyVectorEnv
+
+    from marl_part.env import make_parallel_env
+    from marl_part.joint import JointEnv
+    from marl_part.vector_env import BatchedVectorEnv
+
+    config = scenario_config("partition_schedule", trace_limit)
+    batched = BatchedVectorEnv(config, n_envs)
+    dummy = DummyVectorEnv([lambda: JointEnv(make_parallel_env(config))] * n_envs)
+    figures = {}
+    for name, env in (("batched", batched), ("dummy", dummy)):
+        env.seed(0)
+        env.reset()
+        calls, elapsed = timed(random_stepper(env, n_envs), seconds)
+        figures[f"{name}_env_steps_per_s"] = calls * n_envs / elapsed
+    figures["ratio"] = figures["batched_env_steps_per_s"] / figures["dummy_env_steps_per_s"]
+    return figures
+
+
+@dataclass(frozen=True)
+class Measurement:
+    name: str
+    what: str
+    function: str  # name of a function in this module
+    kwargs: dict
+
+
+def idle() -> dict:
+    """A process that imports what the others import and does nothing: the floor
+    under every peak-memory figure."""
+    import marl_part.vector_env  # noqa: F401  (imports tianshou and torch)
+
+    return {}
+
+
+def measurements(size: Size) -> list[Measurement]:
+    items = [Measurement("idle", "imports only (the memory floor of every process)", "idle", {})]
+    for scenario in ("partition", "autoscale", "dedup_route", "partition_schedule"):
+        for n in (1, size.n_envs):
+            items.append(Measurement(f"env/{scenario}/n{n}",
+                                     f"{scenario}: random joint actions, {n} env(s)",
+                                     "env_speed", {"scenario": scenario, "n_envs": n,
+                                                   "seconds": size.seconds,
+                                                   "trace_limit": size.trace_limit}))
+    items.append(Measurement(f"vector_env/n{size.n_envs}",
+                             f"partition_schedule: batched vector env vs DummyVectorEnv, "
+                             f"{size.n_envs} envs", "vector_env_ratio",
+                             {"n_envs": size.n_envs, "seconds": size.seconds,
+                              "trace_limit": size.trace_limit}))
+    return items
+
+
+def _child(function: str, kwargs: dict, queue) -> None:
+    figures = globals()[function](**kwargs)
+    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    queue.put(figures)
+
+
+def run_measurement(item: Measurement) -> dict:
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    process = context.Process(target=_child, args=(item.function, item.kwargs, queue))
+    process.start()
+    figures = queue.get()
+    process.join()
+    return figures
+
+
+def machine() -> dict:
+    import numba
+    import tianshou
+    import torch
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text()
+                .splitlines() if line.startswith("model name")), platform.processor())
+    return {"cpu": cpu, "cores": multiprocessing.cpu_count(),
+            "python": platform.python_version(), "numpy": np.__version__,
+            "numba": numba.__version__, "torch": torch.__version__,
+            "tianshou": tianshou.__version__, "platform": platform.platform()}
+
+
+def run_bench(size_name: str, log=print) -> dict:
+    idle()  # children fork from a process with every import done
+    size = SIZES[size_name]
+    results = {"size": size_name, "machine": machine(), "measurements": {}}
+    for item in measurements(size):
+        figures = run_measurement(item)
+        results["measurements"][item.name] = {"what": item.what, **figures}
+        log(f"{item.name:40s} " + ", ".join(f"{k} {v:,.4g}" for k, v in figures.items()))
+    return results
+
+
+def markdown(results: dict, command: str) -> str:
+    m = results["machine"]
+    lines = ["# Benchmarks", "", f"Generated by `{command}` on {m['cpu']} ({m['cores']} cores), "
+             f"Python {m['python']}, numpy {m['numpy']}, numba {m['numba']}, torch {m['torch']}, "
+             f"tianshou {m['tianshou']}, {m['platform']}.", "",
+             "| measurement | what | figures |", "|---|---|---|"]
+    for name, figures in results["measurements"].items():
+        shown = ", ".join(f"{k} {v:,.4g}" for k, v in figures.items() if k != "what")
+        lines.append(f"| `{name}` | {figures['what']} | {shown} |")
+    return "\n".join(lines) + "\n"
+
+
+def write(results: dict, json_path: Path | None, markdown_path: Path | None, command: str) -> None:
+    if json_path:
+        json_path.write_text(json.dumps(results, indent=2) + "\n")
+    if markdown_path:
+        markdown_path.write_text(markdown(results, command))
