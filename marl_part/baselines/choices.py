@@ -15,69 +15,14 @@ import numpy as np
 
 from marl_part.baselines.base import Baseline
 from marl_part.baselines.common import choice, gather_tuples, least_loaded
+from marl_part.baselines.space_saving import SpaceSaving, space_saving_add
 from marl_part.routing import TupleRouting
 
 MODE_PKG, MODE_D, MODE_W = 0, 1, 2
 
 
-# ------------------------------------------------------------------ SpaceSaving
-# Metwally, Agrawal & El Abbadi, "Efficient Computation of Frequent and Top-k Elements
-# in Data Streams", ICDT 2005: m counters; an unmonitored key replaces the key with the
-# smallest count and inherits that count + 1. Here a min-heap per env of (key, count)
-# with the heap slot of every key (-1: not monitored).
-
 @numba.njit(cache=True)
-def _sift_down(keys, counts, slot, e, i, size):
-    while True:
-        small, left = i, 2 * i + 1
-        if left < size and counts[e, left] < counts[e, small]:
-            small = left
-        if left + 1 < size and counts[e, left + 1] < counts[e, small]:
-            small = left + 1
-        if small == i:
-            return
-        keys[e, i], keys[e, small] = keys[e, small], keys[e, i]
-        counts[e, i], counts[e, small] = counts[e, small], counts[e, i]
-        slot[e, keys[e, i]] = i
-        slot[e, keys[e, small]] = small
-        i = small
-
-
-@numba.njit(cache=True)
-def _sift_up(keys, counts, slot, e, i):
-    while i > 0:
-        parent = (i - 1) // 2
-        if counts[e, parent] <= counts[e, i]:
-            return
-        keys[e, i], keys[e, parent] = keys[e, parent], keys[e, i]
-        counts[e, i], counts[e, parent] = counts[e, parent], counts[e, i]
-        slot[e, keys[e, i]] = i
-        slot[e, keys[e, parent]] = parent
-        i = parent
-
-
-@numba.njit(cache=True)
-def space_saving_add(keys, counts, slot, size, total, e, k):
-    """Count one tuple of key ``k`` in env ``e``; returns its estimated count."""
-    total[e] += 1
-    i = slot[e, k]
-    if i < 0:
-        if size[e] < keys.shape[1]:  # a free counter
-            i = size[e]
-            size[e] += 1
-            keys[e, i], counts[e, i], slot[e, k] = k, 1, i
-            _sift_up(keys, counts, slot, e, i)
-            return 1
-        slot[e, keys[e, 0]] = -1  # evict the minimum, inherit its count
-        keys[e, 0], slot[e, k], i = k, 0, 0
-    counts[e, i] += 1
-    estimate = counts[e, i]
-    _sift_down(keys, counts, slot, e, i, size[e])
-    return estimate
-
-
-@numba.njit(cache=True)
-def choices_for_head(keys, counts, size, total, e, n, theta, epsilon):
+def choices_for_head(counts, size, total, e, n, theta, epsilon):
     """D-Choices' d for env ``e``: the least d in [2, n) with
 
         sum_head p + (b/n)^2 * sum_tail p <= (b/n) * (1 + epsilon),
@@ -113,7 +58,7 @@ def _route(mode, env_starts, key, key_hash, work, n_active, theta_factor, epsilo
         theta = theta_factor / n
         d = 2
         if mode == MODE_D:
-            d = choices_for_head(keys, counts, size, total, e, n, theta, epsilon)
+            d = choices_for_head(counts, size, total, e, n, theta, epsilon)
         for i in range(env_starts[e], env_starts[e + 1]):
             head = False
             if mode != MODE_PKG:
@@ -143,29 +88,19 @@ class _Choices(Baseline):
                  counters: int | None = None):
         super().__init__(world)
         self.theta_factor, self.epsilon = head_threshold, epsilon  # theta = factor / n
-        n_envs, n_keys = world.n_envs, world.batches.trace.n_keys
         # SpaceSaving error <= N / m: m = 10 P keeps it under theta / 2 for every n <= P
         m = counters or max(8, int(np.ceil(2.0 / (head_threshold / world.max_partitions))))
-        m = m if self.mode != MODE_PKG else 1
-        self.keys = np.full((n_envs, m), -1, dtype=np.int64)
-        self.counts = np.zeros((n_envs, m), dtype=np.int64)
-        self.slot = np.full((n_envs, n_keys if self.mode != MODE_PKG else 1), -1, dtype=np.int64)
-        self.size = np.zeros(n_envs, dtype=np.int64)
-        self.total = np.zeros(n_envs, dtype=np.int64)
+        n_keys = world.batches.trace.n_keys if self.mode != MODE_PKG else 1
+        self.summary = SpaceSaving(world.n_envs, n_keys, m if self.mode != MODE_PKG else 1)
 
     def reset(self, env_ids, rngs):
-        self.keys[env_ids] = -1
-        self.counts[env_ids] = 0
-        self.slot[env_ids] = -1
-        self.size[env_ids] = 0
-        self.total[env_ids] = 0
+        self.summary.reset(env_ids)
 
     def act(self) -> TupleRouting:
         t = gather_tuples(self.world)
         out = np.empty(len(t.key), dtype=np.int64)
         _route(self.mode, t.starts, t.key, t.key_hash, t.work, self.world.n_active,
-               self.theta_factor, self.epsilon, self.keys, self.counts, self.slot, self.size,
-               self.total, out)
+               self.theta_factor, self.epsilon, *self.summary.arrays, out)
         return TupleRouting(out)
 
 

@@ -19,7 +19,7 @@ from marl_part.world import World
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def mix64(z):
     """splitmix64's finalizer: a fixed 64-bit mix (scalars or uint64 arrays)."""
     z = z ^ (z >> np.uint64(30))
@@ -29,7 +29,7 @@ def mix64(z):
     return z ^ (z >> np.uint64(31))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def choice(key_hash, j, n):
     """The ``j``-th hash choice of a key among ``n`` partitions.
 
@@ -41,14 +41,14 @@ def choice(key_hash, j, n):
     return np.int64(mix64(key_hash + np.uint64(j) * GOLDEN) % np.uint64(n))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def uniform(rng_state, e):
     """Next uniform [0, 1) of env ``e``'s splitmix64 stream (advances ``rng_state[e]``)."""
     rng_state[e] += GOLDEN
     return (mix64(rng_state[e]) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def least_loaded(load, n):
     """The partition < n with the least load (lowest index on ties)."""
     best = 0
@@ -58,12 +58,12 @@ def least_loaded(load, n):
     return best
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def has_bit(bits, e, k, p):
     return (bits[e, k, p >> 6] >> np.uint64(p & 63)) & np.uint64(1) != 0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def set_bit(bits, e, k, p):
     bits[e, k, p >> 6] |= np.uint64(1) << np.uint64(p & 63)
 

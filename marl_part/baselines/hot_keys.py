@@ -24,7 +24,7 @@ from marl_part.routing import TupleRouting
 
 
 # --------------------------------------------------------------- shared kernels
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def turns_hot(count, hot_until, prev_total, t, e, k, n):
     """Dalton's hot-key rule for one tuple of key k in batch t of env e."""
     if hot_until[e, k] >= t:
@@ -45,7 +45,7 @@ def end_batch(starts, key, fragments, count):
             count[e, key[i]] = 0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def fragments_of(fragments, e, k, n):
     spread = 0
     for p in range(n):

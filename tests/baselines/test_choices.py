@@ -8,8 +8,9 @@ import numpy as np
 from baseline_reference import dchoices_d
 from baseline_worlds import tiny_world
 
-from marl_part.baselines.choices import PKG, DChoices, WChoices, choices_for_head, space_saving_add
+from marl_part.baselines.choices import PKG, DChoices, WChoices, choices_for_head
 from marl_part.baselines.common import choice
+from marl_part.baselines.space_saving import SpaceSaving, space_saving_add
 
 
 def hash_with(want_first, want_second, n):
@@ -74,17 +75,23 @@ def test_w_choices_sends_head_keys_to_the_least_loaded_of_all_workers():
 def test_d_choices_d_is_the_least_that_balances_head_and_tail():
     # two head keys of frequency 0.2 among n = 20: 0.4 + 0.6 b^2 <= b needs b >= 2/3,
     # b = 1 - 0.95 ** (2 d) >= 2/3  <=>  d >= ln 3 / (2 ln(1 / 0.95)) = 10.7  ->  d = 11
-    keys = np.full((1, 256), -1, dtype=np.int64)
-    counts = np.zeros((1, 256), dtype=np.int64)
-    keys[0, :102], counts[0, :2], counts[0, 2:102] = np.arange(102), 200, 6
-    size, total = np.array([102]), np.array([1000])
-    assert choices_for_head(keys, counts, size, total, 0, 20, 0.2 / 20, 1e-4) == 11
+    summary = summary_of([0] * 200 + [1] * 200 + [k for k in range(2, 102) for _ in range(6)])
+    _, counts, _, size, total = summary.arrays
+    assert choices_for_head(counts, size, total, 0, 20, 0.2 / 20, 1e-4) == 11
     assert dchoices_d([0.2, 0.2], 20, 1e-4) == 11
     b10, b11 = 1 - 0.95 ** 20, 1 - 0.95 ** 22
     assert 0.4 + 0.6 * b10 ** 2 > b10 and 0.4 + 0.6 * b11 ** 2 <= b11
     # a key of frequency 0.6 needs every worker
-    counts[0, 0], counts[0, 1], counts[0, 2:102] = 600, 0, 4
-    assert choices_for_head(keys, counts, size, total, 0, 20, 0.01, 1e-4) == 20
+    summary = summary_of([0] * 600 + [k for k in range(2, 102) for _ in range(4)])
+    _, counts, _, size, total = summary.arrays
+    assert choices_for_head(counts, size, total, 0, 20, 0.01, 1e-4) == 20
+
+
+def summary_of(stream, counters=256, n_keys=300):
+    summary = SpaceSaving(1, n_keys, counters)
+    for k in stream:
+        space_saving_add(*summary.arrays, 0, k)
+    return summary
 
 
 def test_d_choices_sends_head_tuples_only_to_their_d_hash_choices():
@@ -92,8 +99,8 @@ def test_d_choices_sends_head_tuples_only_to_their_d_hash_choices():
     world = tiny_world(keys, batch_size=1000, partitions=16)
     router = DChoices(world)
     world.step(router.act(), world.hold_action())  # learn the head in the first batch
-    d = choices_for_head(router.keys, router.counts, router.size, router.total, 0, 16,
-                         0.2 / 16, 1e-4)
+    _, counts, _, size, total = router.summary.arrays
+    d = choices_for_head(counts, size, total, 0, 16, 0.2 / 16, 1e-4)
     assert 2 < d < 16
     routed = router.act().tuple_partition
     key_hash = world.batches.trace.key_hash[0]
@@ -106,16 +113,20 @@ def test_space_saving_counts_over_estimate_within_n_over_m():
     rng = np.random.default_rng(0)
     stream = rng.zipf(1.5, size=5000) % 300
     m = 40
-    keys, counts = np.full((1, m), -1, dtype=np.int64), np.zeros((1, m), dtype=np.int64)
-    slot, size, total = np.full((1, 300), -1, dtype=np.int64), np.zeros(1, np.int64), np.zeros(1, np.int64)
-    for k in stream:
-        space_saving_add(keys, counts, slot, size, total, 0, int(k))
-    true = Counter(stream.tolist())
-    assert total[0] == 5000 and size[0] == m
-    for i in range(m):
-        k = keys[0, i]
-        assert slot[0, k] == i and true[k] <= counts[0, i] <= true[k] + 5000 / m
-    for k, c in true.items():
-        if c > 5000 / m:
-            assert slot[0, k] >= 0  # every key above N/m is monitored
-    assert counts[0, 0] == counts[0].min()  # the heap's root is the minimum
+    summary = summary_of(stream.tolist(), counters=m)
+    counts, true = summary.estimates(0), Counter(stream.tolist())
+    assert summary.total[0] == 5000 and len(counts) == m
+    for k, c in counts.items():
+        assert true[k] <= c <= true[k] + 5000 / m
+    assert {k for k, c in true.items() if c > 5000 / m} <= set(counts)  # all above N/m
+    # the heap's root is the minimum; counts sum to the stream's length
+    assert summary.counts[0, 0] == min(counts.values())
+    assert all(summary.counts[0, (i - 1) // 2] <= summary.counts[0, i] for i in range(1, m))
+    assert sum(counts.values()) == 5000
+
+
+def test_space_saving_takes_over_the_minimum_counter():
+    summary = summary_of([7, 7, 8, 9], counters=2, n_keys=10)
+    assert summary.estimates(0) == {7: 2, 9: 2}  # 9 took over 8's counter: 1 + 1
+    summary.reset([0])
+    assert summary.estimates(0) == {} and (summary.slot[0] == -1).all()
