@@ -15,8 +15,13 @@ class Baseline(ABC):
     """A named fixed policy for the ``partitioner`` or the ``scheduler`` role.
 
     A partitioner returns a :data:`~marl_part.routing.Routing` for the current batch of
-    every env; a scheduler returns its action (n_envs, dims) in the scheduler's action
-    space (see :meth:`World.scheduler_action_sizes`).
+    every env (``world.view``), never to a partition >= ``world.n_active[env]``, which
+    the scheduler may change between batches; a scheduler returns its action
+    (n_envs, dims) in the scheduler's action space (see
+    :meth:`World.scheduler_action_sizes`), reading what the last batch did from
+    ``world.last``. ``act`` is called once per micro-batch for all envs at once; a
+    per-tuple router runs one compiled kernel over the gathered tuples of all envs.
+    Each baseline's docstring cites its paper and states what we had to assume.
     """
 
     role: ClassVar[str]

@@ -5,7 +5,14 @@ env) keeps a local load estimate per partition: the work it has sent to each one
 the current micro-batch. We reset that estimate at every batch, because the world
 measures balance per micro-batch and the scheduler may change the partition count
 between batches (a cumulative count would flood newly added partitions). That is our
-adaptation; the papers' senders count since the start of the stream.
+adaptation; the papers' senders count since the start of the stream. Loads are work
+(1 per tuple in word streams); the hash choices are :func:`~marl_part.baselines.common.choice`.
+
+D- and W-Choices count key frequencies with SpaceSaving over the whole episode (as
+published) with m = 10 P counters, so the estimation error N / m stays below half of
+the smallest threshold theta = 1 / (5P). A key is in the head when its estimated
+count is at least theta times the tuples counted, once at least 1 / theta tuples have
+been counted (before that no frequency of theta can be told apart; our guard).
 """
 
 from __future__ import annotations
@@ -122,11 +129,12 @@ class DChoices(_Choices):
     Are not Enough: Balancing at Scale in Distributed Stream Processing", ICDE 2016).
 
     The sender finds the *head* with SpaceSaving over the episode's stream: keys whose
-    estimated frequency is at least theta = 1 / (5n) (the paper's choice of threshold,
-    as we recall it). A head key's tuple goes to the least loaded of its d hash
-    choices, the tail keeps PKG's two. d is recomputed at every micro-batch from the
-    head frequencies by :func:`choices_for_head` (our reconstruction of the paper's
-    condition); when no d < n suffices, the head uses every worker.
+    estimated frequency is at least theta = 1 / (5n) (the paper's threshold as we
+    recall it, without the paper at hand: an assumption). A head key's tuple goes to
+    the least loaded of its d hash choices, the tail keeps PKG's two. d is recomputed
+    at every micro-batch from the head frequencies by :func:`choices_for_head` (our
+    reconstruction of the paper's condition, with epsilon = 1e-4); when no d < n
+    suffices, the head uses every worker (as W-Choices).
     """
 
     name, mode = "d_choices", MODE_D

@@ -7,9 +7,13 @@ both over a sliding time window; our window is the micro-batch, the unit over wh
 the world accounts balance and replication (``replication_factor``), and it is reset
 at every batch, so a change of the partition count never leaves stale partitions.
 
-Hot keys (DAGreedy, Dalton) follow the rule of Dalton's code: a key turns hot in a
-batch once its tuple count in that batch exceeds the previous batch's tuple count
-divided by the number of partitions, and stays hot through the next batch.
+Hot keys (DAGreedy, Dalton) follow the rule of Dalton's code (EPFL DIAS, whose
+``HotStatistics`` both baselines share there): a key turns hot in a batch once its
+tuple count in that batch exceeds the previous batch's tuple count divided by the
+number of partitions, and stays hot through the next batch. Only keys heavier than a
+partition's fair share are hot, so on a stream where no key exceeds 1/n of a batch
+(Shakespeare's words over 16 partitions) both route exactly like hash. Frequencies
+count tuples, loads count work.
 """
 
 from __future__ import annotations
