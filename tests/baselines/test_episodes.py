@@ -53,3 +53,15 @@ def test_schedulers_change_the_cluster_under_load():
         world = run_episode("autoscale", "zipf.yaml", "hash", name)
         moved[name] = (world.nodes.n_on != world.cluster.initial_nodes).any()
     assert all(moved.values()), moved
+
+
+@pytest.mark.parametrize("scheduler", sorted(BASELINES["scheduler"]))
+def test_schedulers_with_parallelism_tied_to_the_nodes(scheduler):
+    sim = simulation("zipf.yaml", N_ENVS, ["scheduler.parallelism=tied",
+                                           f"episode_length={EPISODE}"],
+                     partitioner="pkg", scheduler=scheduler)
+    world = sim.world
+    for _ in range(EPISODE):
+        sim.step({})
+        assert (world.n_active == np.maximum(world.nodes.ready_slots(), 1)).all()
+    assert sim.baselines["scheduler"].act().shape == (N_ENVS, 1)
