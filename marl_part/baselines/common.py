@@ -100,4 +100,5 @@ def gather_tuples(world: World) -> Tuples:
 def require_content(world: World, name: str) -> None:
     if world.stores is None:
         raise InputError(f"partitioner '{name}' routes by content; give the workload content "
-                         "(a chunks_csv trace, or 'content:' for a key stream)", "roles.partitioner")
+                         "(a chunks_csv trace, or 'content:' for a key stream)",
+                         "roles.partitioner")

@@ -92,7 +92,8 @@ class DedupStateful(Baseline):
         super().__init__(world)
         require_content(world, self.name)
         trace = world.batches.trace
-        self.sampled = mix64(trace.chunk_fingerprint.astype(np.uint64)) % np.uint64(sample_every) == 0
+        chunk_hash = mix64(trace.chunk_fingerprint.astype(np.uint64))
+        self.sampled = chunk_hash % np.uint64(sample_every) == 0
 
     def matches(self):
         """(tuples, P) sampled fingerprints of each region of the batch already on each pod."""

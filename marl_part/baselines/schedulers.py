@@ -76,7 +76,8 @@ class Threshold(Baseline):
     def act(self) -> np.ndarray:
         world, last = self.world, self.world.last
         current = last.nodes_ready.astype(np.int64)  # the nodes that ran the last batch
-        capacity = np.maximum(current, 1) * world.cluster.slots_per_node * world.cluster.batch_interval
+        cluster = world.cluster
+        capacity = np.maximum(current, 1) * cluster.slots_per_node * cluster.batch_interval
         metric = last.times.sum(axis=1) / capacity
         ratio = metric / self.target
         n_on = world.nodes.n_on
@@ -155,8 +156,8 @@ class LinearRegression(Baseline):
         self.work[:, -1] = arrived
         self.seen += 1
         horizon = 1 + cluster.provisioning_delay
-        predicted = np.maximum(0.0, predict_linear(self.work, np.minimum(self.seen, self.work.shape[1]),
-                                                   horizon))
+        known = np.minimum(self.seen, self.work.shape[1])
+        predicted = np.maximum(0.0, predict_linear(self.work, known, horizon))
         budget = np.clip(cluster.deadline - world.backlog, 0.1 * cluster.batch_interval,
                          cluster.batch_interval)
         needed = predicted / budget  # work per second the nodes must sustain

@@ -26,7 +26,8 @@ def test_pkg_sends_a_key_only_to_its_two_candidates_the_less_loaded_one():
     world = tiny_world([1, 1, 1, 0, 0, 0, 0, 0, 0], batch_size=9, partitions=4, key_hash=key_hash)
     routed = PKG(world).act().tuple_partition
     assert list(routed[:3]) == [1, 1, 1]
-    # loads (p1, p3): (3,0) -> 3, (3,1) -> 3, (3,2) -> 3, (3,3) tie -> H1 = 1, (4,3) -> 3, (4,4) -> 1
+    # loads (p1, p3): (3,0) -> 3, (3,1) -> 3, (3,2) -> 3, (3,3) tie -> H1 = 1,
+    # (4,3) -> 3, (4,4) -> 1
     assert list(routed[3:]) == [3, 3, 3, 1, 3, 1]
 
 

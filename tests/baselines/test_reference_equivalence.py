@@ -41,7 +41,8 @@ def run_against_reference(name, make_reference, **kwargs):
         index, env, starts = world.view.tuples()
         for e in range(N_ENVS):
             mine = index[starts[e]:starts[e + 1]]
-            expected = references[e].route(list(trace.keys[mine]), list(trace.key_hash[trace.keys[mine]]),
+            keys = trace.keys[mine]
+            expected = references[e].route(list(keys), list(trace.key_hash[keys]),
                                            list(trace.work[mine]), int(world.n_active[e]),
                                            int(world.t[e]))
             assert list(routing.tuple_partition[starts[e]:starts[e + 1]]) == expected, (name, e)
