@@ -5,7 +5,9 @@ the lowest-numbered nodes that are off, scaling in turns off the highest-numbere
 that are on (so a cluster of cheap then fast nodes grows cheap first). A node asked
 for at step t serves from step ``t + 1 + provisioning_delay`` and costs its price from
 the moment it is asked for. Partitions sit on the ready nodes round-robin; a partition
-processes ``speed`` work units per second (one slot of its node).
+processes ``speed`` work units per second (one slot of its node). Merging the partial
+states of split keys and moving the state of migrated keys are work too, shared by
+the active partitions.
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ class ClusterConfig:
     provisioning_delay: int = 1  # micro-batches a new node misses after the next one
     batch_interval: float = 1.0  # seconds of stream per micro-batch
     deadline: float = 2.0  # seconds; a batch whose latency exceeds it misses its deadline
-    merge_cost: float = 0.01  # seconds per extra partition a split key is spread over
-    migration_cost: float = 0.002  # seconds per key whose state moves partition
+    # seconds of work per extra partition a split key is spread over (one partial state
+    # to merge) and per key whose state moves; both spread over the active partitions
+    merge_cost: float = 0.002
+    migration_cost: float = 0.002
 
     def __post_init__(self):
         if not self.nodes or any(t.count < 1 or t.speed <= 0 or t.price < 0 for t in self.nodes):

@@ -4,7 +4,8 @@ One step is one micro-batch (DESIGN.md "The world"):
 
 1. the partitioner's :mod:`~marl_part.routing` decision places the batch over the
    active partitions; loads ``L_i`` (work), times ``T_i = L_i / speed_i``;
-2. batch time = max_i T_i + merge cost of split keys + migration cost of moved keys;
+2. batch time = max_i T_i + merge time of split keys + migration time of moved keys
+   (each cost x count, shared by the active partitions);
    latency = backlog + batch time; the backlog carries what exceeds the batch
    interval; a deadline miss when latency > deadline;
 3. every partition's fingerprint store takes the batch's content (dedup);
@@ -242,8 +243,9 @@ class World:
         spread = (np.abs(times - mean_time[:, None]) * within).sum(axis=1) / active
         nmad = np.divide(spread, mean_time, out=np.zeros_like(spread), where=mean_time > 0)
 
-        merge_time = cluster.merge_cost * (placement.partitions_per_key - view.n_rows)
-        migration_time = cluster.migration_cost * placement.moved_keys
+        # merging partial states and moving key state run on all active partitions
+        merge_time = cluster.merge_cost * (placement.partitions_per_key - view.n_rows) / active
+        migration_time = cluster.migration_cost * placement.moved_keys / active
         batch_time = times.max(axis=1) + merge_time + migration_time
         latency = self.backlog + batch_time
         self.backlog = np.maximum(0.0, latency - cluster.batch_interval)

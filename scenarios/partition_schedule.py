@@ -21,7 +21,7 @@ deduplication (DESIGN.md "The world"; PartLy's unfinished cooperative scenario).
 Config keys (defaults): ``cluster.nodes`` (8 nodes, speed 400, price 1),
 ``cluster.slots_per_node`` 4, ``cluster.initial_nodes`` 4,
 ``cluster.provisioning_delay`` 1, ``cluster.batch_interval`` 1 s, ``cluster.deadline``
-2 s, ``cluster.merge_cost`` 0.01 s, ``cluster.migration_cost`` 0.002 s,
+2 s, ``cluster.merge_cost`` 0.002 s, ``cluster.migration_cost`` 0.002 s,
 ``partitioner.hot_keys`` K=16, ``partitioner.split_ways`` S=2,
 ``scheduler.parallelism`` free, ``scheduler.max_scale_step`` y=N-1, ``episode_length``
 200, ``rate_scale`` 1, ``reward.<term>``. P = nodes x slots_per_node.

@@ -38,7 +38,7 @@ def hand_world(cluster: ClusterConfig, batches_of_tuples, hot_keys=1, split_ways
 
 THREE_PARTITIONS = ClusterConfig(nodes=(NodeType(count=1, speed=10.0, price=2.0),), slots_per_node=3,
                                  initial_nodes=1, batch_interval=1.0, deadline=1.5,
-                                 merge_cost=0.1, migration_cost=0.05)
+                                 merge_cost=0.3, migration_cost=0.15)
 
 
 def test_three_partitions_by_hand():
@@ -55,7 +55,7 @@ def test_three_partitions_by_hand():
     assert record.loads[0] == pytest.approx([0, 6, 5])
     assert record.times[0] == pytest.approx([0, 0.6, 0.5])
     assert record.imbalance[0] == pytest.approx(0.6 / (1.1 / 3) - 1)
-    assert record.merge_time[0] == pytest.approx(0.1)  # A on one extra partition
+    assert record.merge_time[0] == pytest.approx(0.3 / 3)  # A on one extra partition
     assert record.replication_factor[0] == pytest.approx(4 / 3)
     assert record.moved_keys[0] == 0
     assert record.batch_time[0] == pytest.approx(0.7) and record.latency[0] == pytest.approx(0.7)
@@ -72,7 +72,7 @@ def test_three_partitions_by_hand():
     # batch 1: C (20 work) assigned to 0, A hashes to 0: C moved (from 2), A moved (from 1).
     record = world.step(world.hot_key_routing([[0, 0]]), hold)
     assert record.loads[0] == pytest.approx([21, 0, 0])
-    assert record.moved_keys[0] == 2 and record.migration_time[0] == pytest.approx(0.1)
+    assert record.moved_keys[0] == 2 and record.migration_time[0] == pytest.approx(2 * 0.15 / 3)
     assert record.merge_time[0] == 0 and record.imbalance[0] == pytest.approx(2.0)
     assert record.batch_time[0] == pytest.approx(2.2) and record.latency[0] == pytest.approx(2.2)
     assert record.deadline_miss[0] == 1 and record.lateness[0] == pytest.approx(0.7 / 1.5)
