@@ -29,14 +29,28 @@ SPECIAL_COLUMNS = ("team_reward", "max_throughput", "makespan", "average_utiliza
                    "total_node_cost")
 
 
+def _check_columns(columns: tuple[str, ...]) -> None:
+    allowed = SPECIAL_COLUMNS + StepRecord.METRICS
+    for column in columns:
+        if column not in allowed and not column.startswith("reward_terms/"):
+            raise FieldError("columns", f"unknown column '{column}'; allowed: "
+                             f"{', '.join(allowed)} or reward_terms/<term>")
+
+
 @dataclass(frozen=True)
 class GridEntry:
-    name: str  # the row label of this workload
+    name: str  # the heading of this workload's table
     config: str  # a config file, relative to the grid file
     pairs: tuple[dict[str, str], ...]  # role -> baseline; roles not named keep the config's
     set: tuple[str, ...] = ()  # overrides, as --set key=value
+    columns: tuple[str, ...] | None = None  # this table's columns (default: the grid's)
     max_throughput: bool = False  # also bisect the maximum sustainable throughput
     whole_trace: bool = False  # also play the whole trace once (makespan, utilization)
+    note: str = ""  # a sentence under the heading: what the table shows
+
+    def __post_init__(self):
+        if self.columns is not None:
+            _check_columns(self.columns)
 
 
 @dataclass(frozen=True)
@@ -47,13 +61,12 @@ class Grid:
     seeds: int = 3
 
     def __post_init__(self):
-        allowed = SPECIAL_COLUMNS + StepRecord.METRICS
-        for column in self.columns:
-            if column not in allowed and not column.startswith("reward_terms/"):
-                raise FieldError("columns", f"unknown column '{column}'; allowed: "
-                                 f"{', '.join(allowed)} or reward_terms/<term>")
+        _check_columns(self.columns)
         if self.episodes < 1 or self.seeds < 1:
             raise FieldError("episodes", "episodes and seeds must be at least 1")
+
+    def columns_of(self, entry: GridEntry) -> tuple[str, ...]:
+        return entry.columns or self.columns
 
 
 @dataclass
@@ -94,6 +107,7 @@ def run_grid(path: Path, out_dir: Path, log=print) -> list[GridRow]:
 
 
 def _cell(values: dict, column: str) -> str:
+    """``mean ± ci95`` of a column, or a dash where it was not measured."""
     if column not in values:
         return "–"
     stat = values[column]
@@ -101,49 +115,47 @@ def _cell(values: dict, column: str) -> str:
 
 
 def markdown_table(grid: Grid, rows: list[GridRow]) -> str:
-    header = ["workload", "partitioner", "scheduler", *grid.columns]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in rows:
-        cells = [row.workload, row.pair.get("partitioner", ""), row.pair.get("scheduler", "")]
-        cells += [_cell(row.values, c) for c in grid.columns]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    """One table per grid entry, under its name."""
+    parts = []
+    for entry in grid.entries:
+        columns = grid.columns_of(entry)
+        header = ["partitioner", "scheduler", *columns]
+        lines = [f"### {entry.name}", ""] + ([entry.note, ""] if entry.note else [])
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for row in (r for r in rows if r.workload == entry.name):
+            cells = [row.pair.get("partitioner", ""), row.pair.get("scheduler", "")]
+            cells += [_cell(row.values, c) for c in columns]
+            lines.append("| " + " | ".join(cells) + " |")
+        parts.append("\n".join(lines) + "\n")
+    return "\n".join(parts)
 
 
 def write_tables(grid: Grid, rows: list[GridRow], out_dir: Path) -> None:
+    """``grid.md`` (a table per entry) and ``grid.csv`` (one line per row and column)."""
     (out_dir / "grid.md").write_text(markdown_table(grid, rows))
     with open(out_dir / "grid.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["workload", "partitioner", "scheduler"]
-                        + [f"{c}{s}" for c in grid.columns for s in ("", "_ci95")])
+        writer.writerow(["workload", "partitioner", "scheduler", "column", "mean", "ci95"])
         for row in rows:
-            stats = [row.values.get(c, {"mean": float("nan"), "ci95": float("nan")})
-                     for c in grid.columns]
-            writer.writerow([row.workload, row.pair.get("partitioner", ""),
-                             row.pair.get("scheduler", "")]
-                            + [x for s in stats for x in (s["mean"], s["ci95"])])
+            for column, stat in row.values.items():
+                writer.writerow([row.workload, row.pair.get("partitioner", ""),
+                                 row.pair.get("scheduler", ""), column, stat["mean"],
+                                 stat["ci95"]])
 
 
 def plot_grid(grid: Grid, rows: list[GridRow], path: Path) -> None:
-    """One panel per column: a bar per pair, grouped by workload, with 95% CIs."""
-    workloads = list(dict.fromkeys(r.workload for r in rows))
-    fig, axes = plt.subplots(len(grid.columns), 1, figsize=(max(6, 1.2 * len(rows)),
-                                                            2.6 * len(grid.columns)),
-                             squeeze=False)
-    for ax, column in zip(axes[:, 0], grid.columns):
-        x, labels = 0, []
-        for workload in workloads:
-            for row in (r for r in rows if r.workload == workload):
-                stat = row.values.get(column, {"mean": np.nan, "ci95": 0.0})
-                ax.bar(x, stat["mean"], yerr=stat["ci95"], color=f"C{workloads.index(workload)}")
-                labels.append(f"{workload}\n" + "/".join(row.pair.values()))
-                x += 1
-            x += 0.5
-        ax.set_title(column, fontsize=9)
-        positions = [i + 0.5 * workloads.index(r.workload) for i, r in enumerate(rows)]
-        ax.set_xticks(positions, labels, fontsize=6, rotation=60, ha="right")
+    """One panel per entry: its first column, a bar per pair, with 95% CIs."""
+    fig, axes = plt.subplots(len(grid.entries), 1, squeeze=False,
+                             figsize=(8, 2.8 * len(grid.entries)))
+    for ax, entry in zip(axes[:, 0], grid.entries):
+        column = grid.columns_of(entry)[0]
+        entry_rows = [r for r in rows if r.workload == entry.name]
+        stats = [r.values.get(column, {"mean": np.nan, "ci95": 0.0}) for r in entry_rows]
+        ax.bar(range(len(entry_rows)), [s["mean"] for s in stats],
+               yerr=[s["ci95"] for s in stats], color="tab:blue")
+        ax.set_xticks(range(len(entry_rows)), ["/".join(r.pair.values()) for r in entry_rows],
+                      fontsize=7, rotation=30, ha="right")
+        ax.set_title(f"{entry.name}: {column}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-
-

@@ -59,6 +59,11 @@ def test_grid_writes_one_table_for_all_pairs(tmp_path, write_config):
     out.mkdir()
     rows = run_grid(grid, out, log=lambda _: None)
     assert len(rows) == 1 and rows[0].values["nodes_on"]["mean"] == pytest.approx(3)
-    table = (out / "grid.md").read_text()
-    assert table.splitlines()[0] == "| workload | partitioner | scheduler | team_reward | imbalance | nodes_on |"
-    assert (out / "grid.csv").read_text().count("\n") == 2 and (out / "grid.png").exists()
+    table = (out / "grid.md").read_text().splitlines()
+    assert table[0] == "### words"
+    assert table[2] == "| partitioner | scheduler | team_reward | imbalance | nodes_on |"
+    assert table[4].startswith("| hash | static | ")
+    lines = (out / "grid.csv").read_text().splitlines()
+    assert lines[0] == "workload,partitioner,scheduler,column,mean,ci95"
+    assert any(line.startswith("words,hash,static,nodes_on,3.0,") for line in lines)
+    assert (out / "grid.png").exists()
