@@ -191,11 +191,11 @@ class QMIX(OffPolicyAlgorithm[FactoredQPolicy], LaggedNetworkFullUpdateAlgorithm
         _, q_taken = self.policy.model(batch.obs, actions=batch.act)
         td_loss = (batch.returns - q_taken).pow(2).mean(dim=0)
         self.optim.step(td_loss.sum())
-        losses = {"team/epsilon": self.policy.eps_training}
+        losses = {}
         for c, name in enumerate(self.column_names):
             losses[f"{name}/td_loss"] = td_loss[c].item()
             losses[f"{name}/q_taken"] = q_taken[:, c].mean().item()
-        return TeamTrainingStats(losses=losses)
+        return TeamTrainingStats(losses=losses, train_values={"epsilon": self.policy.eps_training})
 
 
 def build(config: QLearningConfig, layout: JointLayout) -> QMIX:

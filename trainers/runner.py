@@ -68,7 +68,7 @@ def default_torch_threads() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def _warm_start(algorithm: Algorithm, path: str | Path, config: Any, layout: JointLayout) -> None:
+def warm_start(algorithm: Algorithm, path: str | Path, config: Any, layout: JointLayout) -> None:
     """Load another run's network weights (not its optimizers, counters or epsilon)."""
     checkpoint = load_checkpoint(path)
     if checkpoint["algorithm"] != config.algorithm:
@@ -133,7 +133,7 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
 
     algorithm = spec.build(algo_config, layout)
     if init_from is not None:
-        _warm_start(algorithm, init_from, algo_config, layout)
+        warm_start(algorithm, init_from, algo_config, layout)
     if restored:
         algorithm.load_state_dict(checkpoint["algorithm_state"])
         set_rng_state(checkpoint["rng"])

@@ -40,9 +40,11 @@ class TeamCollectStats(CollectStats):
 
 @dataclass(kw_only=True)
 class TeamTrainingStats(TrainingStats):
-    """Losses of one update, each averaged over its gradient steps."""
+    """Losses of one update, each averaged over its gradient steps, and other values of
+    the update worth a curve (e.g. epsilon), written under ``train/``."""
 
     losses: dict[str, float]
+    train_values: dict[str, float] = field(default_factory=dict)
 
     def get_loss_stats_dict(self) -> dict[str, float]:
         return dict(self.losses)

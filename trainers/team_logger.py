@@ -5,14 +5,15 @@ every curve on one axis, the env step (so a resumed run can purge what its kille
 predecessor wrote after the last checkpoint, and its curves continue):
 
 - ``train/episode_reward``, ``train/episode_length``, ``train/env_steps_per_second``,
-  ``train/updates``;
+  ``train/updates`` and what updates report beside losses (``train/epsilon``);
 - ``reward_terms/<term>`` and ``metrics/<name>``: per-step means of the env's info;
 - ``losses/<agent or team or critic>/<loss>``: means over the updates since the last
   write;
 - ``eval/episode_reward`` (and ``_std``), ``eval/episode_length``,
   ``eval/reward_terms/<term>``, ``eval/metrics/<name>``.
 
-Training data is written every ``log_every_env_steps``; evaluations always. The
+Training data is written every ``log_every_env_steps`` and at every checkpoint;
+evaluations always. The
 progress bar shows env steps, their rate and the latest eval reward.
 """
 
@@ -24,9 +25,20 @@ from collections.abc import Callable
 
 import numpy as np
 import tqdm
+from tensorboard.backend.event_processing.event_accumulator import SCALARS, EventAccumulator
 from tianshou.utils import TensorboardLogger
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
+
+
+EVAL_REWARD = "eval/episode_reward"
+
+
+def logged_steps(log_dir: str, tag: str) -> set[int]:
+    """The steps at which ``tag`` was written to the event files in ``log_dir``."""
+    events = EventAccumulator(log_dir, size_guidance={SCALARS: 0})
+    events.Reload()
+    return {e.step for e in events.Scalars(tag)} if tag in events.Tags()[SCALARS] else set()
 
 
 class TeamLogger(TensorboardLogger):
@@ -47,14 +59,17 @@ class TeamLogger(TensorboardLogger):
         self._pending_lengths: list[int] = []
         self._pending_info: dict[str, float] = defaultdict(float)
         self._pending_info_steps = 0
-        self._pending_losses: dict[str, list[float]] = defaultdict(list)
+        self._pending_updates: dict[str, list[float]] = defaultdict(list)
         self._updates = restored[2] if restored else 0
         self._last_write = (start, time.time())
-        self._skip_restored_eval = restored is not None
+        # Resuming, the trainer first re-evaluates the restored weights; the killed run
+        # logged that evaluation right after its checkpoint unless killed in between.
+        self._skip_restored_eval = restored is not None and restored[1] in logged_steps(
+            writer.log_dir, EVAL_REWARD)
 
     def write_hparams(self, values: dict[str, bool | int | float | str]) -> None:
         """Record the run's hyper-parameters, linked to the eval reward curve."""
-        for summary in hparams(values, {"eval/episode_reward": 0.0}):
+        for summary in hparams(values, {EVAL_REWARD: 0.0}):
             self.writer.file_writer.add_summary(summary)
 
     def _scalars(self, step: int, scalars: dict[str, float]) -> None:
@@ -68,8 +83,10 @@ class TeamLogger(TensorboardLogger):
         for key, total in log_data["info_sums"].items():
             self._pending_info[key] += total
         self._pending_info_steps += log_data["info_steps"]
-        if step - self.last_log_training_step < self.training_interval:
-            return
+        if step - self.last_log_training_step >= self.training_interval:
+            self._write_training(step)
+
+    def _write_training(self, step: int) -> None:
         last_step, last_time = self._last_write
         scalars = {"train/env_steps_per_second": (step - last_step) / max(time.time() - last_time, 1e-9),
                    "train/updates": self._updates}
@@ -78,30 +95,30 @@ class TeamLogger(TensorboardLogger):
             scalars["train/episode_length"] = float(np.mean(self._pending_lengths))
         for key, total in self._pending_info.items():
             scalars[key] = total / max(self._pending_info_steps, 1)
-        for key, values in self._pending_losses.items():
-            scalars[f"losses/{key}"] = float(np.mean(values))
+        for key, values in self._pending_updates.items():
+            scalars[key] = float(np.mean(values))
         self._scalars(step, scalars)
         self._pending_returns, self._pending_lengths = [], []
         self._pending_info, self._pending_info_steps = defaultdict(float), 0
-        self._pending_losses = defaultdict(list)
+        self._pending_updates = defaultdict(list)
         self.last_log_training_step, self._last_write = step, (step, time.time())
 
     def log_update_data(self, log_data: dict, step: int) -> None:
         self._updates = step
         for key, value in log_data["losses"].items():
-            self._pending_losses[key].append(value)
+            self._pending_updates[f"losses/{key}"].append(value)
+        for key, value in log_data["train_values"].items():
+            self._pending_updates[f"train/{key}"].append(value)
 
     def log_test_data(self, log_data: dict, step: int) -> None:
         returns = np.asarray(log_data["returns"], float)
         self.last_eval_reward = float(returns.mean())
         self.progress.set_postfix(eval_reward=f"{self.last_eval_reward:.3f}")
         if self._skip_restored_eval:
-            # the trainer re-evaluates the restored weights when it resumes; the killed
-            # run logged that evaluation right after writing the checkpoint
             self._skip_restored_eval = False
             return
         steps = max(log_data["info_steps"], 1)
-        scalars = {"eval/episode_reward": self.last_eval_reward,
+        scalars = {EVAL_REWARD: self.last_eval_reward,
                    "eval/episode_reward_std": float(returns.std()),
                    "eval/episode_length": float(np.mean(log_data["lens"]))}
         scalars.update({f"eval/{key}": total / steps for key, total in log_data["info_sums"].items()})
@@ -114,6 +131,8 @@ class TeamLogger(TensorboardLogger):
 
     def save_data(self, epoch: int, env_step: int, update_step: int,
                   save_checkpoint_fn: Callable[[int, int, int], str] | None = None) -> None:
+        if env_step > self.last_log_training_step:  # every checkpoint step gets a point
+            self._write_training(env_step)
         if save_checkpoint_fn is not None:
             save_checkpoint_fn(epoch, env_step, update_step)
         self.writer.flush()

@@ -1,0 +1,192 @@
+"""Checkpoints hold everything to continue; warm starts and resumes refuse misfits."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import numpy as np
+import pytest
+import torch
+from tianshou.data import Collector
+from tianshou.utils.torch_utils import policy_within_training_step
+
+from marl_part.errors import InputError
+from marl_part.joint import JointLayout
+from trainer_cases import SMALL_CONFIGS, game_layout, vector_envs
+from trainers.acting import load_actor
+from trainers.checkpoint import (
+    CHECKPOINT_FILE,
+    REPLAY_BUFFER_FILE,
+    load_checkpoint,
+    load_replay_buffer,
+    save_checkpoint,
+    set_rng_state,
+)
+from trainers.registry import algorithm_spec
+from trainers.runner import seed_everything, train, warm_start
+
+TINY_BUDGET = 1024
+
+
+def _same(a, b) -> bool:
+    """Deep equality of state dicts: tensors, dicts, lists and plain values."""
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.shape == b.shape and torch.equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def _trained_algorithm(name: str):
+    """An algorithm after a few real updates (optimizer moments, value-norm statistics,
+    step counters and epsilon all away from their initial values)."""
+    config, spec = SMALL_CONFIGS[name], algorithm_spec(name)
+    algorithm = spec.build(config, game_layout())
+    collector = Collector(algorithm, vector_envs(4)(), spec.make_buffer(config, 4),
+                          exploration_noise=True)
+    collector.reset()
+    with policy_within_training_step(algorithm.policy):
+        for _ in range(3):
+            collector.collect(n_step=256)
+            if config.on_policy:
+                algorithm.update(collector.buffer, batch_size=128, repeat=2)
+                collector.reset_buffer(keep_statistics=True)
+            else:
+                algorithm.policy.set_env_step(collector.collect_step)
+                for _ in range(5):
+                    algorithm.update(collector.buffer, sample_size=64)
+    return config, algorithm
+
+
+@pytest.mark.parametrize("name", ["mappo", "ippo", "qmix", "idqn"])
+def test_checkpoint_round_trip_restores_everything(name, tmp_path):
+    seed_everything(0)
+    config, algorithm = _trained_algorithm(name)
+    path = tmp_path / CHECKPOINT_FILE
+    save_checkpoint(path, config=config, layout=game_layout(), algorithm=algorithm,
+                    epoch=3, env_step=768, update_step=3)
+    draws = (random.random(), np.random.rand(), torch.rand(1).item())
+    assert [p.name for p in tmp_path.iterdir()] == [CHECKPOINT_FILE]  # no temp file left
+
+    seed_everything(1)
+    restored = algorithm_spec(name).build(config, game_layout())
+    assert not _same(restored.state_dict(), algorithm.state_dict())
+    checkpoint = load_checkpoint(path)
+    restored.load_state_dict(checkpoint["algorithm_state"])
+    set_rng_state(checkpoint["rng"])
+
+    saved, loaded = algorithm.state_dict(), restored.state_dict()
+    assert _same(loaded, saved)
+    optimizer_state = loaded["_optimizers"][0]["state"]
+    assert optimizer_state and all(s["step"] > 0 for s in optimizer_state.values())
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == draws
+    assert checkpoint["progress"] == {"epoch": 3, "env_step": 768, "update_step": 3}
+    if config.on_policy:
+        assert restored.value_norm.debiasing_term > 0
+        assert torch.equal(restored.value_norm.running_mean, algorithm.value_norm.running_mean)
+    else:
+        assert restored.gradient_steps == algorithm.gradient_steps == 15
+        assert restored.policy.eps_training == algorithm.policy.eps_training < 1.0
+        targets = {k: v for k, v in loaded.items() if k.startswith("model_old.")}
+        assert targets and _same(targets, {k: saved[k] for k in targets})
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tmp_path_factory):
+    """A finished short run of MAPPO and of QMIX: their run directories."""
+    runs = {}
+    for name in ("mappo", "qmix"):
+        run_dir = tmp_path_factory.mktemp("runs") / name
+        train(SMALL_CONFIGS[name], game_layout(), vector_envs(4), vector_envs(4), run_dir,
+              budget_env_steps=TINY_BUDGET, eval_every_env_steps=TINY_BUDGET // 2,
+              eval_episodes=4, seed=0, show_progress=False)
+        runs[name] = run_dir
+    return runs
+
+
+def _layout_with_partitioner_choices(nvec: tuple[int, ...]) -> JointLayout:
+    return JointLayout.of({"partitioner": 4, "scheduler": 3},
+                          {"partitioner": nvec, "scheduler": (3,)}, 7)
+
+
+def test_warm_start_refuses_a_different_layout(tiny_runs, tmp_path):
+    checkpoint = tiny_runs["mappo"] / CHECKPOINT_FILE
+    with pytest.raises(InputError, match=r"agent 'partitioner' has action choices \[3, 2\], "
+                                         r"this run's \[3, 3\]"):
+        train(SMALL_CONFIGS["mappo"], _layout_with_partitioner_choices((3, 3)), vector_envs(2),
+              vector_envs(2), tmp_path / "run", TINY_BUDGET, 512, 2, seed=0,
+              init_from=checkpoint, show_progress=False)
+    renamed = JointLayout.of({"partitioner": 4, "autoscaler": 3},
+                             {"partitioner": (3, 2), "autoscaler": (3,)}, 7)
+    with pytest.raises(InputError, match="agents"):
+        warm_start(algorithm_spec("mappo").build(SMALL_CONFIGS["mappo"], renamed), checkpoint,
+                   SMALL_CONFIGS["mappo"], renamed)
+    with pytest.raises(InputError, match="trained with 'mappo', this run uses 'ippo'"):
+        warm_start(algorithm_spec("ippo").build(SMALL_CONFIGS["ippo"], game_layout()),
+                   checkpoint, SMALL_CONFIGS["ippo"], game_layout())
+
+
+def test_warm_start_copies_weights_but_not_optimizers_or_counters(tiny_runs):
+    config = dataclasses.replace(SMALL_CONFIGS["qmix"], lr=3e-4)  # other settings may differ
+    checkpoint_path = tiny_runs["qmix"] / CHECKPOINT_FILE
+    algorithm = algorithm_spec("qmix").build(config, game_layout())
+    warm_start(algorithm, checkpoint_path, config, game_layout())
+    saved = load_checkpoint(checkpoint_path)["algorithm_state"]
+    state = algorithm.state_dict()
+    weights = [k for k in saved if k.startswith(("policy.model.", "model_old."))]
+    assert weights and all(torch.equal(state[k], saved[k]) for k in weights)
+    assert saved["_extra_state"]["gradient_steps"] > 0 and algorithm.gradient_steps == 0
+    assert state["_optimizers"][0]["state"] == {}
+
+
+def test_resume_refuses_a_changed_config_and_fresh_runs_a_used_directory(tiny_runs):
+    run_dir = tiny_runs["mappo"]
+    changed = dataclasses.replace(SMALL_CONFIGS["mappo"], clip=0.1, ppo_epochs=3)
+    with pytest.raises(InputError, match=r"changed algorithm config \(clip, ppo_epochs\)"):
+        train(changed, game_layout(), vector_envs(2), vector_envs(2), run_dir, TINY_BUDGET,
+              512, 2, seed=0, resume=True, show_progress=False)
+    with pytest.raises(InputError, match="not empty"):
+        train(SMALL_CONFIGS["mappo"], game_layout(), vector_envs(2), vector_envs(2), run_dir,
+              TINY_BUDGET, 512, 2, seed=0, show_progress=False)
+
+
+def test_resume_without_checkpoint_and_foreign_files_are_input_errors(tmp_path):
+    with pytest.raises(InputError, match="no checkpoint"):
+        train(SMALL_CONFIGS["mappo"], game_layout(), vector_envs(2), vector_envs(2), tmp_path,
+              TINY_BUDGET, 512, 2, seed=0, resume=True, show_progress=False)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(2)}, foreign)
+    with pytest.raises(InputError, match="not a marl-part checkpoint"):
+        load_actor(foreign, "partitioner")
+
+
+def test_replay_buffer_is_kept_with_its_checkpoint(tiny_runs):
+    run_dir = tiny_runs["qmix"]
+    env_step = load_checkpoint(run_dir / CHECKPOINT_FILE)["progress"]["env_step"]
+    assert env_step >= TINY_BUDGET
+    buffer = load_replay_buffer(run_dir / REPLAY_BUFFER_FILE, env_step)
+    assert len(buffer) == env_step
+    assert len(buffer.unfinished_index()) == 0  # episodes cut by the stop end truncated
+    assert buffer.truncated.sum() == env_step // 8 + 4 - 4 * (env_step % 8 == 0)
+    assert load_replay_buffer(run_dir / REPLAY_BUFFER_FILE, env_step - 16) is None
+
+
+def test_load_actor_checks_its_input(tiny_runs):
+    actor = load_actor(tiny_runs["mappo"] / CHECKPOINT_FILE, "scheduler")
+    obs = np.eye(3, dtype=np.float32)
+    actions = actor(obs)
+    assert actions.shape == (3, 1) and actions.dtype == np.int64
+    assert np.array_equal(actor(obs), actions)
+    with pytest.raises(ValueError, match=r"shape \(n, 3\)"):
+        actor(np.zeros((2, 4), np.float32))
+    with pytest.raises(InputError, match="one of: partitioner, scheduler"):
+        load_actor(tiny_runs["mappo"] / CHECKPOINT_FILE, "router")
+
+
+def test_unknown_algorithm_lists_the_valid_ones():
+    with pytest.raises(InputError, match="unknown algorithm 'maddpg'; one of: mappo, ippo, "
+                                         "mappo_shared, qmix, idqn"):
+        algorithm_spec("maddpg")
