@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,7 +99,8 @@ def run_grid(path: Path, out_dir: Path, log=print) -> list[GridRow]:
                               average_utilization=data["whole_trace"]["average_utilization"],
                               total_node_cost=data["whole_trace"]["node_cost"])
             label = "+".join(f"{r}={p}" for r, p in result.policies.items())
-            (out_dir / f"{entry.name}--{label}.json").write_text(json.dumps(data, indent=2))
+            slug = re.sub(r"[^A-Za-z0-9._=+-]+", "_", f"{entry.name}--{label}")
+            (out_dir / f"{slug}.json").write_text(json.dumps(data, indent=2))
             rows.append(GridRow(entry.name, result.policies, values))
             log(f"  {entry.name}: {label}: team reward {result.team_reward['mean']:.3f}")
     write_tables(grid, rows, out_dir)
@@ -111,7 +113,8 @@ def _cell(values: dict, column: str) -> str:
     if column not in values:
         return "–"
     stat = values[column]
-    return f"{stat['mean']:.4g} ± {stat['ci95']:.2g}"
+    ci = stat["ci95"] if stat["ci95"] > 1e-9 * max(1.0, abs(stat["mean"])) else 0.0
+    return f"{stat['mean']:.4g} ± {ci:.2g}"
 
 
 def markdown_table(grid: Grid, rows: list[GridRow]) -> str:

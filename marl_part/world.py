@@ -266,7 +266,7 @@ class World:
             / cluster.batch_interval,
             work=self.batches.batch_work[batch] * self.settings.rate_scale,
             imbalance=imbalance, nmad=nmad,
-            replication_factor=placement.partitions_per_key / np.maximum(view.n_rows, 1),
+            replication_factor=_ratio(placement.partitions_per_key, view.n_rows.astype(np.float64)),
             moved_keys=placement.moved_keys.astype(np.float64),
             merge_time=merge_time, migration_time=migration_time, batch_time=batch_time,
             latency=latency, backlog=self.backlog.copy(), deadline_miss=deadline_miss,
