@@ -107,14 +107,14 @@ def env_speed(scenario: str, n_envs: int, seconds: float, trace_limit: int | Non
             "tuples_per_s": calls * n_envs * tuples / elapsed, "tuples_per_batch": tuples}
 
 
-def vector_env_ratio(n_envs: int, seconds: float, trace_limit: int | None) -> dict:
+def vector_env_ratio(scenario: str, n_envs: int, seconds: float, trace_limit: int | None) -> dict:
     from tianshou.env import DummyVectorEnv
 
     from marl_part.env import make_parallel_env
     from marl_part.joint import JointEnv
     from marl_part.vector_env import BatchedVectorEnv
 
-    config = scenario_config("partition_schedule", trace_limit)
+    config = scenario_config(scenario, trace_limit)
     batched = BatchedVectorEnv(config, n_envs)
     dummy = DummyVectorEnv([lambda: JointEnv(make_parallel_env(config))] * n_envs)
     figures = {}
@@ -152,11 +152,12 @@ def measurements(size: Size) -> list[Measurement]:
                                      "env_speed", {"scenario": scenario, "n_envs": n,
                                                    "seconds": size.seconds,
                                                    "trace_limit": size.trace_limit}))
-    items.append(Measurement(f"vector_env/n{size.n_envs}",
-                             f"partition_schedule: batched vector env vs DummyVectorEnv, "
-                             f"{size.n_envs} envs", "vector_env_ratio",
-                             {"n_envs": size.n_envs, "seconds": size.seconds,
-                              "trace_limit": size.trace_limit}))
+    for scenario in ("partition", "partition_schedule"):
+        items.append(Measurement(f"vector_env/{scenario}/n{size.n_envs}",
+                                 f"{scenario}: batched vector env vs DummyVectorEnv of "
+                                 f"{size.n_envs} single envs", "vector_env_ratio",
+                                 {"scenario": scenario, "n_envs": size.n_envs,
+                                  "seconds": size.seconds, "trace_limit": size.trace_limit}))
     return items
 
 

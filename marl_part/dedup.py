@@ -3,7 +3,8 @@
 A chunk whose fingerprint the partition already stores costs nothing; a new one costs
 its size (Dong et al., FAST 2011, "Tradeoffs in Scalable Data Routing for
 Deduplication Clusters"). One bit per (env, fingerprint, partition) records what each
-partition stores: a uint64 word per (env, fingerprint), so at most 64 partitions.
+partition stores: a word per (env, fingerprint) of 8 to 64 bits, as few as the
+partitions need (at most 64; smaller words keep more of the table in cache).
 A fingerprint stored on no partition yet is new to the *ideal single store* too,
 which gives the dedup efficiency (ideal bytes / stored bytes).
 """
@@ -29,10 +30,18 @@ class FingerprintStores:
         if n_partitions > MAX_PARTITIONS:
             raise ValueError(f"fingerprint stores hold at most {MAX_PARTITIONS} partitions")
         self.n_envs, self.n_fingerprints, self.n_partitions = n_envs, n_fingerprints, n_partitions
-        self.bits = np.zeros(n_envs * n_fingerprints, dtype=np.uint64)
+        word = next(t for t in (np.uint8, np.uint16, np.uint32, np.uint64)
+                    if np.iinfo(t).bits >= n_partitions)
+        self.bits = np.zeros(n_envs * n_fingerprints, dtype=word)
 
     def reset(self, env_ids: np.ndarray) -> None:
         self.bits.reshape(self.n_envs, self.n_fingerprints)[env_ids] = 0
+
+    def holders(self, env: np.ndarray, fingerprint: np.ndarray) -> np.ndarray:
+        """(n, P): whether each partition of ``env`` stores each ``fingerprint``."""
+        words = self.bits[env * self.n_fingerprints + fingerprint].astype(np.uint64)
+        shifts = np.arange(self.n_partitions, dtype=np.uint64)
+        return ((words[:, None] >> shifts) & np.uint64(1)).astype(bool)
 
     def store(self, env: np.ndarray, fingerprint: np.ndarray, partition: np.ndarray,
               chunk_bytes: np.ndarray) -> StoreResult:
@@ -47,15 +56,55 @@ class FingerprintStores:
                stored, ideal)
         return StoreResult(stored, ideal)
 
+    def store_groups(self, view, row_partition: np.ndarray, choices: np.ndarray,
+                     distinct: np.ndarray) -> StoreResult:
+        """Place the content groups of a key-routed batch: every group on its key's
+        partition, and a group of a split hot key with c copies also on the next
+        min(c, m) - 1 of the key's m distinct partitions (``choices``, ``distinct``:
+        (n_envs, K, S))."""
+        b = view.batches
+        stored = np.zeros((self.n_envs, self.n_partitions))
+        ideal = np.zeros(self.n_envs)
+        _store_groups(self.bits, self.n_fingerprints, b.group_offsets[view.cursor],
+                      b.group_offsets[view.cursor + 1], b.group_row, b.group_fingerprint,
+                      b.group_count, b.group_bytes, b.key_offsets[view.cursor], view.row_start,
+                      row_partition, choices, distinct, stored, ideal)
+        return StoreResult(stored, ideal)
+
+
+@numba.njit(cache=True, inline="always")
+def _put(bits, slot, partition, size, env, stored, ideal):
+    word = np.uint64(bits[slot])
+    bit = np.uint64(1) << np.uint64(partition)
+    if word & bit == 0:
+        stored[env, partition] += size
+        if word == 0:
+            ideal[env] += size
+        bits[slot] = word | bit
+
 
 @numba.njit(cache=True)
 def _store(bits, n_fingerprints, env, fingerprint, partition, chunk_bytes, stored, ideal):
     for i in range(len(env)):
-        slot = env[i] * n_fingerprints + fingerprint[i]
-        word = bits[slot]
-        bit = np.uint64(1) << np.uint64(partition[i])
-        if word & bit == 0:
-            stored[env[i], partition[i]] += chunk_bytes[i]
-            if word == 0:
-                ideal[env[i]] += chunk_bytes[i]
-            bits[slot] = word | bit
+        _put(bits, env[i] * n_fingerprints + fingerprint[i], partition[i], chunk_bytes[i],
+             env[i], stored, ideal)
+
+
+@numba.njit(cache=True)
+def _store_groups(bits, n_fingerprints, group_start, group_end, group_row, group_fingerprint,
+                  group_count, group_bytes, first_row, row_start, row_partition, choices,
+                  distinct, stored, ideal):
+    hot_keys, ways = choices.shape[1], choices.shape[2]
+    for env in range(len(group_start)):
+        for g in range(group_start[env], group_end[env]):
+            index = group_row[g] - first_row[env]  # the key's rank in its batch
+            slot = env * n_fingerprints + group_fingerprint[g]
+            _put(bits, slot, row_partition[row_start[env] + index], group_bytes[g], env,
+                 stored, ideal)
+            if index < hot_keys:
+                placed = 1
+                for s in range(1, ways):
+                    if distinct[env, index, s] and placed < group_count[g]:
+                        _put(bits, slot, choices[env, index, s], group_bytes[g], env,
+                             stored, ideal)
+                        placed += 1

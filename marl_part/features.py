@@ -31,7 +31,7 @@ def cold_load(world: World) -> np.ndarray:
     """(n_envs, P): the share of this batch's work that hash routing of the non-hot
     keys sends to each partition slot."""
     total = np.maximum(world.batches.batch_work[world.cursor], 1e-12)
-    return world.view.cold_load(world.max_partitions) / total[:, None]
+    return world.view.cold_load / total[:, None]
 
 
 def busy(world: World) -> np.ndarray:
@@ -56,8 +56,7 @@ def hot_key_matches(world: World) -> np.ndarray:
     hot_index = b.group_row[groups] - b.key_offsets[world.cursor][env]
     hot = hot_index < k_max
     groups, env, hot_index = groups[hot], env[hot], hot_index[hot]
-    words = stores.bits[env * stores.n_fingerprints + b.group_fingerprint[groups]]
-    held = (words[:, None] >> np.arange(n_parts, dtype=np.uint64)) & np.uint64(1)
+    held = stores.holders(env, b.group_fingerprint[groups])
     size = b.group_bytes[groups]
     cell = (env * k_max + hot_index)
     np.add.at(out.reshape(n_envs * k_max, n_parts), cell, held * size[:, None])

@@ -18,9 +18,12 @@ arrays with an ``env`` column, so that all of this is a few numpy calls for all 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
+import numba
 import numpy as np
 
+from marl_part.dedup import FingerprintStores, StoreResult
 from marl_part.ragged import gather_segments
 from marl_part.workloads import Batches
 
@@ -43,34 +46,33 @@ Routing = KeyRouting | TupleRouting
 
 @dataclass
 class Placement:
-    """Where a batch went: work per partition, replication, migrations, chunks."""
+    """Where a batch went: work per partition, replication, migrations, content."""
 
     loads: np.ndarray  # (n_envs, P) work
     partitions_per_key: np.ndarray  # (n_envs,) sum over keys of the partitions each used
     moved_keys: np.ndarray  # (n_envs,) keys whose state changed partition
-    chunk_env: np.ndarray | None = None  # content placements, for the fingerprint stores
-    chunk_fingerprint: np.ndarray | None = None
-    chunk_partition: np.ndarray | None = None
-    chunk_bytes: np.ndarray | None = None
+    store_content: Callable[[FingerprintStores], StoreResult]  # puts the batch's content
 
 
 class BatchView:
     """The current micro-batch of each env, as flat key-row (and tuple) arrays."""
 
-    def __init__(self, batches: Batches, cursor: np.ndarray, hot_keys: int, n_active: np.ndarray):
+    def __init__(self, batches: Batches, cursor: np.ndarray, hot_keys: int, n_active: np.ndarray,
+                 n_partitions: int):
         self.batches, self.cursor, self.n_envs = batches, cursor, len(cursor)
-        self.rows, self.env, self.row_start = gather_segments(batches.key_offsets, cursor)
-        self.key = batches.row_key[self.rows]
-        self.work = batches.row_work[self.rows]
-        self.n_rows = np.diff(self.row_start)
+        first = batches.key_offsets[cursor]
+        self.n_rows = batches.key_offsets[cursor + 1] - first
+        self.row_start = np.zeros(self.n_envs + 1, dtype=np.int64)
+        np.cumsum(self.n_rows, out=self.row_start[1:])
         k = np.arange(hot_keys)
         self.hot = np.where(k[None, :] < self.n_rows[:, None], self.row_start[:-1, None] + k, -1)
-        # hash partitioning of every key row over each env's active partitions (hashes are
-        # below 2**63, so the int64 view keeps the value and its remainder is faster)
-        self.hash_partition = batches.trace.key_hash.view(np.int64)[self.key] % n_active[self.env]
-        self.home_slot = self.env * batches.trace.n_keys + self.key  # into a flat (env, key) table
+        # hashes are below 2**63: their int64 view has the same remainders. cold_load
+        # (n_envs, P): the work hash routing of the non-hot keys sends to each partition
+        (self.rows, self.env, self.key, self.work, self.hash_partition, self.home_slot,
+         self.cold_load) = _gather_rows(first, self.row_start, batches.row_key, batches.row_work,
+                                         batches.trace.key_hash.view(np.int64), n_active,
+                                         batches.trace.n_keys, hot_keys, n_partitions)
         self._tuples = None
-        self._cold_load = None
 
     @property
     def hot_valid(self) -> np.ndarray:
@@ -95,12 +97,6 @@ class BatchView:
         cold = np.ones(len(self.rows), dtype=bool)
         cold[self.hot[self.hot_valid]] = False
         return cold
-
-    def cold_load(self, n_partitions: int) -> np.ndarray:
-        """(n_envs, P) work that hash routing of the non-hot keys sends to each partition."""
-        if self._cold_load is None:
-            self._cold_load = _cold_load(self, self.hash_partition, n_partitions)
-        return self._cold_load
 
     def tuple_row_position(self) -> np.ndarray:
         """Position in the row arrays of each gathered tuple's key row."""
@@ -132,47 +128,16 @@ def place_by_key(view: BatchView, routing: KeyRouting, n_partitions: int,
     loads = np.bincount(env_of[distinct] * n_partitions + hot_choices[distinct],
                         weights=np.broadcast_to(share[:, :, None], hot_choices.shape)[distinct],
                         minlength=n_envs * n_partitions).reshape(n_envs, n_partitions)
-    loads += (view.cold_load(n_partitions) if routing.cold_hashed
+    loads = loads.astype(np.float64, copy=False)  # an empty bincount is int
+    loads += (view.cold_load if routing.cold_hashed
               else _cold_load(view, routing.row_partition, n_partitions))
     partitions_per_key = view.n_rows + (spread - 1).clip(0).sum(axis=1)
     part = routing.row_partition
-    extra = (hot_choices, distinct) if hot_choices.shape[2] > 1 else None
 
-    flat_home = key_home.reshape(-1)
-    home = flat_home[view.home_slot]
-    moved = (home >= 0) & (home != part)
-    flat_home[view.home_slot] = part
-    placement = Placement(loads, partitions_per_key.astype(np.float64),
-                          np.bincount(view.env[moved], minlength=n_envs))
-    if view.batches.has_content:
-        _place_groups_by_key(view, part, extra, placement)
-    return placement
-
-
-def _place_groups_by_key(view: BatchView, part: np.ndarray, extra, placement: Placement) -> None:
-    b = view.batches
-    groups, env, _ = gather_segments(b.group_offsets, view.cursor)
-    position = b.group_row[groups] - b.key_offsets[view.cursor][env] + view.row_start[env]
-    fps, sizes, partitions, envs = [b.group_fingerprint[groups]], [b.group_bytes[groups]], \
-        [part[position]], [env]
-    if extra is not None:
-        split, distinct = extra
-        rank = np.cumsum(distinct, axis=2) - 1  # rank of each choice among the distinct ones
-        hot_index = position - view.row_start[env]
-        is_hot = hot_index < split.shape[1]
-        g = np.flatnonzero(is_hot)
-        e, k = env[g], hot_index[g]
-        copies = b.group_count[groups[g]]
-        for s in range(1, split.shape[2]):
-            lands = distinct[e, k, s] & (rank[e, k, s] < copies)
-            envs.append(e[lands])
-            fps.append(b.group_fingerprint[groups[g[lands]]])
-            sizes.append(b.group_bytes[groups[g[lands]]])
-            partitions.append(split[e[lands], k[lands], s])
-    placement.chunk_env = np.concatenate(envs)
-    placement.chunk_fingerprint = np.concatenate(fps)
-    placement.chunk_partition = np.concatenate(partitions)
-    placement.chunk_bytes = np.concatenate(sizes)
+    moved = np.zeros(n_envs, dtype=np.int64)
+    _move_homes(key_home.reshape(-1), view.home_slot, part, view.env, moved)
+    return Placement(loads, partitions_per_key.astype(np.float64), moved,
+                     lambda stores: stores.store_groups(view, part, hot_choices, distinct))
 
 
 def place_by_tuple(view: BatchView, routing: TupleRouting, n_partitions: int) -> Placement:
@@ -183,13 +148,43 @@ def place_by_tuple(view: BatchView, routing: TupleRouting, n_partitions: int) ->
                         minlength=n_envs * n_partitions)
     key_partitions = np.unique(view.tuple_row_position() * n_partitions + part)
     partitions_per_key = np.bincount(view.env[key_partitions // n_partitions], minlength=n_envs)
-    placement = Placement(loads.reshape(n_envs, n_partitions),
-                          partitions_per_key.astype(np.float64), np.zeros(n_envs, np.int64))
-    if b.has_content:
-        offsets = b.trace.content_offsets
-        chunks, chunk_owner, _ = gather_segments(offsets, index)
-        placement.chunk_env = env[chunk_owner]
-        placement.chunk_fingerprint = b.trace.chunk_fingerprint[chunks]
-        placement.chunk_partition = part[chunk_owner]
-        placement.chunk_bytes = b.trace.chunk_bytes[chunks]
-    return placement
+    trace = b.trace
+
+    def store_content(stores: FingerprintStores) -> StoreResult:
+        chunks, owner, _ = gather_segments(trace.content_offsets, index)
+        return stores.store(env[owner], trace.chunk_fingerprint[chunks], part[owner],
+                            trace.chunk_bytes[chunks])
+
+    return Placement(loads.reshape(n_envs, n_partitions), partitions_per_key.astype(np.float64),
+                     np.zeros(n_envs, np.int64), store_content)
+
+
+@numba.njit(cache=True)
+def _gather_rows(first, row_start, row_key, row_work, key_hash, n_active, n_keys, hot_keys,
+                 n_partitions):
+    """The key rows of each env's batch, flat: row index, env, key, work, hash
+    partition, slot in the (env, key) table, and the load of the non-hot rows."""
+    total = row_start[-1]
+    rows, env, key = np.empty(total, np.int64), np.empty(total, np.int64), np.empty(total, np.int64)
+    work, hashed, slot = np.empty(total), np.empty(total, np.int64), np.empty(total, np.int64)
+    cold_load = np.zeros((len(first), n_partitions))
+    for e in range(len(first)):
+        for i in range(row_start[e + 1] - row_start[e]):
+            j, r = row_start[e] + i, first[e] + i
+            k = row_key[r]
+            rows[j], env[j], key[j], work[j] = r, e, k, row_work[r]
+            hashed[j] = key_hash[k] % n_active[e]
+            slot[j] = e * n_keys + k
+            if i >= hot_keys:
+                cold_load[e, hashed[j]] += row_work[r]
+    return rows, env, key, work, hashed, slot, cold_load
+
+
+@numba.njit(cache=True)
+def _move_homes(key_home, slot, partition, env, moved):
+    """Record each key's partition; count, per env, the keys whose state moved."""
+    for j in range(len(slot)):
+        home = key_home[slot[j]]
+        if home >= 0 and home != partition[j]:
+            moved[env[j]] += 1
+        key_home[slot[j]] = partition[j]

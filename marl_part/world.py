@@ -183,7 +183,8 @@ class World:
         self.totals.reset(env_ids)
         for f in fields(StepRecord):
             getattr(self.last, f.name)[env_ids] = 0.0
-        self.view = BatchView(self.batches, self.cursor, self.hot_keys, self.n_active)
+        self.view = BatchView(self.batches, self.cursor, self.hot_keys, self.n_active,
+                              self.max_partitions)
 
     @property
     def truncated(self) -> np.ndarray:
@@ -283,7 +284,8 @@ class World:
         self._schedule(np.asarray(schedule, dtype=np.int64).reshape(self.n_envs, -1))
         self.t += 1
         self.cursor = np.minimum(self.cursor + 1, self.batches.n_batches - 1)
-        self.view = BatchView(self.batches, self.cursor, self.hot_keys, self.n_active)
+        self.view = BatchView(self.batches, self.cursor, self.hot_keys, self.n_active,
+                              self.max_partitions)
         return self.last
 
     def _check_routing(self, routing: Routing) -> None:
@@ -298,8 +300,7 @@ class World:
         zeros = np.zeros(self.n_envs)
         if self.stores is None:
             return zeros, np.zeros((self.n_envs, self.max_partitions)), zeros
-        result = self.stores.store(placement.chunk_env, placement.chunk_fingerprint,
-                                   placement.chunk_partition, placement.chunk_bytes)
+        result = placement.store_content(self.stores)
         logical = self.batches.batch_bytes[self.cursor]
         return logical, result.stored_bytes, result.ideal_bytes
 

@@ -17,5 +17,5 @@ def test_bench_small_writes_every_measurement(tmp_path):
     for name, figures in results["measurements"].items():
         assert figures["peak_rss_mb"] > 0, name
         assert all(value > 0 for key, value in figures.items() if key.endswith("_per_s")), name
-    assert results["measurements"]["vector_env/n8"]["ratio"] > 0
+    assert results["measurements"]["vector_env/partition_schedule/n8"]["ratio"] > 0
     assert page.read_text().startswith("# Benchmarks")

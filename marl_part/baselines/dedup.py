@@ -103,8 +103,7 @@ class DedupStateful(Baseline):
         chunks, owner, _ = gather_segments(trace.content_offsets, index)
         keep = self.sampled[chunks]
         chunks, owner = chunks[keep], owner[keep]
-        words = stores.bits[env[owner] * stores.n_fingerprints + trace.chunk_fingerprint[chunks]]
-        held = (words[:, None] >> np.arange(world.max_partitions, dtype=np.uint64)) & np.uint64(1)
+        held = stores.holders(env[owner], trace.chunk_fingerprint[chunks])
         out = np.zeros((len(index), world.max_partitions))
         np.add.at(out, owner, held.astype(np.float64))
         return out
