@@ -127,6 +127,57 @@ def vector_env_ratio(scenario: str, n_envs: int, seconds: float, trace_limit: in
     return figures
 
 
+def compiled_router_ratio(name: str, n_envs: int, seconds: float) -> dict:
+    """A compiled per-tuple router against its plain-Python reference on the same
+    batches (a Zipf stream of 300 keys, 10,000 tuples per batch, 32 partitions; few
+    enough keys that SpaceSaving counts exactly, as the reference does), routing
+    asserted identical."""
+    from marl_part.baselines import BASELINES
+    from marl_part.baselines.reference import CAMRef, ChoicesRef, PKGRef
+    from marl_part.simulation import Simulation
+    from marl_part.workloads.zipf import ZipfSource
+
+    references = {"pkg": PKGRef, "w_choices": lambda: ChoicesRef(all_workers=True),
+                  "cam": CAMRef}
+    config = scenario_config("partition", workload=ZipfSource(
+        source="zipf", keys=300, rate=TUPLES_PER_BATCH, seconds=60), episode_length=50,
+        roles={"partitioner": "hash"})
+    simulation = Simulation(config, n_envs)
+    simulation.reset(np.arange(n_envs), list(range(n_envs)))
+    world = simulation.world
+    router = BASELINES["partitioner"][name](world)
+    router.reset(np.arange(n_envs), [np.random.default_rng(e) for e in range(n_envs)])
+    trace = world.batches.trace
+    reference = [references[name]() for _ in range(n_envs)]
+    compiled_time = reference_time = 0.0
+    tuples, batches = 0, 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < 2 * seconds or batches < 3:
+        began = time.perf_counter()
+        routing = router.act()
+        compiled_time += time.perf_counter() - began
+        index, _, starts = world.view.tuples()
+        began = time.perf_counter()
+        for e in range(n_envs):
+            mine = index[starts[e]:starts[e + 1]]
+            keys = trace.keys[mine]
+            routed = reference[e].route(keys.tolist(), list(trace.key_hash[keys]),
+                                        trace.work[mine].tolist(), int(world.n_active[e]),
+                                        int(world.t[e]))
+            if routed != routing.tuple_partition[starts[e]:starts[e + 1]].tolist():
+                raise AssertionError(f"{name}: compiled and reference routing differ")
+        if batches == 0:  # the first batch loads the kernel: checked, not timed
+            compiled_time = reference_time = 0.0
+        else:
+            reference_time += time.perf_counter() - began
+            tuples += len(index)
+        batches += 1
+        world.step(routing, world.hold_action())
+    return {"compiled_tuples_per_s": tuples / compiled_time,
+            "reference_tuples_per_s": tuples / reference_time,
+            "ratio": reference_time / compiled_time}
+
+
 @dataclass(frozen=True)
 class Measurement:
     name: str
@@ -158,6 +209,12 @@ def measurements(size: Size) -> list[Measurement]:
                                  f"{size.n_envs} single envs", "vector_env_ratio",
                                  {"scenario": scenario, "n_envs": size.n_envs,
                                   "seconds": size.seconds, "trace_limit": size.trace_limit}))
+    for name in ("pkg", "w_choices", "cam"):
+        items.append(Measurement(f"router/{name}/n{size.n_envs}",
+                                 f"{name}: compiled kernel vs plain-Python reference, "
+                                 f"{size.n_envs} envs, identical routing asserted",
+                                 "compiled_router_ratio",
+                                 {"name": name, "n_envs": size.n_envs, "seconds": size.seconds}))
     return items
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
-from baseline_reference import dchoices_d
+from marl_part.baselines.reference import dchoices_d
 from baseline_worlds import tiny_world
 
 from marl_part.baselines.choices import PKG, DChoices, WChoices, choices_for_head

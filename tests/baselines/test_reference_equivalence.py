@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from baseline_reference import (CAMRef, ChoicesRef, DAGreedyRef, DaltonRef, DedupQRef, FlexDRef,
-                                PKGRef)
+from marl_part.baselines.reference import (CAMRef, ChoicesRef, DAGreedyRef, DaltonRef,
+                                           DedupQRef, FlexDRef, PKGRef)
 from baseline_worlds import set_parallelism, tiny_world
 
 from marl_part.baselines import BASELINES
