@@ -10,7 +10,7 @@ import sys
 from trainer_cases import SMALL_CONFIGS, game_layout, vector_envs
 from trainers.runner import train
 
-BUDGET, EVAL_EVERY = 12288, 1024
+BUDGET, EVAL_EVERY = 8192, 1024
 
 
 def run(run_dir: str, resume: bool) -> dict:
