@@ -62,6 +62,10 @@ class PPOFamilyConfig:
     shared_actor: ClassVar[bool] = False
     on_policy: ClassVar[bool] = True
 
+    @property
+    def env_steps_per_collection(self) -> int:
+        return self.rollout_env_steps
+
     def __post_init__(self) -> None:
         _require(self.lr > 0, "lr", f"must be > 0, got {self.lr}")
         _require(self.adam_eps > 0, "adam_eps", f"must be > 0, got {self.adam_eps}")
@@ -133,6 +137,10 @@ class QLearningConfig:
 
     on_policy: ClassVar[bool] = False
     mixer: ClassVar[Literal["monotonic", "agent_sum"]] = "monotonic"
+
+    @property
+    def env_steps_per_collection(self) -> int:
+        return self.collect_env_steps
 
     def __post_init__(self) -> None:
         _require(self.lr > 0, "lr", f"must be > 0, got {self.lr}")

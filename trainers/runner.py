@@ -102,11 +102,13 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
     """Train ``algo_config``'s algorithm on the team described by ``layout``.
 
     ``make_train_envs``/``make_test_envs`` build Tianshou vector envs over joint envs
-    (any ``BaseVectorEnv``; each env is seeded through ``seed()``). The budget is
-    rounded up to whole evaluation intervals (and those to whole collection steps).
-    ``resume`` continues the run in ``run_dir`` from its checkpoint; ``init_from``
-    warm-starts the networks from another run's checkpoint. Returns a summary dict:
-    env steps done, last and best eval reward, checkpoint path, wall time.
+    (any ``BaseVectorEnv``; each env is seeded through ``seed()``). The evaluation
+    interval is rounded up to whole collections (the config's env steps per collection,
+    rounded up to a multiple of the number of train envs), the budget to whole
+    intervals. ``resume`` continues the run in ``run_dir`` from its checkpoint;
+    ``init_from`` warm-starts a fresh run's networks from another run's checkpoint.
+    Returns a summary dict: env steps done, last eval reward, best eval reward since
+    this (re)start, checkpoint path, wall time.
 
     ``torch_threads`` defaults to 1: the 64-unit networks gain ~15% from a second
     thread on an idle 2-core machine, but lose up to 7x when the cores are shared
@@ -114,6 +116,13 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
     """
     started = time.time()
     spec = algorithm_spec(algo_config.algorithm)
+    for name, value in (("budget_env_steps", budget_env_steps),
+                        ("eval_every_env_steps", eval_every_env_steps),
+                        ("eval_episodes", eval_episodes), ("log_every_env_steps", log_every_env_steps)):
+        if value < 1:
+            raise InputError(f"{name} must be at least 1, got {value}")
+    if resume and init_from is not None:
+        raise InputError("init_from warm-starts a fresh run; a resumed run continues its own weights")
     run_dir = Path(run_dir)
     checkpoint_path = run_dir / CHECKPOINT_FILE
     restored = None
@@ -167,10 +176,12 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
         if isinstance(algorithm.policy, EnvStepScheduled):
             algorithm.policy.set_env_step(env_step)
 
+    collection = ceil(algo_config.env_steps_per_collection / len(train_envs)) * len(train_envs)
+    eval_every = ceil(eval_every_env_steps / collection) * collection
     params = spec.trainer_params(
         algo_config, training_collector=train_collector, test_collector=test_collector,
-        test_step_num_episodes=eval_episodes, max_epochs=ceil(budget_env_steps / eval_every_env_steps),
-        epoch_num_steps=eval_every_env_steps, training_fn=on_training_step, save_checkpoint_fn=save,
+        test_step_num_episodes=eval_episodes, max_epochs=ceil(budget_env_steps / eval_every),
+        epoch_num_steps=eval_every, training_fn=on_training_step, save_checkpoint_fn=save,
         resume_from_log=restored is not None, logger=logger, verbose=False, show_progress=False)
     try:
         info = algorithm.run_training(params)
