@@ -2,7 +2,8 @@
 
 A checkpoint (``checkpoint.pt`` in the run directory) holds the algorithm's state dict
 (networks, target networks, optimizers, value-normalizer statistics, step counters and
-epsilon), the trainer's progress (epoch, env step, update step), the Python, numpy and
+epsilon), the trainer's progress (epoch, env step, update step, run totals the logger
+keeps), the Python, numpy and
 torch RNG states, the algorithm config and the joint layout. It contains only tensors
 and plain data, so it loads with ``torch.load(weights_only=True)`` (no code runs).
 Off-policy runs also keep their replay buffer beside it (``replay_buffer.pkl``, pickled,
@@ -100,14 +101,16 @@ def set_rng_state(state: dict) -> None:
 
 
 def save_checkpoint(path: Path, *, config: Any, layout: JointLayout, algorithm: torch.nn.Module,
-                    epoch: int, env_step: int, update_step: int) -> None:
+                    epoch: int, env_step: int, update_step: int,
+                    cumulative: dict[str, float]) -> None:
     payload = {
         "format_version": FORMAT_VERSION,
         "algorithm": config.algorithm,
         "config": typed_yaml.to_dict(config),
         "layout": layout_to_dict(layout),
         "algorithm_state": algorithm.state_dict(),
-        "progress": {"epoch": epoch, "env_step": env_step, "update_step": update_step},
+        "progress": {"epoch": epoch, "env_step": env_step, "update_step": update_step,
+                     "cumulative": dict(cumulative)},
         "rng": rng_state(),
     }
     _write_atomically(Path(path), lambda f: torch.save(payload, f))

@@ -125,12 +125,13 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
         raise InputError("init_from warm-starts a fresh run; a resumed run continues its own weights")
     run_dir = Path(run_dir)
     checkpoint_path = run_dir / CHECKPOINT_FILE
-    restored = None
+    restored, cumulative = None, {}
     if resume:
         checkpoint = load_checkpoint(checkpoint_path)
         _check_resumable(checkpoint, checkpoint_path, algo_config, layout)
         progress = checkpoint["progress"]
         restored = (progress["epoch"], progress["env_step"], progress["update_step"])
+        cumulative = progress["cumulative"]
     elif run_dir.exists() and any(run_dir.iterdir()):
         raise InputError("run directory is not empty; use a fresh directory per run, "
                          "or resume the run that is there", str(run_dir))
@@ -161,7 +162,7 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
     writer = SummaryWriter(str(run_dir), purge_step=start_step + 1 if restored else None)
     logger = TeamLogger(writer, log_every_env_steps=log_every_env_steps,
                         budget_env_steps=budget_env_steps, show_progress=show_progress,
-                        restored=restored)
+                        restored=restored, cumulative=cumulative)
     if not restored:
         logger.write_hparams(_hparams(algo_config, seed, budget_env_steps, len(train_envs)))
 
@@ -169,7 +170,8 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
         if not algo_config.on_policy:
             save_replay_buffer(run_dir / REPLAY_BUFFER_FILE, train_collector.buffer, env_step)
         save_checkpoint(checkpoint_path, config=algo_config, layout=layout, algorithm=algorithm,
-                        epoch=epoch, env_step=env_step, update_step=update_step)
+                        epoch=epoch, env_step=env_step, update_step=update_step,
+                        cumulative=logger.cumulative)
         return str(checkpoint_path)
 
     def on_training_step(epoch: int, env_step: int) -> None:

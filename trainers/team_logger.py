@@ -7,6 +7,9 @@ predecessor wrote after the last checkpoint, and its curves continue):
 - ``train/episode_reward``, ``train/episode_length``, ``train/env_steps_per_second``,
   ``train/updates`` and what updates report beside losses (``train/epsilon``);
 - ``reward_terms/<term>`` and ``metrics/<name>``: per-step means of the env's info;
+- ``train/cumulative_deadline_miss``: deadline misses summed over all training steps,
+  the price a live system pays for exploration (the "sacrifice period" of Thonglek et
+  al.'s Spark auto-scaler); kept in checkpoints, so it continues across a resume;
 - ``losses/<agent or team or critic>/<loss>``: means over the updates since the last
   write;
 - ``eval/episode_reward`` (and ``_std``), ``eval/episode_length``,
@@ -32,6 +35,7 @@ from torch.utils.tensorboard.summary import hparams
 
 
 EVAL_REWARD = "eval/episode_reward"
+CUMULATIVE_INFO = ("metrics/deadline_miss",)  # info entries also summed over the whole run
 
 
 def logged_steps(log_dir: str, tag: str) -> set[int]:
@@ -42,11 +46,13 @@ def logged_steps(log_dir: str, tag: str) -> set[int]:
 
 
 class TeamLogger(TensorboardLogger):
-    """Writes the namespaced scalars; ``restored`` (epoch, env step, update step) is
-    what a resumed run continues from."""
+    """Writes the namespaced scalars; ``restored`` (epoch, env step, update step) and
+    ``cumulative`` (run totals of :data:`CUMULATIVE_INFO`) are what a resumed run
+    continues from."""
 
     def __init__(self, writer: SummaryWriter, *, log_every_env_steps: int, budget_env_steps: int,
-                 show_progress: bool, restored: tuple[int, int, int] | None = None):
+                 show_progress: bool, restored: tuple[int, int, int] | None = None,
+                 cumulative: dict[str, float] | None = None):
         super().__init__(writer, training_interval=log_every_env_steps, test_interval=0,
                          update_interval=0, save_interval=1, write_flush=False)
         self.restored = restored
@@ -61,6 +67,7 @@ class TeamLogger(TensorboardLogger):
         self._pending_info_steps = 0
         self._pending_updates: dict[str, list[float]] = defaultdict(list)
         self._updates = restored[2] if restored else 0
+        self.cumulative: dict[str, float] = dict(cumulative or {})
         self._last_write = (start, time.time())
         # Resuming, the trainer first re-evaluates the restored weights; the killed run
         # logged that evaluation right after its checkpoint unless killed in between.
@@ -82,6 +89,8 @@ class TeamLogger(TensorboardLogger):
         self._pending_lengths.extend(np.asarray(log_data["lens"], int).ravel().tolist())
         for key, total in log_data["info_sums"].items():
             self._pending_info[key] += total
+            if key in CUMULATIVE_INFO:
+                self.cumulative[key] = self.cumulative.get(key, 0.0) + total
         self._pending_info_steps += log_data["info_steps"]
         if step - self.last_log_training_step >= self.training_interval:
             self._write_training(step)
@@ -97,6 +106,8 @@ class TeamLogger(TensorboardLogger):
             scalars[key] = total / max(self._pending_info_steps, 1)
         for key, values in self._pending_updates.items():
             scalars[key] = float(np.mean(values))
+        for key, total in self.cumulative.items():
+            scalars[f"train/cumulative_{key.split('/')[-1]}"] = total
         self._scalars(step, scalars)
         self._pending_returns, self._pending_lengths = [], []
         self._pending_info, self._pending_info_steps = defaultdict(float), 0

@@ -8,7 +8,8 @@ global state holds both. The partitioner acts with ``MultiDiscrete([3, 2])``
 half, the scheduler its half, and the scheduler must match whatever convention bit
 the partitioner settles on (two equally good conventions; no agent can score alone).
 
-Random play earns 1/9 per step; a coordinated team earns 1. Episodes last
+Random play earns 1/9 per step; a coordinated team earns 1. An unpaid step counts
+as a ``deadline_miss`` in the metrics, so the runner's cumulative count has data. Episodes last
 ``episode_length`` steps and end by truncation, never termination.
 """
 
@@ -71,7 +72,7 @@ class ConventionGame(ParallelEnv):
         self._draw()
         truncated = self.t >= self.episode_length
         info = {"reward_terms": {"key": float(key_hit), "convention": float(convention_hit)},
-                "metrics": {"step": float(self.t)}}
+                "metrics": {"step": float(self.t), "deadline_miss": float(reward == 0.0)}}
         agents = self.agents
         if truncated:
             self.agents = []

@@ -67,7 +67,8 @@ def test_checkpoint_round_trip_restores_everything(name, tmp_path):
     config, algorithm = _trained_algorithm(name)
     path = tmp_path / CHECKPOINT_FILE
     save_checkpoint(path, config=config, layout=game_layout(), algorithm=algorithm,
-                    epoch=3, env_step=768, update_step=3)
+                    epoch=3, env_step=768, update_step=3,
+                    cumulative={"metrics/deadline_miss": 7.0})
     draws = (random.random(), np.random.rand(), torch.rand(1).item())
     assert [p.name for p in tmp_path.iterdir()] == [CHECKPOINT_FILE]  # no temp file left
 
@@ -83,7 +84,8 @@ def test_checkpoint_round_trip_restores_everything(name, tmp_path):
     optimizer_state = loaded["_optimizers"][0]["state"]
     assert optimizer_state and all(s["step"] > 0 for s in optimizer_state.values())
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == draws
-    assert checkpoint["progress"] == {"epoch": 3, "env_step": 768, "update_step": 3}
+    assert checkpoint["progress"] == {"epoch": 3, "env_step": 768, "update_step": 3,
+                                      "cumulative": {"metrics/deadline_miss": 7.0}}
     if config.on_policy:
         assert restored.value_norm.debiasing_term > 0
         assert torch.equal(restored.value_norm.running_mean, algorithm.value_norm.running_mean)

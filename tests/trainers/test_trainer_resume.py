@@ -22,10 +22,14 @@ def _checkpoint_step(run_dir: Path) -> int:
     return load_checkpoint(path)["progress"]["env_step"] if path.is_file() else 0
 
 
-def _scalar_steps(run_dir: Path, tag: str) -> list[int]:
+def _scalars(run_dir: Path, tag: str) -> list[tuple[int, float]]:
     events = EventAccumulator(str(run_dir), size_guidance={SCALARS: 0})
     events.Reload()
-    return [event.step for event in events.Scalars(tag)]
+    return [(event.step, event.value) for event in events.Scalars(tag)]
+
+
+def _scalar_steps(run_dir: Path, tag: str) -> list[int]:
+    return [step for step, _ in _scalars(run_dir, tag)]
 
 
 def test_killed_run_resumes_and_its_curves_continue(tmp_path):
@@ -55,3 +59,6 @@ def test_killed_run_resumes_and_its_curves_continue(tmp_path):
         steps = _scalar_steps(run_dir, tag)
         assert steps == sorted(set(steps)), tag
         assert steps[0] <= killed_at < steps[-1] and steps[-1] == BUDGET, tag
+    # the run's total of deadline misses carries over the kill
+    misses = [value for _, value in _scalars(run_dir, "train/cumulative_deadline_miss")]
+    assert misses == sorted(misses) and misses[-1] > misses[0]

@@ -33,6 +33,10 @@ def test_evaluations_fall_on_whole_rollouts_and_keys_are_namespaced(tmp_path):
                for tag in scalars)
     # per-step means of the env's reward terms: a hit rate lies in [0, 1]
     assert all(0 <= e.value <= 1 for e in events.Scalars("reward_terms/convention"))
+    # misses summed over all training steps: growing, and at most one per step
+    misses = [(e.step, e.value) for e in events.Scalars("train/cumulative_deadline_miss")]
+    assert [v for _, v in misses] == sorted(v for _, v in misses)
+    assert all(0 < v <= step for step, v in misses)
     hparams = events.summary_metadata  # the hparams plugin's session summaries
     assert any(meta.plugin_data.plugin_name == "hparams" for meta in hparams.values())
 
