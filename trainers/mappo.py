@@ -57,7 +57,7 @@ class MAPPO(PPO):
             advantage_normalization=config.advantage_normalization,
             vf_coef=config.value_loss_coef, ent_coef=config.entropy_coef,
             max_grad_norm=config.max_grad_norm, gae_lambda=config.gae_lambda,
-            gamma=config.gamma, max_batchsize=4096)
+            gamma=config.gamma, max_batchsize=4096)  # chunk of no-grad passes over a rollout
         self.agent_names = dims.agent_names
         self.critic_names = critic_names
         self.huber_delta = config.huber_delta
