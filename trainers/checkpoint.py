@@ -144,7 +144,8 @@ def check_layout(checkpoint: dict, path: str | Path, layout: JointLayout) -> Non
 
 
 def save_replay_buffer(path: Path, buffer, env_step: int) -> None:
-    _write_atomically(Path(path), lambda f: pickle.dump({"env_step": env_step, "buffer": buffer}, f))
+    saved = {"env_step": env_step, "buffer": buffer}
+    _write_atomically(Path(path), lambda f: pickle.dump(saved, f))
 
 
 def load_replay_buffer(path: Path, env_step: int):

@@ -70,7 +70,8 @@ class PPOFamilyConfig:
         _require(self.lr > 0, "lr", f"must be > 0, got {self.lr}")
         _require(self.adam_eps > 0, "adam_eps", f"must be > 0, got {self.adam_eps}")
         _require(0 <= self.gamma <= 1, "gamma", f"must be in [0, 1], got {self.gamma}")
-        _require(0 <= self.gae_lambda <= 1, "gae_lambda", f"must be in [0, 1], got {self.gae_lambda}")
+        _require(0 <= self.gae_lambda <= 1, "gae_lambda",
+                 f"must be in [0, 1], got {self.gae_lambda}")
         _require(self.clip > 0, "clip", f"must be > 0, got {self.clip}")
         _require(self.ppo_epochs >= 1, "ppo_epochs", f"must be >= 1, got {self.ppo_epochs}")
         _require(self.num_minibatches >= 1, "num_minibatches",
@@ -127,7 +128,8 @@ class QLearningConfig:
     # env step, as 128 episodes per 4 collected episodes in pymarl2
     collect_env_steps: int = 16  # transitions collected between update steps
     buffer_size: int = 200_000  # transitions (pymarl2: 5000 episodes)
-    target_update_interval: int = 200  # gradient steps between target copies (pymarl2: 200 episodes)
+    target_update_interval: int = 200  # gradient steps between target copies
+    # (pymarl2: every 200 episodes)
     double_q: bool = True  # `double_q`
     epsilon_start: float = 1.0  # `epsilon_start`
     epsilon_finish: float = 0.05  # `epsilon_finish`

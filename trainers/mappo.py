@@ -63,7 +63,8 @@ class MAPPO(PPO):
         self.huber_delta = config.huber_delta
         self.value_norm = ValueNorm(len(critic_names)) if config.value_normalization else None
         membership = dims.membership()
-        self.register_buffer("dimension_share", membership / membership.sum(dim=0), persistent=False)
+        self.register_buffer("dimension_share", membership / membership.sum(dim=0),
+                             persistent=False)
 
     @property
     def scorer(self) -> torch.nn.Module:
@@ -133,7 +134,8 @@ class MAPPO(PPO):
                 entropy = (dist.dimension_entropy() @ self.dimension_share).mean(dim=0)
                 value_loss = self._value_loss(self.critic(minibatch.obs), minibatch.v_s,
                                               minibatch.value_targets)
-                loss = (policy_loss - self.ent_coef * entropy).sum() + self.vf_coef * value_loss.sum()
+                loss = ((policy_loss - self.ent_coef * entropy).sum()
+                        + self.vf_coef * value_loss.sum())
                 self.optim.step(loss)
                 clip_fraction = ((ratio - 1.0).abs() > self.eps_clip).float().mean(dim=0)
                 losses = {}

@@ -24,7 +24,8 @@ from trainers.action_dims import ActionDims
 
 
 def mlp(in_dim: int, hidden_sizes: tuple[int, ...], out_dim: int, *,
-        input_layer_norm: bool = False, orthogonal_output_gain: float | None = None) -> nn.Sequential:
+        input_layer_norm: bool = False,
+        orthogonal_output_gain: float | None = None) -> nn.Sequential:
     """ReLU MLP; with ``orthogonal_output_gain`` set, orthogonal init (ReLU gain for the
     hidden layers, the given gain for the output layer) and zero biases."""
     layers: list[nn.Module] = [nn.LayerNorm(in_dim)] if input_layer_norm else []
@@ -36,7 +37,8 @@ def mlp(in_dim: int, hidden_sizes: tuple[int, ...], out_dim: int, *,
     if orthogonal_output_gain is not None:
         linears = [m for m in net if isinstance(m, nn.Linear)]
         for linear in linears:
-            gain = orthogonal_output_gain if linear is linears[-1] else nn.init.calculate_gain("relu")
+            last = linear is linears[-1]
+            gain = orthogonal_output_gain if last else nn.init.calculate_gain("relu")
             nn.init.orthogonal_(linear.weight, gain)
             nn.init.zeros_(linear.bias)
     return net
@@ -81,8 +83,8 @@ class AgentScorers(_Scorer):
                  input_layer_norm: bool = False, orthogonal_output_gain: float | None = None):
         super().__init__(layout)
         self.nets = nn.ModuleList(
-            mlp(a.obs.stop - a.obs.start, hidden_sizes, sum(a.nvec), input_layer_norm=input_layer_norm,
-                orthogonal_output_gain=orthogonal_output_gain)
+            mlp(a.obs.stop - a.obs.start, hidden_sizes, sum(a.nvec),
+                input_layer_norm=input_layer_norm, orthogonal_output_gain=orthogonal_output_gain)
             for a in layout.agents)
 
     def agent_scores(self, agent: int, obs: torch.Tensor) -> torch.Tensor:

@@ -53,7 +53,8 @@ class MonotonicMixer(nn.Module):
         self.n_utilities, self.embed_dim = n_utilities, embed_dim
 
         def hypernet(out_dim: int, hidden: int = hypernet_embed_dim) -> nn.Sequential:
-            return nn.Sequential(nn.Linear(state_dim, hidden), nn.ReLU(), nn.Linear(hidden, out_dim))
+            return nn.Sequential(nn.Linear(state_dim, hidden), nn.ReLU(),
+                                 nn.Linear(hidden, out_dim))
 
         self.hyper_w1 = hypernet(n_utilities * embed_dim)
         self.hyper_b1 = nn.Linear(state_dim, embed_dim)
@@ -89,7 +90,8 @@ class TeamQ(nn.Module):
         super().__init__()
         self.utilities, self.mixer, self.state = utilities, mixer, state
 
-    def forward(self, obs, actions: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(self, obs, actions: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(utilities (batch, dims, max_choices), team values of actions (batch, columns)
         or None)``."""
         obs = as_tensor(obs, self)

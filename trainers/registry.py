@@ -26,8 +26,10 @@ class AlgorithmSpec:
     trainer_params: Callable[..., TrainerParams]  # (config, **common trainer params)
 
 
-_PPO_FAMILY = dict(build=mappo.build, make_buffer=mappo.make_buffer, trainer_params=mappo.trainer_params)
-_Q_FAMILY = dict(build=qmix.build, make_buffer=qmix.make_buffer, trainer_params=qmix.trainer_params)
+_PPO_FAMILY = dict(build=mappo.build, make_buffer=mappo.make_buffer,
+                   trainer_params=mappo.trainer_params)
+_Q_FAMILY = dict(build=qmix.build, make_buffer=qmix.make_buffer,
+                 trainer_params=qmix.trainer_params)
 
 ALGORITHMS: dict[str, AlgorithmSpec] = {
     "mappo": AlgorithmSpec(MAPPOConfig, **_PPO_FAMILY),

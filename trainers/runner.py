@@ -74,7 +74,8 @@ def warm_start(algorithm: Algorithm, path: str | Path, config: Any, layout: Join
     try:
         torch.nn.Module.load_state_dict(algorithm, weights, strict=False)
     except RuntimeError as exc:
-        raise InputError(f"checkpoint's networks do not fit this config: {exc}", str(path)) from None
+        raise InputError(f"checkpoint's networks do not fit this config: {exc}",
+                         str(path)) from None
 
 
 def _check_resumable(checkpoint: dict, path: Path, config: Any, layout: JointLayout) -> None:
@@ -118,11 +119,13 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
     spec = algorithm_spec(algo_config.algorithm)
     for name, value in (("budget_env_steps", budget_env_steps),
                         ("eval_every_env_steps", eval_every_env_steps),
-                        ("eval_episodes", eval_episodes), ("log_every_env_steps", log_every_env_steps)):
+                        ("eval_episodes", eval_episodes),
+                        ("log_every_env_steps", log_every_env_steps)):
         if value < 1:
             raise InputError(f"{name} must be at least 1, got {value}")
     if resume and init_from is not None:
-        raise InputError("init_from warm-starts a fresh run; a resumed run continues its own weights")
+        raise InputError("init_from warm-starts a fresh run; "
+                         "a resumed run continues its own weights")
     run_dir = Path(run_dir)
     checkpoint_path = run_dir / CHECKPOINT_FILE
     restored, cumulative = None, {}

@@ -97,7 +97,8 @@ class TeamLogger(TensorboardLogger):
 
     def _write_training(self, step: int) -> None:
         last_step, last_time = self._last_write
-        scalars = {"train/env_steps_per_second": (step - last_step) / max(time.time() - last_time, 1e-9),
+        seconds = max(time.time() - last_time, 1e-9)
+        scalars = {"train/env_steps_per_second": (step - last_step) / seconds,
                    "train/updates": self._updates}
         if self._pending_returns:
             scalars["train/episode_reward"] = float(np.mean(self._pending_returns))
@@ -132,7 +133,8 @@ class TeamLogger(TensorboardLogger):
         scalars = {EVAL_REWARD: self.last_eval_reward,
                    "eval/episode_reward_std": float(returns.std()),
                    "eval/episode_length": float(np.mean(log_data["lens"]))}
-        scalars.update({f"eval/{key}": total / steps for key, total in log_data["info_sums"].items()})
+        scalars.update({f"eval/{key}": total / steps
+                        for key, total in log_data["info_sums"].items()})
         self._scalars(step, scalars)
         self.writer.flush()
 

@@ -34,7 +34,8 @@ def _scalar_steps(run_dir: Path, tag: str) -> list[int]:
 
 def test_killed_run_resumes_and_its_curves_continue(tmp_path):
     run_dir = tmp_path / "run"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))
+    python_path = os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])
+    env = dict(os.environ, PYTHONPATH=python_path)
     process = subprocess.Popen([sys.executable, str(HERE / "killable_run.py"), str(run_dir)],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 240

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from tensorboard.backend.event_processing.event_accumulator import SCALARS, TENSORS, EventAccumulator
+from tensorboard.backend.event_processing.event_accumulator import (
+    SCALARS,
+    TENSORS,
+    EventAccumulator,
+)
 
 from marl_part.errors import InputError
 from trainer_cases import SMALL_CONFIGS, game_layout, vector_envs
