@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import yaml
 
@@ -16,6 +17,7 @@ from marl_part.typed_yaml import FieldError
 from marl_part.workloads import WorkloadConfig
 from marl_part.world import WorldSettings
 from marl_part.wrappers import Wrapper
+from trainers.configs import AlgorithmConfig, MAPPOConfig
 
 LEARN = "learn"
 STR_TAG = "tag:yaml.org,2002:str"
@@ -64,12 +66,65 @@ class EnvConfig(WorldSettings):
         return Path(self.base_dir) / relative
 
 
+@dataclass(frozen=True)
+class TrainSettings:
+    """The budget and evaluation of ``marl-part train``."""
+
+    budget_env_steps: int = 200_000  # env steps (micro-batches, summed over envs)
+    n_envs: int = 32  # training envs, stepped together in one batched vector env
+    eval_every_env_steps: int = 20_000
+    eval_episodes: int = 8  # episodes of each evaluation during training
+    final_episodes: int = 5  # the final evaluation: episodes per seed ...
+    final_seeds: int = 5  # ... and seeds, as in ``marl-part eval``
+    # baseline pairs evaluated beside the learned policy at the end (roles they name)
+    compare_with: tuple[dict[str, str], ...] = ()
+
+    def __post_init__(self):
+        for name in ("budget_env_steps", "n_envs", "eval_every_env_steps", "eval_episodes",
+                     "final_episodes", "final_seeds"):
+            if getattr(self, name) < 1:
+                raise FieldError(name, "must be at least 1")
+        for pair in self.compare_with:
+            for role, name in pair.items():
+                if role not in ROLES or name not in BASELINES[role]:
+                    allowed = BASELINES.get(role, {r: 0 for r in ROLES})
+                    raise FieldError("compare_with", f"{role}={name}: allowed "
+                                     f"{'roles' if role not in ROLES else role + 's'}: "
+                                     f"{one_of(allowed)}")
+
+
+@dataclass(frozen=True)
+class AblationVariant:
+    name: str  # the row label
+    set: tuple[str, ...] = ()  # overrides of the config, as --set key=value
+
+
+@dataclass(frozen=True)
+class AblateSettings:
+    """What ``marl-part ablate`` trains and compares."""
+
+    variants: tuple[AblationVariant, ...]  # each trained once per seed
+    seeds: int = 5
+    baselines: tuple[dict[str, str], ...] = ()  # baseline pairs in the same table
+    statistic: Literal["iqm", "mean"] = "iqm"  # over seeds, with a 95% CI
+
+    def __post_init__(self):
+        if self.seeds < 1:
+            raise FieldError("seeds", "must be at least 1")
+        names = [v.name for v in self.variants]
+        if len(set(names)) != len(names):
+            raise FieldError("variants", f"names must differ, got {names}")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config(EnvConfig):
-    """A whole run: a name and seed besides the environment."""
+    """A whole run: name, seed, learner and training besides the environment."""
 
     name: str = "run"  # run directories are runs/<name>-<timestamp>
     seed: int = 0
+    learner: AlgorithmConfig = MAPPOConfig()  # ``algorithm: mappo | ippo | mappo_shared | qmix | idqn``
+    train: TrainSettings = TrainSettings()
+    ablate: AblateSettings | None = None
 
 
 def load_config(path: str | Path, overrides=(), cls: type = Config,

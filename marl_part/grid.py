@@ -23,6 +23,7 @@ from marl_part import typed_yaml  # noqa: E402
 from marl_part.capacity import max_sustainable_throughput, whole_trace_objectives  # noqa: E402
 from marl_part.config import load_config  # noqa: E402
 from marl_part.evaluation import evaluate  # noqa: E402
+from marl_part.policies import checkpoint_actors, role_overrides  # noqa: E402
 from marl_part.typed_yaml import FieldError  # noqa: E402
 from marl_part.world import StepRecord  # noqa: E402
 
@@ -42,7 +43,8 @@ def _check_columns(columns: tuple[str, ...]) -> None:
 class GridEntry:
     name: str  # the heading of this workload's table
     config: str  # a config file, relative to the grid file
-    pairs: tuple[dict[str, str], ...]  # role -> baseline; roles not named keep the config's
+    # role -> baseline or checkpoint (run directory); roles not named keep the config's
+    pairs: tuple[dict[str, str], ...]
     set: tuple[str, ...] = ()  # overrides, as --set key=value
     columns: tuple[str, ...] | None = None  # this table's columns (default: the grid's)
     max_throughput: bool = False  # also bisect the maximum sustainable throughput
@@ -83,18 +85,20 @@ def run_grid(path: Path, out_dir: Path, log=print) -> list[GridRow]:
     rows = []
     for entry in grid.entries:
         for pair in entry.pairs:
-            overrides = [f"roles.{role}={name}" for role, name in pair.items()] + list(entry.set)
-            config = load_config(Path(path).parent / entry.config, overrides)
-            result = evaluate(config, {}, grid.episodes, grid.seeds)
+            config = load_config(Path(path).parent / entry.config,
+                                 role_overrides(pair) + list(entry.set))
+            actors = checkpoint_actors(config, pair)
+            result = evaluate(config, actors, grid.episodes, grid.seeds,
+                              {**config.role_fills(), **pair})
             data = result.to_json()
             values = {"team_reward": result.team_reward, **result.metrics,
                       **{f"reward_terms/{k}": v for k, v in result.reward_terms.items()}}
             if entry.max_throughput:
-                data["max_throughput"] = max_sustainable_throughput(config, {}, grid.episodes)
+                data["max_throughput"] = max_sustainable_throughput(config, actors, grid.episodes)
                 values["max_throughput"] = {"mean": data["max_throughput"]["tuples_per_second"],
                                             "ci95": 0.0}
             if entry.whole_trace:
-                data["whole_trace"] = whole_trace_objectives(config, {}, grid.seeds)
+                data["whole_trace"] = whole_trace_objectives(config, actors, grid.seeds)
                 values.update(makespan=data["whole_trace"]["makespan"],
                               average_utilization=data["whole_trace"]["average_utilization"],
                               total_node_cost=data["whole_trace"]["node_cost"])

@@ -8,7 +8,7 @@ a value outside a ``Literal`` or a failed cross-field check becomes one
 Supported field types: ``bool``, ``int``, ``float``, ``str``, ``Literal[...]``,
 ``X | None``, ``list[X]``, ``tuple[X, ...]``, ``dict[str, X]``, nested dataclasses,
 and unions of dataclasses told apart by a shared tag field typed ``Literal`` with one
-value in each (e.g. ``source: zipf``). A dataclass may check its fields together in
+value in each (e.g. ``source: zipf``); without the tag, a field's default member. A dataclass may check its fields together in
 ``__post_init__`` by raising :class:`FieldError`.
 """
 
@@ -194,7 +194,7 @@ def _build_plain(tp: Any, node: yaml.Node, where: _Where) -> Any:
     raise where.error(f"expected {_type_name(tp)}, got {_show(node)}")
 
 
-def _build_union(tp: Any, node: yaml.Node, where: _Where) -> Any:
+def _build_union(tp: Any, node: yaml.Node, where: _Where, default: Any = None) -> Any:
     options = [a for a in get_args(tp) if a is not type(None)]
     if type(None) in get_args(tp) and _scalar(node) is None:
         return None
@@ -207,8 +207,10 @@ def _build_union(tp: Any, node: yaml.Node, where: _Where) -> Any:
     if not isinstance(node, yaml.MappingNode):
         raise where.error(f"expected a mapping with '{tag}', got {_show(node)}")
     tag_node = next((v for k, v in node.value if k.value == tag), None)
-    if tag_node is None:
+    if tag_node is None and type(default) not in by_tag.values():
         raise where.error(f"'{tag}' is required; allowed: {one_of(by_tag)}")
+    if tag_node is None:  # the field's default member, with some of its values changed
+        return _build(type(default), node, where)
     value = _scalar(tag_node)
     if value not in by_tag:
         raise where.child(tag, tag_node).error(f"got {_show(tag_node)}; allowed: {one_of(by_tag)}")
@@ -239,7 +241,10 @@ def _build_dataclass(cls: type, node: yaml.Node, where: _Where) -> Any:
             raise child.error(f"unknown key; allowed: {one_of(fields)}")
         if name in values:
             raise child.error("given twice")
-        values[name] = _build(hints[name], value_node, child)
+        if get_origin(hints[name]) in (typing.Union, types.UnionType):
+            values[name] = _build_union(hints[name], value_node, child, fields[name].default)
+        else:
+            values[name] = _build(hints[name], value_node, child)
         key_nodes[name] = key_node
     missing = [n for n, f in fields.items() if n not in values
                and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]

@@ -48,6 +48,8 @@ class BatchedVectorEnv(BaseVectorEnv):
         ids = self._wrap_id(id)
         if key in self._spaces:
             return [self._spaces[key]] * len(ids)
+        if key == "layout":  # as JointEnv has it
+            return [self.layout] * len(ids)
         return [getattr(self.simulation, key)] * len(ids)
 
     def set_env_attr(self, key: str, value: Any, id=None) -> None:

@@ -135,8 +135,8 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
         progress = checkpoint["progress"]
         restored = (progress["epoch"], progress["env_step"], progress["update_step"])
         cumulative = progress["cumulative"]
-    elif run_dir.exists() and any(run_dir.iterdir()):
-        raise InputError("run directory is not empty; use a fresh directory per run, "
+    elif checkpoint_path.exists() or any(run_dir.glob("events.out.tfevents.*")):
+        raise InputError("run directory holds another run; use a fresh directory per run, "
                          "or resume the run that is there", str(run_dir))
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(torch_threads)

@@ -1,6 +1,7 @@
 """``marl-part eval CONFIG``: compare policies on a workload.
 
-Every role is filled by a named baseline (``--policy scheduler=static``); the result
+Every role is filled by a named baseline (``--policy scheduler=static``) or by a
+trained checkpoint (``--policy partitioner=runs/<run>``); the result
 is a table of means with 95% CIs, a JSON file and PNG plots in a fresh run directory.
 """
 
@@ -9,13 +10,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from marl_part.baselines import ROLES, baseline_class
 from marl_part.capacity import max_sustainable_throughput, whole_trace_objectives
 from marl_part.config import load_config, workload_node
-from marl_part.errors import InputError, one_of
+from marl_part.errors import InputError
 from marl_part.evaluation import evaluate, format_table
 from marl_part.grid import run_grid
 from marl_part.plots import plot_episode
+from marl_part.policies import checkpoint_actors, parse_policies, role_overrides
 from marl_part.rundir import new_run_dir
 
 
@@ -23,7 +24,8 @@ def add_parser(commands) -> None:
     parser = commands.add_parser("eval", help="evaluate policies on a workload")
     parser.add_argument("config", nargs="?")
     parser.add_argument("--policy", action="append", default=[], metavar="ROLE=NAME",
-                        help="fill a role with a baseline (repeatable)")
+                        help="fill a role with a baseline or a checkpoint (a run directory "
+                        "or its checkpoint.pt); repeatable")
     parser.add_argument("--workload", metavar="YAML|KEY=VALUE,...",
                         help="replace the config's workload: a YAML file or inline keys")
     parser.add_argument("--episodes", type=int, default=5, help="episodes per seed")
@@ -42,17 +44,6 @@ def add_parser(commands) -> None:
     parser.set_defaults(run=run)
 
 
-def parse_policies(specs: list[str]) -> dict[str, str]:
-    policies = {}
-    for spec in specs:
-        role, sep, name = spec.partition("=")
-        if not sep or role not in ROLES:
-            raise InputError(f"write ROLE=NAME with ROLE {one_of(ROLES)}", f"--policy {spec}")
-        baseline_class(role, name)
-        policies[role] = name
-    return policies
-
-
 def run(args) -> int:
     if args.grid:
         return run_grid_command(args)
@@ -61,21 +52,22 @@ def run(args) -> int:
     if args.episodes < 1 or args.seeds < 1:
         raise InputError("--episodes and --seeds must be at least 1")
     policies = parse_policies(args.policy)
-    overrides = [f"roles.{role}={name}" for role, name in policies.items()] + args.set
     workload = workload_node(args.workload) if args.workload else None
-    config = load_config(args.config, overrides, workload=workload)
-    result = evaluate(config, {}, args.episodes, args.seeds)
+    config = load_config(args.config, role_overrides(policies) + args.set, workload=workload)
+    actors = checkpoint_actors(config, policies)
+    labels = {**config.role_fills(), **policies}
+    result = evaluate(config, actors, args.episodes, args.seeds, labels)
     data = result.to_json()
     print(f"{config.scenario} on {config.workload.source}, "
           f"{', '.join(f'{r}={p}' for r, p in result.policies.items())}, "
           f"{args.episodes} episodes x {args.seeds} seeds")
     print(format_table(result))
     if args.max_throughput:
-        data["max_throughput"] = max_sustainable_throughput(config, {}, args.episodes)
+        data["max_throughput"] = max_sustainable_throughput(config, actors, args.episodes)
         print(f"max sustainable throughput: {data['max_throughput']['tuples_per_second']:,.0f} "
               f"tuples/s (rate x{data['max_throughput']['rate_scale']:.3g})")
     if args.whole_trace:
-        data["whole_trace"] = whole_trace_objectives(config, {}, args.seeds)
+        data["whole_trace"] = whole_trace_objectives(config, actors, args.seeds)
         print("whole trace: " + ", ".join(f"{k} {v['mean']:.4g}"
                                           for k, v in data["whole_trace"].items()))
     run_dir = new_run_dir(f"{config.name}-eval")

@@ -150,7 +150,7 @@ def test_resume_refuses_a_changed_config_and_fresh_runs_a_used_directory(tiny_ru
     with pytest.raises(InputError, match=r"changed algorithm config \(clip, ppo_epochs\)"):
         train(changed, game_layout(), vector_envs(2), vector_envs(2), run_dir, TINY_BUDGET,
               512, 2, seed=0, resume=True, show_progress=False)
-    with pytest.raises(InputError, match="not empty"):
+    with pytest.raises(InputError, match="holds another run"):
         train(SMALL_CONFIGS["mappo"], game_layout(), vector_envs(2), vector_envs(2), run_dir,
               TINY_BUDGET, 512, 2, seed=0, show_progress=False)
 
