@@ -3,7 +3,8 @@
 
 Agents are the roles the config learns; every other role is played by its baseline.
 Episodes end by truncation after ``episode_length`` micro-batches. ``infos[agent]``
-holds the weighted ``reward_terms`` and the step's ``metrics`` (floats).
+holds the weighted ``reward_terms`` and the step's ``metrics`` (floats), listed in
+``info_names``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ class StreamParallelEnv(ParallelEnv):
         self.state_space = gym.spaces.Box(low, high, self.simulation.state().shape[1:], np.float32)
         self._action_spaces = {agent: gym.spaces.MultiDiscrete(self.simulation.action_nvec(agent))
                                for agent in self.possible_agents}
+
+    @property
+    def info_names(self) -> tuple[str, ...]:
+        return self.simulation.info_names
 
     @functools.lru_cache(maxsize=None)
     def observation_space(self, agent):

@@ -17,7 +17,7 @@ from marl_part.config import LEARN, EnvConfig
 from marl_part.errors import InputError
 from marl_part.scenario import load_scenario
 from marl_part.workloads import load_batches
-from marl_part.world import World, check_partition_limit
+from marl_part.world import StepRecord, World, check_partition_limit
 from marl_part.typed_yaml import FieldError
 
 
@@ -62,6 +62,12 @@ class Simulation:
     @property
     def n_envs(self) -> int:
         return self.world.n_envs
+
+    @property
+    def info_names(self) -> tuple[str, ...]:
+        """``reward_terms/<term>`` and ``metrics/<name>``: what every step reports."""
+        return (tuple(f"reward_terms/{term}" for term in self.world.reward_weights)
+                + tuple(f"metrics/{name}" for name in StepRecord.METRICS))
 
     def action_nvec(self, agent: str) -> tuple[int, ...]:
         world = self.world

@@ -37,7 +37,7 @@ class BatchedVectorEnv(BaseVectorEnv):
         observations, state = simulation.observations(), simulation.state()
         self.layout = JointLayout.of({a: o.shape[1] for a, o in observations.items()},
                                      {a: simulation.action_nvec(a) for a in simulation.agents},
-                                     state.shape[1])
+                                     state.shape[1], simulation.info_names)
         self._spaces = {
             "observation_space": gym.spaces.Box(-np.inf, np.inf, (self.layout.obs_dim,),
                                                 np.float32),
@@ -87,11 +87,9 @@ class BatchedVectorEnv(BaseVectorEnv):
         action = np.asarray(action)
         outcome = self.simulation.step({a.name: action[:, a.action] for a in self.layout.agents})
         n = self.env_num
-        terms = {k: v.tolist() for k, v in outcome.reward_terms.items()}
-        metrics = {k: v.tolist() for k, v in outcome.metrics.items()}
-        infos = np.array([{"reward_terms": {k: v[i] for k, v in terms.items()},
-                           "metrics": {k: v[i] for k, v in metrics.items()}, "env_id": i}
-                          for i in range(n)], dtype=object)
+        values = np.column_stack([*outcome.reward_terms.values(), *outcome.metrics.values()])
+        infos = np.empty(n, dtype=object)
+        infos[:] = [{"scalars": row} for row in values.astype(np.float32)]
         return (self.joint_observation(), outcome.reward.astype(np.float64), np.zeros(n, bool),
                 outcome.truncated, infos)
 

@@ -33,11 +33,13 @@ def test_same_seeds_give_the_same_trajectories_as_single_envs(scenario, write_co
         out_b, out_s = batched.step(action), singles.step(action)
         for a, b in zip(out_b[:4], out_s[:4]):
             np.testing.assert_allclose(a, b, rtol=1e-6)
-        assert out_b[4][0]["reward_terms"] == pytest.approx(out_s[4][0]["reward_terms"])
+        np.testing.assert_allclose(out_b[4][0]["scalars"], out_s[4][0]["scalars"], rtol=1e-6)
         done = np.flatnonzero(out_b[3])
         if len(done):
             np.testing.assert_allclose(batched.reset(done)[0], singles.reset(done)[0])
     assert batched.layout == singles.get_env_attr("layout")[0]
+    assert batched.layout.info_names[0].startswith("reward_terms/")
+    assert "metrics/deadline_miss" in batched.layout.info_names
 
 
 def test_stepping_a_subset_is_refused_and_wrappers_fall_back(write_config):

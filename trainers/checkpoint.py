@@ -51,6 +51,7 @@ def layout_to_dict(layout: JointLayout) -> dict:
                    for a in layout.agents],
         "state": [layout.state.start, layout.state.stop],
         "obs_dim": layout.obs_dim,
+        "info_names": list(layout.info_names),
     }
 
 
@@ -58,7 +59,7 @@ def layout_from_dict(data: dict) -> JointLayout:
     return JointLayout(
         tuple(AgentLayout(a["name"], slice(*a["obs"]), slice(*a["action"]), tuple(a["nvec"]))
               for a in data["agents"]),
-        slice(*data["state"]), data["obs_dim"])
+        slice(*data["state"]), data["obs_dim"], tuple(data.get("info_names", ())))
 
 
 def layout_mismatch(ours: JointLayout, theirs: JointLayout) -> str | None:

@@ -163,7 +163,8 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
     test_collector = NoGradCollector(algorithm, test_envs, collect_stats_class=TeamCollectStats)
 
     writer = SummaryWriter(str(run_dir), purge_step=start_step + 1 if restored else None)
-    logger = TeamLogger(writer, log_every_env_steps=log_every_env_steps,
+    logger = TeamLogger(writer, info_names=layout.info_names,
+                        log_every_env_steps=log_every_env_steps,
                         budget_env_steps=budget_env_steps, show_progress=show_progress,
                         restored=restored, cumulative=cumulative)
     if not restored:

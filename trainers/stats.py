@@ -1,8 +1,8 @@
 """What collection and updates report to the logger.
 
 :class:`TeamCollectStats` extends Tianshou's collect statistics with the sums of the
-env's per-step ``info`` entries under ``reward_terms`` and ``metrics`` (the simulator
-logs every term of the shared reward separately), so the logger can write their means.
+joint env's per-step ``info["scalars"]`` (every term of the shared reward and every
+metric, named by the layout's ``info_names``), so the logger can write their means.
 :class:`TeamTrainingStats` carries named losses, keyed ``<agent or team>/<loss>``.
 """
 
@@ -14,28 +14,20 @@ import numpy as np
 from tianshou.algorithm.algorithm_base import TrainingStats
 from tianshou.data import CollectStats
 
-INFO_GROUPS = ("reward_terms", "metrics")
-
-
 @dataclass(kw_only=True)
 class TeamCollectStats(CollectStats):
-    """Collect statistics plus per-step sums of numeric ``info[group][name]`` values."""
+    """Collect statistics plus per-step sums of the ``info["scalars"]`` vectors."""
 
-    info_sums: dict[str, float] = field(default_factory=dict)  # "<group>/<name>" -> sum
+    info_sums: np.ndarray | None = None  # one sum per entry of the layout's info_names
     info_steps: int = 0
 
     def update_at_step_batch(self, step_batch, refresh_sequence_stats: bool = False) -> None:
         super().update_at_step_batch(step_batch, refresh_sequence_stats)
         self.info_steps += len(step_batch)
-        for group in INFO_GROUPS:
-            entries = step_batch.info.get(group) if step_batch.info is not None else None
-            if entries is None:
-                continue
-            for name, values in entries.items():
-                values = np.asarray(values)
-                if values.dtype.kind in "biuf":
-                    key = f"{group}/{name}"
-                    self.info_sums[key] = self.info_sums.get(key, 0.0) + float(values.sum())
+        values = step_batch.info.get("scalars") if step_batch.info is not None else None
+        if values is not None and np.size(values):
+            sums = np.asarray(values, dtype=np.float64).sum(axis=0)
+            self.info_sums = sums if self.info_sums is None else self.info_sums + sums
 
 
 @dataclass(kw_only=True)

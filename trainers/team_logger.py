@@ -50,12 +50,13 @@ class TeamLogger(TensorboardLogger):
     ``cumulative`` (run totals of :data:`CUMULATIVE_INFO`) are what a resumed run
     continues from."""
 
-    def __init__(self, writer: SummaryWriter, *, log_every_env_steps: int, budget_env_steps: int,
-                 show_progress: bool, restored: tuple[int, int, int] | None = None,
+    def __init__(self, writer: SummaryWriter, *, info_names: tuple[str, ...],
+                 log_every_env_steps: int, budget_env_steps: int, show_progress: bool,
+                 restored: tuple[int, int, int] | None = None,
                  cumulative: dict[str, float] | None = None):
         super().__init__(writer, training_interval=log_every_env_steps, test_interval=0,
                          update_interval=0, save_interval=1, write_flush=False)
-        self.restored = restored
+        self.restored, self.info_names = restored, info_names
         start = restored[1] if restored else 0
         self.last_log_training_step = start
         self.progress = tqdm.tqdm(total=budget_env_steps, initial=start, unit="step",
@@ -74,6 +75,10 @@ class TeamLogger(TensorboardLogger):
         self._skip_restored_eval = restored is not None and restored[1] in logged_steps(
             writer.log_dir, EVAL_REWARD)
 
+    def _named(self, sums) -> dict[str, float]:
+        """The collected sums of ``info["scalars"]``, by their names."""
+        return {} if sums is None else dict(zip(self.info_names, np.asarray(sums).tolist()))
+
     def write_hparams(self, values: dict[str, bool | int | float | str]) -> None:
         """Record the run's hyper-parameters, linked to the eval reward curve."""
         for summary in hparams(values, {EVAL_REWARD: 0.0}):
@@ -87,7 +92,7 @@ class TeamLogger(TensorboardLogger):
         self.progress.update(step - self.progress.n)
         self._pending_returns.extend(np.asarray(log_data["returns"], float).ravel().tolist())
         self._pending_lengths.extend(np.asarray(log_data["lens"], int).ravel().tolist())
-        for key, total in log_data["info_sums"].items():
+        for key, total in self._named(log_data["info_sums"]).items():
             self._pending_info[key] += total
             if key in CUMULATIVE_INFO:
                 self.cumulative[key] = self.cumulative.get(key, 0.0) + total
@@ -134,7 +139,7 @@ class TeamLogger(TensorboardLogger):
                    "eval/episode_reward_std": float(returns.std()),
                    "eval/episode_length": float(np.mean(log_data["lens"]))}
         scalars.update({f"eval/{key}": total / steps
-                        for key, total in log_data["info_sums"].items()})
+                        for key, total in self._named(log_data["info_sums"]).items()})
         self._scalars(step, scalars)
         self.writer.flush()
 

@@ -27,6 +27,8 @@ RANDOM_REWARD_PER_STEP = 1 / 9
 class ConventionGame(ParallelEnv):
     metadata = {"name": "convention_game_v0", "render_modes": []}
     possible_agents = ["partitioner", "scheduler"]
+    info_names = ("reward_terms/key", "reward_terms/convention", "metrics/step",
+                  "metrics/deadline_miss")
 
     def __init__(self, episode_length: int = 8):
         self.episode_length = episode_length
