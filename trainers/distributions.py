@@ -19,7 +19,7 @@ class FactorizedCategorical(Distribution):
     arg_constraints: dict = {}
 
     def __init__(self, logits: torch.Tensor, membership: torch.Tensor):
-        self.categorical = Categorical(logits=logits)
+        self.categorical = Categorical(logits=logits, validate_args=False)
         self.membership = membership.to(logits.device)
         super().__init__(batch_shape=logits.shape[:1], event_shape=logits.shape[1:2],
                          validate_args=False)
@@ -27,8 +27,11 @@ class FactorizedCategorical(Distribution):
     def sample(self, sample_shape: torch.Size = torch.Size()) -> torch.Tensor:
         """Gumbel-max sampling: argmax of logits plus Gumbel noise (a draw from each
         categorical, ~20x faster here than ``torch.multinomial``)."""
-        logits = self.categorical.logits.expand(*sample_shape, *self.categorical.logits.shape)
-        uniform = torch.rand_like(logits).clamp_(min=torch.finfo(logits.dtype).tiny)
+        logits = self.categorical.logits
+        if sample_shape:
+            logits = logits.expand(*sample_shape, *logits.shape)
+        uniform = torch.rand(logits.shape, dtype=logits.dtype).clamp_(
+            min=torch.finfo(logits.dtype).tiny)
         return (logits - torch.log(-torch.log(uniform))).argmax(dim=-1)
 
     @property

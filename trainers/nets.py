@@ -61,6 +61,8 @@ class _Scorer(nn.Module, ABC):
     def _pad(self, agent: int, flat: torch.Tensor) -> torch.Tensor:
         """``(batch, sum of nvec)`` scores of one agent -> ``(batch, its dims, max_choices)``."""
         rows = self.valid[self.dims.dims_of(agent)]
+        if flat.shape[1] == rows.numel():  # every dimension has the most choices: no padding
+            return flat.view(flat.shape[0], *rows.shape)
         padded = flat.new_full((flat.shape[0], *rows.shape), torch.finfo(flat.dtype).min)
         padded[:, rows] = flat
         return padded
