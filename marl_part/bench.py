@@ -32,10 +32,14 @@ class Size:
     seconds: float  # wall-clock budget of each timed loop
     n_envs: int  # the "many envs" count
     trace_limit: int | None  # tuples read from the trace
+    train_envs: int  # batched envs of the training measurements
+    train_budget: int  # env steps of the timed training run
 
 
-SIZES = {"full": Size(seconds=4.0, n_envs=64, trace_limit=None),
-         "small": Size(seconds=0.3, n_envs=8, trace_limit=100_000)}
+SIZES = {"full": Size(seconds=4.0, n_envs=64, trace_limit=None, train_envs=32,
+                      train_budget=32768),
+         "small": Size(seconds=0.3, n_envs=8, trace_limit=100_000, train_envs=8,
+                       train_budget=512)}
 
 
 def scenario_config(scenario: str, trace_limit: int | None = None, **overrides):
@@ -178,6 +182,61 @@ def compiled_router_ratio(name: str, n_envs: int, seconds: float) -> dict:
             "ratio": reference_time / compiled_time}
 
 
+def training_speed(algorithm: str, n_envs: int, budget: int) -> dict:
+    """End-to-end training on partition_schedule: env steps per second of wall time,
+    updates included, after a warm-up run that compiles Tianshou's kernels."""
+    import tempfile
+
+    from marl_part.vector_env import BatchedVectorEnv
+    from trainers.registry import algorithm_spec
+    from trainers.runner import train
+
+    config = scenario_config("partition_schedule")
+    learner = algorithm_spec(algorithm).config_class()
+    layout = BatchedVectorEnv(config, 1).layout
+    envs = lambda: BatchedVectorEnv(config, n_envs)  # noqa: E731
+    figures = {}
+    for phase, steps in (("warm-up", min(budget, 2048)), ("timed", budget)):
+        with tempfile.TemporaryDirectory() as run_dir:
+            result = train(learner, layout, envs, lambda: BatchedVectorEnv(config, 2), run_dir,
+                           steps, steps, 2, seed=0, show_progress=False)
+        figures = {"env_steps_per_s": result["env_steps"] / result["wall_time_s"],
+                   "env_steps": result["env_steps"], "n_envs": n_envs}
+    return figures
+
+
+def learned_routing_speed(n_envs: int, seconds: float, trace_limit: int | None) -> dict:
+    """Routing and processing micro-batches (``partition``, 10,000 tuples, 32
+    partitions): a learned partitioner (its observation, a MAPPO actor, hot-key
+    routing) against hash routing, in tuples per second of whole world steps."""
+    from marl_part.vector_env import BatchedVectorEnv
+    from trainers.acting import GreedyAgent
+    from trainers.configs import MAPPOConfig
+    from trainers.registry import algorithm_spec
+
+    env = BatchedVectorEnv(scenario_config("partition", trace_limit), n_envs)
+    env.reset()
+    simulation, world = env.simulation, env.simulation.world
+    actor = GreedyAgent(algorithm_spec("mappo").build(MAPPOConfig(), env.layout).scorer.eval(),
+                        env.layout, "partitioner")
+    tuples = float(world.batches.batch_tuples.mean()) * n_envs
+
+    def step(route):
+        world.step(route(), world.hold_action())
+        if world.truncated.all():
+            env.reset()
+
+    deciders = {"learned": lambda: world.hot_key_routing(
+                    actor(simulation.scenario.observation("partitioner", world))),
+                "hash": world.hash_routing}
+    figures = {}
+    for name, decide in deciders.items():
+        calls, elapsed = timed(lambda: step(decide), seconds)
+        figures[f"{name}_tuples_per_s"] = calls * tuples / elapsed
+    figures["ratio_learned_to_hash"] = figures["learned_tuples_per_s"] / figures["hash_tuples_per_s"]
+    return figures
+
+
 @dataclass(frozen=True)
 class Measurement:
     name: str
@@ -209,6 +268,18 @@ def measurements(size: Size) -> list[Measurement]:
                                  f"{size.n_envs} single envs", "vector_env_ratio",
                                  {"scenario": scenario, "n_envs": size.n_envs,
                                   "seconds": size.seconds, "trace_limit": size.trace_limit}))
+    items.append(Measurement(f"routing/learned_vs_hash/n{size.n_envs}",
+                             f"partition: world steps routed by a learned partitioner vs "
+                             f"by hash, {size.n_envs} envs", "learned_routing_speed",
+                             {"n_envs": size.n_envs, "seconds": size.seconds,
+                              "trace_limit": size.trace_limit}))
+    for algorithm in ("mappo", "qmix"):
+        items.append(Measurement(f"training/{algorithm}",
+                                 f"partition_schedule: end-to-end {algorithm} training, "
+                                 f"{size.train_envs} batched envs, updates included",
+                                 "training_speed", {"algorithm": algorithm,
+                                                    "n_envs": size.train_envs,
+                                                    "budget": size.train_budget}))
     for name in ("pkg", "w_choices", "cam"):
         items.append(Measurement(f"router/{name}/n{size.n_envs}",
                                  f"{name}: compiled kernel vs plain-Python reference, "
