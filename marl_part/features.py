@@ -65,17 +65,24 @@ def hot_key_matches(world: World) -> np.ndarray:
     return out.reshape(n_envs, -1)
 
 
+def _log_scale(seconds: np.ndarray, deadline: float) -> np.ndarray:
+    """Seconds against the deadline on a log scale: 0 at 0, about 0.5 at ten deadlines,
+    1 at a hundred (a growing backlog stays visible)."""
+    return np.log1p(seconds / deadline) / np.log(101.0)
+
+
 def cluster(world: World) -> np.ndarray:
     """(n_envs, 10): the load of the coming batch against the whole cluster's capacity,
-    backlog and last latency against the deadline, nodes ready / on, active partitions,
-    last imbalance, utilization and deadline miss, and progress through the episode."""
+    backlog and last latency against the deadline (log scale), nodes ready / on, active
+    partitions, last imbalance, utilization and deadline miss, and progress through the
+    episode."""
     c, last = world.cluster, world.last
     capacity = (world.nodes.speed.sum() * c.slots_per_node * c.batch_interval)
     demand = world.batches.batch_work[world.cursor] * world.settings.rate_scale / capacity
     columns = [
         demand / 2.0,
-        world.backlog / c.deadline / 4.0,
-        last.latency / c.deadline / 4.0,
+        _log_scale(world.backlog, c.deadline),
+        _log_scale(last.latency, c.deadline),
         world.nodes.n_ready / c.max_nodes,
         world.nodes.n_on / c.max_nodes,
         world.n_active / world.max_partitions,

@@ -28,6 +28,9 @@ TERMS = {
     "deadline_miss": lambda r, w: -r.deadline_miss,
     # how far past the deadline, in deadlines, counted up to LATENESS_CAP
     "lateness": lambda r, w: -np.minimum(r.lateness, LATENESS_CAP),
+    # growth of the backlog, in batch intervals (negative growth, a drain, earns); the
+    # terms of an episode sum to minus its final backlog, so it never saturates
+    "backlog": lambda r, w: -r.backlog_growth / w.cluster.batch_interval,
     # price of the nodes on, as a fraction of all nodes on
     "node_cost": lambda r, w: -r.node_cost / (w.nodes.price.sum() * w.cluster.batch_interval),
     # merge time of split keys, in batch intervals (PartLy's split cost)

@@ -74,6 +74,7 @@ class StepRecord:
     batch_time: np.ndarray
     latency: np.ndarray
     backlog: np.ndarray
+    backlog_growth: np.ndarray  # backlog after this batch minus before it
     deadline_miss: np.ndarray  # 1.0 when latency > deadline
     lateness: np.ndarray  # max(0, latency - deadline) / deadline
     parallelism: np.ndarray  # active partitions that took the batch
@@ -249,6 +250,7 @@ class World:
         migration_time = cluster.migration_cost * placement.moved_keys / active
         batch_time = times.max(axis=1) + merge_time + migration_time
         latency = self.backlog + batch_time
+        previous_backlog = self.backlog
         self.backlog = np.maximum(0.0, latency - cluster.batch_interval)
         deadline_miss = (latency > cluster.deadline).astype(np.float64)
         busy_capacity = self.nodes.ready_slots() * np.maximum(cluster.batch_interval, batch_time)
@@ -270,7 +272,8 @@ class World:
             replication_factor=_ratio(placement.partitions_per_key, view.n_rows.astype(np.float64)),
             moved_keys=placement.moved_keys.astype(np.float64),
             merge_time=merge_time, migration_time=migration_time, batch_time=batch_time,
-            latency=latency, backlog=self.backlog.copy(), deadline_miss=deadline_miss,
+            latency=latency, backlog=self.backlog.copy(),
+            backlog_growth=self.backlog - previous_backlog, deadline_miss=deadline_miss,
             lateness=np.maximum(0.0, latency - cluster.deadline) / cluster.deadline,
             parallelism=active, nodes_ready=self.nodes.n_ready.astype(np.float64),
             nodes_on=self.nodes.n_on.astype(np.float64), node_cost=self.nodes.cost(),

@@ -13,7 +13,7 @@ for the nodes it keeps.
 | Action | ``MultiDiscrete([2y+1, P])``: scale by ``a0 - y`` nodes; ``a1 + 1`` active partitions (``[2y+1]`` with ``scheduler.parallelism: tied``) |
 | Observation | ``Box(0, 1, (10 + P,))``: load against capacity, backlog, latency, nodes ready/on, parallelism, imbalance, utilization, miss, progress; busy time per partition |
 | State | ``Box(0, 1, (2K + 3P + 10,))`` |
-| Reward terms (default weight) | deadline_miss 1, lateness 0.5, node_cost 0.5 |
+| Reward terms (default weight) | deadline_miss 1, lateness 0.5, backlog 1, node_cost 0.5 |
 | Episode | ``episode_length`` micro-batches, ended by truncation |
 
 Config keys (defaults): ``cluster.nodes`` (N = their count), ``cluster.deadline`` T = 2 s,
@@ -26,7 +26,7 @@ from marl_part.rewards import team_reward
 from marl_part.simulation import build_world
 
 ROLES = {"partitioner": "hash", "scheduler": "learn"}
-REWARD_WEIGHTS = {"deadline_miss": 1.0, "lateness": 0.5, "node_cost": 0.5}
+REWARD_WEIGHTS = {"deadline_miss": 1.0, "lateness": 0.5, "backlog": 1.0, "node_cost": 0.5}
 OBSERVATION_BOUNDS = (0.0, 1.0)
 
 

@@ -15,7 +15,7 @@ deduplication (DESIGN.md "The world"; PartLy's unfinished cooperative scenario).
 | Partitioner observation | ``Box(0, 1, (2K + 3P + 10,))``: hot-key shares and homes, cold load, busy times, speeds, cluster |
 | Scheduler observation | ``Box(0, 1, (10 + P,))``: cluster, busy times |
 | State | ``Box(0, 1, (2K + 3P + 10,))`` |
-| Reward terms (default weight) | balance 0.5, deadline_miss 1, lateness 0.5, node_cost 0.5, split 1, migration 1, dedup 0.5 |
+| Reward terms (default weight) | balance 0.5, deadline_miss 1, lateness 0.5, backlog 1, node_cost 0.5, split 1, migration 1, dedup 0.5 |
 | Episode | ``episode_length`` micro-batches, ended by truncation |
 
 Config keys (defaults): ``cluster.nodes`` (8 nodes, speed 400, price 1),
@@ -32,7 +32,8 @@ from marl_part.rewards import team_reward
 from marl_part.simulation import build_world
 
 ROLES = {"partitioner": "learn", "scheduler": "learn"}
-REWARD_WEIGHTS = {"balance": 0.5, "deadline_miss": 1.0, "lateness": 0.5, "node_cost": 0.5,
+REWARD_WEIGHTS = {"balance": 0.5, "deadline_miss": 1.0, "lateness": 0.5, "backlog": 1.0,
+                  "node_cost": 0.5,
                   "split": 1.0, "migration": 1.0, "dedup": 0.5}
 OBSERVATION_BOUNDS = (0.0, 1.0)
 
