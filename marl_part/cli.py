@@ -18,9 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="marl-part", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     commands = parser.add_subparsers(dest="command", required=True)
-    from marl_part.commands import bench, check, evaluate, train
+    from marl_part.commands import ablate, bench, check, evaluate, train
 
-    for module in (check, evaluate, train, bench):
+    for module in (check, evaluate, train, ablate, bench):
         module.add_parser(commands)
     args = parser.parse_args(argv)
     try:

@@ -19,3 +19,18 @@ def mean_ci95(samples) -> dict[str, float]:
 def iqm(samples) -> float:
     """Interquartile mean: the mean of the middle 50% (Agarwal et al., NeurIPS 2021)."""
     return float(stats.trim_mean(np.asarray(samples, dtype=np.float64), 0.25))
+
+
+def interval(samples, statistic: str = "mean", resamples: int = 2000, seed: int = 0) -> dict:
+    """A point estimate with its 95% interval: ``mean`` with a Student-t interval, or
+    ``iqm`` with a percentile bootstrap over the samples (as rliable does per task)."""
+    x = np.asarray(samples, dtype=np.float64)
+    if statistic == "mean":
+        point = mean_ci95(x)
+        return {"value": point["mean"], "low": point["mean"] - point["ci95"],
+                "high": point["mean"] + point["ci95"]}
+    rng = np.random.default_rng(seed)
+    draws = x[rng.integers(0, len(x), size=(resamples, len(x)))]
+    boot = stats.trim_mean(draws, 0.25, axis=1)
+    return {"value": iqm(x), "low": float(np.percentile(boot, 2.5)),
+            "high": float(np.percentile(boot, 97.5))}

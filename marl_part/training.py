@@ -43,9 +43,12 @@ def check_learnable(config: Config) -> list[str]:
     return agents
 
 
-def start_run(config: Config) -> Path:
-    """A fresh run directory holding the resolved config."""
-    run_dir = new_run_dir(config.name)
+def start_run(config: Config, run_dir: Path | None = None) -> Path:
+    """A run directory (fresh under ``runs/`` unless given) holding the resolved config."""
+    if run_dir is None:
+        run_dir = new_run_dir(config.name)
+    else:
+        run_dir.mkdir(parents=True)
     (run_dir / RUN_CONFIG_FILE).write_text(yaml.safe_dump(typed_yaml.to_dict(config),
                                                           sort_keys=False))
     return run_dir
@@ -53,7 +56,8 @@ def start_run(config: Config) -> Path:
 
 def train_run(config: Config, run_dir: Path, resume: bool = False,
               init_from: str | None = None, show_progress: bool = True) -> dict:
-    """Train ``config``'s learner in ``run_dir``, then evaluate and compare."""
+    """Train ``config``'s learner in ``run_dir``, then evaluate it (``summary["eval"]``,
+    with the result object under ``"result"``) and compare it with the baselines."""
     from trainers.runner import train
 
     check_learnable(config)
@@ -66,7 +70,7 @@ def train_run(config: Config, run_dir: Path, resume: bool = False,
                     settings.eval_episodes, config.seed, resume=resume, init_from=init_from,
                     show_progress=show_progress)
     learned = final_evaluation(config, run_dir)
-    summary["eval"] = learned.to_json()
+    summary["eval"], summary["result"] = learned.to_json(), learned
     summary["comparison"] = compare(config, run_dir, learned)
     return summary
 

@@ -1,0 +1,139 @@
+"""``marl-part ablate``: several learners and baselines on one workload, over seeds.
+
+Every variant of the config's ``ablate:`` section (an algorithm, a single-agent
+ablation, ...: overrides of the config) is trained once per seed; each trained team is
+evaluated on ``train.final_episodes`` x ``train.final_seeds`` episodes and scores its
+mean team reward. Baseline pairs score the same evaluation once per seed. The table
+gives, per row, the interquartile mean (or mean) over seeds with a 95% interval;
+learning curves plot the evaluation reward against env steps, mean and 95% band.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from marl_part.config import Config, load_config  # noqa: E402
+from marl_part.errors import InputError  # noqa: E402
+from marl_part.evaluation import episode_seed, rollout  # noqa: E402
+from marl_part.policies import role_overrides  # noqa: E402
+from marl_part.rundir import new_run_dir  # noqa: E402
+from marl_part.stats import interval, mean_ci95  # noqa: E402
+from marl_part.training import check_learnable, start_run, train_run  # noqa: E402
+
+EVAL_CURVE = "eval/episode_reward"
+
+
+def run_ablation(config_path: str, overrides: list[str], log=print) -> Path:
+    """Train and evaluate everything the config's ``ablate:`` lists; the output folder."""
+    base = load_config(config_path, overrides)
+    if base.ablate is None:
+        raise InputError("the config has no 'ablate:' section listing variants", str(config_path))
+    settings = base.ablate
+    out = new_run_dir(f"{base.name}-ablate")
+    rows, curves = [], {}
+    for variant in settings.variants:
+        scores, runs = [], []
+        for seed in range(settings.seeds):
+            config = load_config(config_path, overrides + list(variant.set)
+                                 + [f"seed={seed}", "train.compare_with=[]"])
+            check_learnable(config)
+            run_dir = start_run(config, out / variant.name / f"seed{seed}")
+            summary = train_run(config, run_dir, show_progress=False)
+            scores.append(summary["eval"]["team_reward"]["mean"])
+            runs.append(run_dir)
+            log(f"  {variant.name} seed {seed}: {summary['env_steps']:,} steps in "
+                f"{summary['wall_time_s']:.0f} s, team reward {scores[-1]:.4g}")
+        rows.append(_row(variant.name, scores, settings.statistic, base, runs[0]))
+        curves[variant.name] = [eval_curve(run) for run in runs]
+    for pair in settings.baselines:
+        config = load_config(config_path, overrides + role_overrides(pair))
+        scores = baseline_scores(config, settings.seeds)
+        label = " + ".join(f"{role}={name}" for role, name in pair.items())
+        rows.append(_row(label, scores, settings.statistic, config, None))
+        log(f"  {label}: team reward {np.mean(scores):.4g}")
+    write_table(rows, settings.statistic, out)
+    plot_curves(curves, rows, out / "learning_curves.png")
+    return out
+
+
+def _row(name: str, scores: list[float], statistic: str, config: Config, run: Path | None):
+    fills = config.role_fills()
+    if run is not None:
+        fills = {role: (config.learner.algorithm if fill == "learn" else fill)
+                 for role, fill in fills.items()}
+    return {"name": name, "roles": fills, "scores": scores,
+            "estimate": interval(scores, statistic),
+            "budget_env_steps": config.train.budget_env_steps if run else None}
+
+
+def baseline_scores(config: Config, seeds: int) -> list[float]:
+    """A baseline pair's mean team reward per seed, on the learners' final evaluation."""
+    episodes = config.train.final_episodes * config.train.final_seeds
+    run = rollout(config, {}, [episode_seed(seed, e) for seed in range(seeds)
+                               for e in range(episodes)])
+    returns = run.reward.sum(axis=0).reshape(seeds, episodes)
+    return returns.mean(axis=1).tolist()
+
+
+def eval_curve(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(env steps, evaluation reward) read back from a run's TensorBoard events."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    points = events.Scalars(EVAL_CURVE)
+    return np.array([p.step for p in points]), np.array([p.value for p in points])
+
+
+def write_table(rows: list[dict], statistic: str, out: Path) -> None:
+    label = "IQM" if statistic == "iqm" else "mean"
+    lines = [f"| row | partitioner | scheduler | team reward ({label}) | 95% interval | seeds |",
+             "|---|---|---|---|---|---|"]
+    for row in rows:
+        e = row["estimate"]
+        lines.append(f"| {row['name']} | {row['roles'].get('partitioner', '')} | "
+                     f"{row['roles'].get('scheduler', '')} | {e['value']:.4g} | "
+                     f"[{e['low']:.4g}, {e['high']:.4g}] | {len(row['scores'])} |")
+    (out / "ablation.md").write_text("\n".join(lines) + "\n")
+    with open(out / "ablation.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["row", "partitioner", "scheduler", "statistic", "value", "low", "high",
+                         "scores"])
+        for row in rows:
+            e = row["estimate"]
+            writer.writerow([row["name"], row["roles"].get("partitioner", ""),
+                             row["roles"].get("scheduler", ""), statistic, e["value"], e["low"],
+                             e["high"], " ".join(f"{s:.6g}" for s in row["scores"])])
+    (out / "ablation.json").write_text(json.dumps(rows, indent=2, default=str) + "\n")
+
+
+def plot_curves(curves: dict, rows: list[dict], path: Path) -> None:
+    """Evaluation reward over env steps: mean over seeds with a 95% band per variant;
+    baselines as horizontal lines."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for index, (name, runs) in enumerate(curves.items()):
+        steps = runs[0][0]
+        values = np.array([v[:len(steps)] for _, v in runs if len(v) >= len(steps)])
+        stats = [mean_ci95(values[:, i]) for i in range(values.shape[1])]
+        mean = np.array([s["mean"] for s in stats])
+        half = np.array([s["ci95"] for s in stats])
+        ax.plot(steps, mean, label=name, color=f"C{index}")
+        ax.fill_between(steps, mean - half, mean + half, alpha=0.2, color=f"C{index}")
+    for index, row in enumerate(r for r in rows if r["name"] not in curves):
+        ax.axhline(row["estimate"]["value"], ls="--", lw=1, color=f"C{len(curves) + index}",
+                   label=row["name"])
+    ax.set(xlabel="env steps", ylabel="evaluation team reward (episode return)",
+           title="learning curves (mean, 95% band over seeds)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
