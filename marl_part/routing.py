@@ -106,6 +106,47 @@ class BatchView:
 
 
 
+def distinct_choices(choices: np.ndarray) -> np.ndarray:
+    """(n_envs, K, S): whether each choice differs from the earlier choices of its key."""
+    distinct = np.ones(choices.shape, dtype=bool)
+    for s in range(1, choices.shape[2]):
+        distinct[:, :, s] = (choices[:, :, s, None] != choices[:, :, :s]).all(axis=2)
+    return distinct
+
+
+def partitions_by_load_rank(view: BatchView, ranks: np.ndarray, speed: np.ndarray,
+                            n_active: np.ndarray, key_home: np.ndarray) -> np.ndarray:
+    """Hot-key choices given as load ranks, turned into partitions (n_envs, K, S).
+
+    Rank 0 is the key's home: the partition holding its state (its hash partition if
+    it has none, or if that partition is no longer active). Rank r >= 1 is the r-th
+    least busy active partition (modulo the active count), counting the busy time of
+    the cold keys and of the hotter keys already placed, so a key sent to rank 1 goes
+    where the work is least.
+    """
+    n_envs, hot_keys, _ = ranks.shape
+    envs = np.arange(n_envs)
+    active = np.arange(speed.shape[1])[None, :] < n_active[:, None]
+    busy = np.where(active, view.cold_load / np.where(active, speed, 1.0), np.inf)
+    home = key_home[envs[:, None], view.at_hot(view.key)].astype(np.int64)
+    hashed = view.at_hot(view.hash_partition)
+    home = np.where((home >= 0) & (home < n_active[:, None]), home, hashed)
+    work = view.at_hot(view.work)
+    partitions = np.empty_like(ranks)
+    for k in range(hot_keys):
+        order = np.argsort(busy, axis=1, kind="stable")
+        rank = ranks[:, k, :]
+        by_rank = order[envs[:, None], (rank - 1) % n_active[:, None]]
+        partitions[:, k, :] = np.where(rank == 0, home[:, k, None], by_rank)
+        distinct = distinct_choices(partitions[:, k:k + 1, :])[:, 0, :]
+        share = work[:, k] / distinct.sum(axis=1)
+        for s in range(ranks.shape[2]):
+            e = envs[distinct[:, s]]
+            p = partitions[e, k, s]
+            busy[e, p] += share[e] / speed[e, p]
+    return partitions
+
+
 def _cold_load(view: BatchView, row_partition: np.ndarray, n_partitions: int) -> np.ndarray:
     cold = view.cold
     return np.bincount(view.env[cold] * n_partitions + row_partition[cold],
@@ -118,10 +159,7 @@ def place_by_key(view: BatchView, routing: KeyRouting, n_partitions: int,
     n_envs = view.n_envs
     hot_choices = (routing.hot_split if routing.hot_split is not None
                    else view.at_hot(routing.row_partition)[:, :, None])
-    distinct = np.ones(hot_choices.shape, dtype=bool)
-    for s in range(1, hot_choices.shape[2]):
-        distinct[:, :, s] = (hot_choices[:, :, s, None] != hot_choices[:, :, :s]).all(axis=2)
-    distinct &= view.hot_valid[:, :, None]
+    distinct = distinct_choices(hot_choices) & view.hot_valid[:, :, None]
     spread = distinct.sum(axis=2)  # partitions per hot key (0 where there is no such key)
     share = view.at_hot(view.work) / np.maximum(spread, 1)
     env_of = np.broadcast_to(np.arange(n_envs)[:, None, None], hot_choices.shape)

@@ -27,7 +27,8 @@ import numpy as np
 
 from marl_part.cluster import ClusterConfig, Nodes
 from marl_part.dedup import MAX_PARTITIONS, FingerprintStores
-from marl_part.routing import BatchView, KeyRouting, Routing, TupleRouting, place_by_key, place_by_tuple
+from marl_part.routing import (BatchView, KeyRouting, Routing, TupleRouting, partitions_by_load_rank,
+                               place_by_key, place_by_tuple)
 from marl_part.typed_yaml import FieldError
 from marl_part.workloads import Batches
 
@@ -36,6 +37,9 @@ from marl_part.workloads import Batches
 class PartitionerConfig:
     hot_keys: int = 16  # K: the hottest keys of each batch that the partitioner places
     split_ways: int = 2  # S: partitions a hot key may be split over (1: never split)
+    # what a choice names: a partition index, or a load rank (0: where the key's state
+    # is; r >= 1: the r-th least busy partition once the hotter keys are placed)
+    choices: Literal["partition", "load_rank"] = "load_rank"
 
     def __post_init__(self):
         if self.hot_keys < 1:
@@ -200,10 +204,18 @@ class World:
         """Hash routing, except that the K hottest keys go where ``choices`` say.
 
         ``choices`` (n_envs, K, S) are partition indices taken modulo each env's active
-        partitions; a hot key goes to the distinct partitions among its S choices.
+        partitions, or load ranks (``partitioner.choices``, see
+        :func:`~marl_part.routing.partitions_by_load_rank`); a hot key goes to the
+        distinct partitions among its S choices.
         """
         choices = np.asarray(choices, dtype=np.int64).reshape(
-            self.n_envs, self.hot_keys, self.split_ways) % self.n_active[:, None, None]
+            self.n_envs, self.hot_keys, self.split_ways)
+        if self.settings.partitioner.choices == "load_rank":
+            speed = self.nodes.partition_speed(self.n_active, self.max_partitions)
+            choices = partitions_by_load_rank(self.view, choices, speed, self.n_active,
+                                              self.key_home)
+        else:
+            choices = choices % self.n_active[:, None, None]
         routing = self.hash_routing()
         valid = self.view.hot_valid
         routing.row_partition[self.view.hot[valid]] = choices[..., 0][valid]

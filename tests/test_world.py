@@ -17,7 +17,7 @@ SIZE = {F0: 100.0, F1: 50.0, F2: 10.0}
 
 
 def hand_world(cluster: ClusterConfig, batches_of_tuples, hot_keys=1, split_ways=2,
-               scheduler=SchedulerConfig(), n_envs=1) -> World:
+               scheduler=SchedulerConfig(), n_envs=1, choices="partition") -> World:
     """A world over tuples (key, work, fingerprint), a batch per list; key hash = key id."""
     flat = [t for batch in batches_of_tuples for t in batch]
     keys = np.array([t[0] for t in flat])
@@ -29,7 +29,7 @@ def hand_world(cluster: ClusterConfig, batches_of_tuples, hot_keys=1, split_ways
     bounds = np.cumsum([0] + [len(b) for b in batches_of_tuples])
     settings = WorldSettings(cluster=cluster, episode_length=len(batches_of_tuples),
                              episode_start="beginning",
-                             partitioner=PartitionerConfig(hot_keys, split_ways),
+                             partitioner=PartitionerConfig(hot_keys, split_ways, choices),
                              scheduler=scheduler)
     world = World(settings, aggregate(trace, bounds), n_envs)
     world.reset(np.arange(n_envs), [np.random.default_rng(0)] * n_envs)
@@ -147,3 +147,19 @@ def test_envs_are_independent():
     assert record.moved_keys.tolist() == [0, 0]
     # env 0: F0 on 0, F1 on 1; env 1: A's two copies of F0 on 2 and 1, F1 on 1
     assert record.stored_bytes.tolist() == [150, 250]
+
+
+def test_load_ranks_place_hot_keys_where_the_work_is_least():
+    # B and C are cold (hot_keys=1) and hash to partitions 1 and 2 (busy 0.4 s and
+    # 0.3 s); A (5 work) is the hot key
+    world = hand_world(THREE_PARTITIONS, [[(A, 1, F0)] * 5 + [(B, 2, F1)] * 2 + [(C, 3, F0)]] * 3,
+                       choices="load_rank")
+    hold = world.hold_action()
+    # rank 1: the least busy partition, 0
+    assert world.step(world.hot_key_routing([[1, 1]]), hold).loads[0].tolist() == [5, 4, 3]
+    # rank 0: where A's state is (partition 0); rank 4 = 1 modulo 3 partitions: also 0
+    assert world.step(world.hot_key_routing([[0, 4]]), hold).loads[0].tolist() == [5, 4, 3]
+    # ranks 2 and 3: the second and third least busy, partitions 2 and 1: A is split
+    record = world.step(world.hot_key_routing([[2, 3]]), hold)
+    assert record.loads[0].tolist() == [0, 6.5, 5.5]
+    assert record.moved_keys[0] == 1  # A's state follows its first choice, to partition 2
