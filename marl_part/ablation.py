@@ -50,7 +50,7 @@ def run_ablation(config_path: str, overrides: list[str], log=print) -> Path:
             runs.append(run_dir)
             log(f"  {variant.name} seed {seed}: {summary['env_steps']:,} steps in "
                 f"{summary['wall_time_s']:.0f} s, team reward {scores[-1]:.4g}")
-        rows.append(_row(variant.name, scores, settings.statistic, base, runs[0]))
+        rows.append(_row(variant.name, scores, settings.statistic, config, runs[0]))
         curves[variant.name] = [eval_curve(run) for run in runs]
     for pair in settings.baselines:
         config = load_config(config_path, overrides + role_overrides(pair))

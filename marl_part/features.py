@@ -16,15 +16,20 @@ from marl_part.world import World
 
 
 def hot_keys(world: World) -> np.ndarray:
-    """(n_envs, 2K): each hot key's share of the batch's work, and where its state is
-    (``(home + 1) / P``, 0 if the key has no state yet)."""
+    """(n_envs, 3K): each hot key's share of the batch's work; where its state is
+    (``(home + 1) / P``, 0 if the key has no state yet); and the cold load there,
+    against the mean over active partitions (up to 2x, halved)."""
     view = world.view
     valid = view.hot_valid
+    envs = np.arange(world.n_envs)[:, None]
     total = np.maximum(world.batches.batch_work[world.cursor], 1e-12)
     share = view.at_hot(view.work) / total[:, None]
-    home = world.key_home[np.arange(world.n_envs)[:, None], view.at_hot(view.key)]
+    home = world.key_home[envs, view.at_hot(view.key)].astype(np.int64)
     where = np.where(valid, (home + 1) / world.max_partitions, 0.0)
-    return np.concatenate([share, where], axis=1)
+    mean_cold = view.cold_load.sum(axis=1) / world.n_active
+    at_home = view.cold_load[envs, np.maximum(home, 0)] / np.maximum(mean_cold, 1e-12)[:, None]
+    home_load = np.where(valid & (home >= 0), np.clip(at_home / 2.0, 0.0, 1.0), 0.0)
+    return np.concatenate([share, where, home_load], axis=1)
 
 
 def cold_load(world: World) -> np.ndarray:

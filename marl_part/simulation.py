@@ -72,7 +72,7 @@ class Simulation:
     def action_nvec(self, agent: str) -> tuple[int, ...]:
         world = self.world
         if agent == "partitioner":
-            return (world.max_partitions,) * (world.hot_keys * world.split_ways)
+            return (world.partitioner_choice_count(),) * (world.hot_keys * world.split_ways)
         return world.scheduler_action_sizes()
 
     def reset(self, env_ids: np.ndarray, seeds: list) -> None:

@@ -40,10 +40,13 @@ class PartitionerConfig:
     # what a choice names: a partition index, or a load rank (0: where the key's state
     # is; r >= 1: the r-th least busy partition once the hotter keys are placed)
     choices: Literal["partition", "load_rank"] = "load_rank"
+    rank_choices: int = 4  # load ranks offered per choice: 0 (stay) to rank_choices - 1
 
     def __post_init__(self):
         if self.hot_keys < 1:
             raise FieldError("hot_keys", "must be at least 1")
+        if self.rank_choices < 2:
+            raise FieldError("rank_choices", "must be at least 2 (stay, least busy)")
         if self.split_ways < 1:
             raise FieldError("split_ways", "must be at least 1")
 
@@ -221,6 +224,12 @@ class World:
         routing.row_partition[self.view.hot[valid]] = choices[..., 0][valid]
         routing.hot_split = choices if self.split_ways > 1 else None
         return routing
+
+    def partitioner_choice_count(self) -> int:
+        """Choices per dimension of the partitioner's action (K x S dimensions)."""
+        if self.settings.partitioner.choices == "load_rank":
+            return min(self.settings.partitioner.rank_choices, self.max_partitions + 1)
+        return self.max_partitions
 
     def scheduler_action_sizes(self) -> tuple[int, ...]:
         """Choices per dimension of the scheduler's action: scale, then parallelism."""

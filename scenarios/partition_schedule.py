@@ -10,11 +10,11 @@ deduplication (DESIGN.md "The world"; PartLy's unfinished cooperative scenario).
 |---|---|
 | Import | ``scenario: partition_schedule`` |
 | Agents | ``partitioner``, ``scheduler`` |
-| Partitioner action | ``MultiDiscrete([P] * K*S)``: S choices per hot key, each a load rank (0: where its state is; r: the r-th least busy active partition) or, with ``partitioner.choices: partition``, a partition index modulo the active partitions; distinct choices split the key |
+| Partitioner action | ``MultiDiscrete([R] * K*S)``: S choices per hot key, each a load rank (0: where its state is; r: the r-th least busy active partition; R = ``partitioner.rank_choices``) or, with ``partitioner.choices: partition``, a partition index modulo the active partitions (R = P); distinct choices split the key |
 | Scheduler action | ``MultiDiscrete([2y+1, P])``: scale by ``a0 - y`` nodes; ``a1 + 1`` active partitions (``[2y+1]`` if ``scheduler.parallelism: tied``) |
-| Partitioner observation | ``Box(0, 1, (2K + 3P + 10,))``: hot-key shares and homes, cold load, busy times, speeds, cluster |
+| Partitioner observation | ``Box(0, 1, (3K + 3P + 10,))``: hot-key shares, homes and the cold load at home, cold load, busy times, speeds, cluster |
 | Scheduler observation | ``Box(0, 1, (10 + P,))``: cluster, busy times |
-| State | ``Box(0, 1, (2K + 3P + 10,))`` |
+| State | ``Box(0, 1, (3K + 3P + 10,))`` |
 | Reward terms (default weight) | balance 0.5, deadline_miss 1, lateness 0.5, backlog 1, node_cost 0.5, split 1, migration 1, dedup 0.5 |
 | Episode | ``episode_length`` micro-batches, ended by truncation |
 
@@ -23,7 +23,7 @@ Config keys (defaults): ``cluster.nodes`` (8 nodes, speed 400, price 1),
 ``cluster.provisioning_delay`` 1, ``cluster.batch_interval`` 1 s, ``cluster.deadline``
 2 s, ``cluster.merge_cost`` 0.002 s, ``cluster.migration_cost`` 0.002 s,
 ``partitioner.hot_keys`` K=16, ``partitioner.split_ways`` S=2, ``partitioner.choices``
-load_rank,
+load_rank, ``partitioner.rank_choices`` R=4,
 ``scheduler.parallelism`` free, ``scheduler.max_scale_step`` y=N-1, ``episode_length``
 200, ``rate_scale`` 1, ``reward.<term>``. P = nodes x slots_per_node.
 """

@@ -44,6 +44,7 @@ def small_config(scenario: str = "partition_schedule", workload: str | None = No
         config["cluster"] = {"nodes": [{"count": 4, "speed": 1e6}], "slots_per_node": 1,
                              "initial_nodes": 4}
         config["scheduler"] = {"parallelism": "tied"}
+        config["partitioner"] = {"hot_keys": 4, "split_ways": 2, "choices": "partition"}
     config.update(extra)
     return config
 

@@ -39,9 +39,10 @@ def test_spaces_match_the_environment_cards(scenario, agents, write_config):
     k, s = 4, 2
     if "partitioner" in agents:
         p = 4 if scenario == "dedup_route" else 16
-        assert env.action_space("partitioner").nvec.tolist() == [p] * (k * s)
+        choices = p if scenario == "dedup_route" else 4  # pods there, load ranks here
+        assert env.action_space("partitioner").nvec.tolist() == [choices] * (k * s)
         extra = k * p if scenario == "dedup_route" else 0
-        assert env.observation_space("partitioner").shape == (2 * k + extra + 3 * p + 10,)
+        assert env.observation_space("partitioner").shape == (3 * k + extra + 3 * p + 10,)
     if "scheduler" in agents:
         assert env.action_space("scheduler").nvec.tolist() == [2 * 3 + 1, 16]
         assert env.observation_space("scheduler").shape == (10 + 16,)
@@ -83,10 +84,10 @@ def test_supersuit_wrappers_keep_the_api(wrappers, write_config):
     parallel_api_test(env, num_cycles=20)
     observations, _ = env.reset(seed=0)
     if wrappers[0]["name"] == "frame_stack":
-        assert observations["partitioner"].shape == (3 * (2 * 4 + 3 * 16 + 10),)
+        assert observations["partitioner"].shape == (3 * (3 * 4 + 3 * 16 + 10),)
     if wrappers[0]["name"] == "pad_observations":
         sizes = {obs.shape for obs in observations.values()}
-        assert sizes == {(2 * 4 + 3 * 16 + 10 + 2,)}  # padded to the larger, plus indicator
+        assert sizes == {(3 * 4 + 3 * 16 + 10 + 2,)}  # padded to the larger, plus indicator
     if wrappers[0]["name"] == "clip_reward":
         _, rewards, *_ = env.step({a: env.action_space(a).sample() for a in env.agents})
         assert all(-0.5 <= r <= 0.5 for r in rewards.values())
@@ -124,7 +125,7 @@ def test_user_scenario_from_a_py_file_and_a_dotted_module(tmp_path, write_config
     config = load_config(write_config({**small_config("partition"), "scenario": "my_balance.py"}))
     env = make_parallel_env(config)
     parallel_api_test(env, num_cycles=15)
-    assert env.observation_space("partitioner").shape == (2 * 4 + 16,)
+    assert env.observation_space("partitioner").shape == (3 * 4 + 16,)
     env.reset(seed=0)
     _, _, _, _, infos = env.step({"partitioner": env.action_space("partitioner").sample()})
     assert list(infos["partitioner"]["reward_terms"]) == ["balance"]

@@ -1,0 +1,132 @@
+"""marl-part train / eval with checkpoints / ablate, end to end at a tiny budget."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from marl_part.cli import main
+
+from conftest import small_config
+
+TINY_TRAIN = {"budget_env_steps": 256, "n_envs": 4, "eval_every_env_steps": 128,
+              "eval_episodes": 2, "final_episodes": 2, "final_seeds": 1,
+              "compare_with": [{"partitioner": "hash", "scheduler": "static"}]}
+
+
+def tiny_config(**extra) -> dict:
+    return {**small_config(), "learner": {"algorithm": "mappo", "rollout_env_steps": 128,
+                                          "ppo_epochs": 2},
+            "train": dict(TINY_TRAIN), **extra}
+
+
+def only_run_dir(root):
+    (run_dir,) = [p for p in (root / "runs").iterdir() if p.is_dir()]
+    return run_dir
+
+
+def test_train_writes_a_complete_run_and_eval_takes_its_checkpoint(tmp_path, write_config,
+                                                                   monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    config = write_config(tiny_config())
+    assert main(["train", str(config), "--no-progress"]) == 0
+    run_dir = only_run_dir(tmp_path)
+    assert {p.name for p in run_dir.iterdir()} >= {"config.yaml", "checkpoint.pt", "eval.json",
+                                                   "comparison.md"}
+    result = json.loads((run_dir / "eval.json").read_text())
+    assert set(result) == {"scenario", "workload", "policies", "episodes", "seeds", "metrics",
+                           "reward_terms", "team_reward"}
+    assert result["policies"]["partitioner"].startswith("mappo")
+    table = (run_dir / "comparison.md").read_text().splitlines()
+    assert table[2].startswith("| learned mappo |") and "hash + scheduler=static" in table[3]
+    assert "against the best baseline pair" in capsys.readouterr().out
+
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {"train/episode_reward", "eval/episode_reward", "reward_terms/balance",
+            "metrics/deadline_miss", "train/cumulative_deadline_miss"} <= tags
+    assert any(tag.startswith("losses/partitioner/") for tag in tags)
+    assert [e.step for e in events.Scalars("eval/episode_reward")][-1] >= 256
+
+    # the checkpoint fills a role in eval; another scenario or other spaces are refused
+    assert main(["eval", str(config), "--policy", f"partitioner={run_dir}",
+                 "--policy", "scheduler=static", "--episodes", "1", "--seeds", "1"]) == 0
+    assert "mappo" not in capsys.readouterr().err
+    other = write_config({**small_config("partition")}, "other.yaml")
+    assert main(["eval", str(other), "--policy", f"partitioner={run_dir}"]) == 2
+    assert "trained on scenario 'partition_schedule', not 'partition'" in capsys.readouterr().err
+    assert main(["eval", str(config), "--policy", f"partitioner={run_dir}",
+                 "--set", "partitioner.hot_keys=3"]) == 2
+    assert "its 'partitioner' observes 70 values, this config's 67" in capsys.readouterr().err
+    assert main(["eval", str(config), "--policy", f"partitioner={run_dir}",
+                 "--set", "partitioner.rank_choices=3"]) == 2
+    assert "its 'partitioner' has action choices [4, 4" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"roles": {"partitioner": "hash", "scheduler": "static"}}, "no role is set to learn"),
+    ({"roles": {"scheduler": "static"}, "learner": {"algorithm": "mappo_shared"}},
+     "mappo_shared shares one actor"),
+    ({"learner": {"algorithm": "mappo", "lrr": 0.1}}, "unknown key; allowed"),
+    ({"learner": {"algorithm": "maddpg"}}, "allowed: one of: mappo, ippo, mappo_shared, qmix, idqn"),
+    ({"train": {**TINY_TRAIN, "compare_with": [{"partitioner": "pkg"}]}}, "leaves scheduler to learn"),
+])
+def test_train_refuses_mismatches_with_exit_2(change, message, tmp_path, write_config,
+                                              monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", str(write_config({**tiny_config(), **change}))]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_killed_training_run_resumes_from_its_checkpoint(tmp_path, write_config):
+    train = {**TINY_TRAIN, "budget_env_steps": 1024, "eval_every_env_steps": 256}
+    config = write_config(tiny_config(train=train))
+    command = [sys.executable, "-m", "marl_part.cli", "train"]
+    process = subprocess.Popen(command + [str(config), "--no-progress"], cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline and process.poll() is None:
+        runs = list((tmp_path / "runs").glob("*/checkpoint.pt")) if (tmp_path / "runs").exists() else []
+        if runs:
+            break
+        time.sleep(0.2)
+    assert process.poll() is None, "the run ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    run_dir = only_run_dir(tmp_path)
+    assert not (run_dir / "eval.json").exists()
+    resumed = subprocess.run(command + ["--resume", str(run_dir), "--no-progress"], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    steps = [e.step for e in events.Scalars("eval/episode_reward")]
+    assert steps == sorted(set(steps)) and steps[-1] >= 1024
+    assert (run_dir / "eval.json").exists()
+
+
+def test_ablate_tables_learners_and_baselines_over_seeds(tmp_path, write_config, monkeypatch,
+                                                         capsys):
+    monkeypatch.chdir(tmp_path)
+    ablate = {"seeds": 2, "statistic": "mean",
+              "variants": [{"name": "mappo"},
+                           {"name": "partitioner-alone", "set": ["roles.scheduler=static"]}],
+              "baselines": [{"partitioner": "hash", "scheduler": "static"}]}
+    config = write_config(tiny_config(ablate=ablate))
+    assert main(["ablate", str(config)]) == 0
+    (out,) = [p for p in (tmp_path / "runs").iterdir()]
+    rows = (out / "ablation.md").read_text().splitlines()
+    assert len(rows) == 2 + 3
+    assert rows[2].startswith("| mappo | mappo | mappo |")
+    assert rows[3].startswith("| partitioner-alone | mappo | static |")
+    assert rows[4].startswith("| partitioner=hash + scheduler=static | hash | static |")
+    assert all(row.endswith("| 2 |") for row in rows[2:])
+    assert (out / "learning_curves.png").stat().st_size > 0
+    assert len(list(out.glob("*/seed*/checkpoint.pt"))) == 4
