@@ -38,9 +38,13 @@ class FactorizedCategorical(Distribution):
     def mode(self) -> torch.Tensor:
         return self.categorical.probs.argmax(dim=-1)
 
+    def dimension_log_prob(self, actions: torch.Tensor) -> torch.Tensor:
+        """``(batch, dims)``: the log-probability of each dimension's choice."""
+        return self.categorical.log_prob(actions.long())
+
     def agent_log_prob(self, actions: torch.Tensor) -> torch.Tensor:
         """``(batch, agents)``: each agent's log-probability of its part of ``actions``."""
-        return self.categorical.log_prob(actions.long()) @ self.membership
+        return self.dimension_log_prob(actions) @ self.membership
 
     def log_prob(self, actions: torch.Tensor) -> torch.Tensor:
         return self.agent_log_prob(actions).sum(dim=-1)

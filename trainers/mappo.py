@@ -8,8 +8,11 @@ Yu et al., "The Surprising Effectiveness of PPO in Cooperative Multi-Agent Games
   over padded observations with an agent indicator);
 - a critic with one value column: centralized on the global state (MAPPO), or one
   column per agent on the agent's own observation (IPPO);
-- per-agent ratio clipping: each agent's own probability ratio (the product over its
-  dimensions) is clipped, not the team's joint ratio;
+- per-agent ratio clipping, down to each action dimension as in the reference
+  implementation (``r_mappo.py``: ratios, clipping and the surrogate per action
+  dimension, summed over an agent's dimensions), never the team's joint ratio: the
+  product of a 32-dimension partitioner's ratios would leave the clip range after a
+  tiny change of each, and stop its learning;
 - value normalization (:class:`~trainers.value_norm.ValueNorm`), a Huber value loss
   with value clipping, and advantages normalized over the whole batch;
 - GAE from Tianshou's ``compute_episodic_return``, which bootstraps from ``V(s')``
@@ -105,7 +108,7 @@ class MAPPO(PPO):
         batch.act = torch.as_tensor(batch.act, dtype=torch.long)
         with torch.no_grad():
             batch.logp_old = torch.cat([
-                self.policy(minibatch).dist.agent_log_prob(minibatch.act)
+                self.policy(minibatch).dist.dimension_log_prob(minibatch.act)
                 for minibatch in batch.split(self.max_batchsize, shuffle=False, merge_last=True)])
         return batch
 
@@ -121,23 +124,27 @@ class MAPPO(PPO):
 
     def _update_with_batch(self, batch: Batch, batch_size: int | None,
                            repeat: int) -> TeamTrainingStats:
-        """Each agent's clipped surrogate and entropy bonus, plus each value column's
-        loss, summed into one gradient step per minibatch."""
+        """Each agent's clipped surrogate (summed over its action dimensions) and entropy
+        bonus, plus each value column's loss, summed into one gradient step per minibatch."""
         per_step = []
+        membership = self.dimension_share.ne(0).float()  # (dims, agents)
         for _ in range(repeat):
             for minibatch in batch.split(batch_size or -1, merge_last=True):
                 dist: FactorizedCategorical = self.policy(minibatch).dist
-                ratio = (dist.agent_log_prob(minibatch.act) - minibatch.logp_old).exp()
+                ratio = (dist.dimension_log_prob(minibatch.act) - minibatch.logp_old).exp()
                 clipped_ratio = ratio.clamp(1.0 - self.eps_clip, 1.0 + self.eps_clip)
-                surrogate = torch.min(ratio * minibatch.adv, clipped_ratio * minibatch.adv)
-                policy_loss = -surrogate.mean(dim=0)
+                # one advantage column for all agents, or one per agent (IPPO)
+                adv = minibatch.adv if minibatch.adv.shape[1] == 1 else minibatch.adv @ membership.T
+                surrogate = torch.min(ratio * adv, clipped_ratio * adv)
+                policy_loss = -(surrogate.mean(dim=0) @ membership)
                 entropy = (dist.dimension_entropy() @ self.dimension_share).mean(dim=0)
                 value_loss = self._value_loss(self.critic(minibatch.obs), minibatch.v_s,
                                               minibatch.value_targets)
                 loss = ((policy_loss - self.ent_coef * entropy).sum()
                         + self.vf_coef * value_loss.sum())
                 self.optim.step(loss)
-                clip_fraction = ((ratio - 1.0).abs() > self.eps_clip).float().mean(dim=0)
+                clip_fraction = (((ratio - 1.0).abs() > self.eps_clip).float().mean(dim=0)
+                                 @ self.dimension_share)
                 losses = {}
                 for i, name in enumerate(self.agent_names):
                     losses[f"{name}/policy_loss"] = policy_loss[i].item()

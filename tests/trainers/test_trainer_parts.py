@@ -44,16 +44,18 @@ def test_factorized_categorical_gives_each_agent_its_own_log_probability():
     assert samples[:, 1].max() == 1  # the padded third choice of dim 1 is never drawn
 
 
-def test_per_agent_ratio_clipping_stops_only_the_agent_that_moved_too_far():
-    """With a positive advantage, an agent whose own ratio is above 1 + clip gets no
-    gradient from MAPPO's update; the other agent still learns."""
+def test_ratio_clipping_stops_only_the_agent_that_moved_too_far():
+    """With a positive advantage, an agent whose ratios (one per action dimension, as
+    in the MAPPO reference) are above 1 + clip gets no gradient from MAPPO's update;
+    the other agent still learns."""
     config = dataclasses.replace(SMALL_CONFIGS["mappo"], entropy_coef=0.0)
     algorithm = algorithm_spec("mappo").build(config, game_layout())
     obs = np.random.default_rng(0).random((64, game_layout().obs_dim)).astype(np.float32)
     act = torch.zeros(64, 3, dtype=torch.long)
     with torch.no_grad():
-        logp = algorithm.policy(Batch(obs=obs, info={})).dist.agent_log_prob(act)
-    batch = Batch(obs=obs, act=act, logp_old=logp - torch.tensor([0.5, 0.0]),  # ratios e^0.5, 1
+        logp = algorithm.policy(Batch(obs=obs, info={})).dist.dimension_log_prob(act)
+    # the partitioner's two dimensions moved (ratios e^0.5), the scheduler's did not
+    batch = Batch(obs=obs, act=act, logp_old=logp - torch.tensor([0.5, 0.5, 0.0]),
                   adv=torch.ones(64, 1), v_s=torch.zeros(64, 1), value_targets=torch.zeros(64, 1),
                   info={})
     actors = algorithm.policy.actor.nets
