@@ -13,8 +13,7 @@ $(INSTALLED): pyproject.toml
 
 .PHONY: run test
 run: $(INSTALLED)
-	$(VENV)/bin/marl-part eval configs/partition_schedule.yaml \
-		--policy partitioner=hash --policy scheduler=static --episodes 3 --seeds 3
+	$(VENV)/bin/marl-part train configs/partition_schedule.yaml
 
 test: $(INSTALLED)
 	$(PYTHON) -m pytest -q
