@@ -28,7 +28,7 @@ import numpy as np
 
 from marl_part import features
 from marl_part.errors import InputError
-from marl_part.rewards import team_reward
+from marl_part.scenario_kit import reset_world, reward  # noqa: F401 (the scenario interface)
 from marl_part.simulation import build_world
 
 ROLES = {"partitioner": "learn", "scheduler": "static"}
@@ -41,14 +41,6 @@ def make_world(config, n_envs=1):
         raise InputError(f"dedup_route routes backup regions; its workload source must be "
                          f"chunks_csv, not {config.workload.source}", "workload.source")
     return build_world(config, n_envs, REWARD_WEIGHTS)
-
-
-def reset_world(world, env_ids, rngs):
-    world.reset(env_ids, rngs)
-
-
-def reward(world):
-    return team_reward(world, world.reward_weights)
 
 
 def observation(agent, world):

@@ -29,7 +29,7 @@ load_rank, ``partitioner.rank_choices`` R=4,
 """
 
 from marl_part import features
-from marl_part.rewards import team_reward
+from marl_part.scenario_kit import reset_world, reward  # noqa: F401 (the scenario interface)
 from marl_part.simulation import build_world
 
 ROLES = {"partitioner": "learn", "scheduler": "learn"}
@@ -41,14 +41,6 @@ OBSERVATION_BOUNDS = (0.0, 1.0)
 
 def make_world(config, n_envs=1):
     return build_world(config, n_envs, REWARD_WEIGHTS)
-
-
-def reset_world(world, env_ids, rngs):
-    world.reset(env_ids, rngs)
-
-
-def reward(world):
-    return team_reward(world, world.reward_weights)
 
 
 def observation(agent, world):
