@@ -4,7 +4,9 @@ Each entry names a wrapper and its arguments, applied in order to the PettingZoo
 parallel env: observation history (``frame_stack``), observation scaling and dtype
 (``normalize_obs``, ``dtype``), reward clipping (``clip_reward``), and the padding
 plus agent indicator of a parameter-sharing variant (``pad_observations``,
-``agent_indicator``, ``pad_action_space``).
+``agent_indicator``). SuperSuit's ``pad_action_space`` is not offered: it takes only
+Discrete and Box spaces, and every agent here acts in a MultiDiscrete one
+(``mappo_shared`` pads actions inside its network instead).
 """
 
 from __future__ import annotations
@@ -78,16 +80,7 @@ class AgentIndicator:
         return supersuit.agent_indicator_v0(env, type_only=self.type_only)
 
 
-@dataclass(frozen=True)
-class PadActionSpace:
-    name: Literal["pad_action_space"]
-
-    def apply(self, env):
-        return supersuit.pad_action_space_v0(env)
-
-
-Wrapper = (FrameStack | NormalizeObs | Dtype | ClipReward | PadObservations | AgentIndicator
-           | PadActionSpace)
+Wrapper = FrameStack | NormalizeObs | Dtype | ClipReward | PadObservations | AgentIndicator
 
 
 def apply_wrappers(env, wrappers: tuple[Wrapper, ...]):
