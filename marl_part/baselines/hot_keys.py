@@ -18,6 +18,8 @@ count tuples, loads count work.
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 import numba
 import numpy as np
 
@@ -84,8 +86,9 @@ class _BatchWindow(Baseline):
         self.prev_total[:] = np.diff(t.starts)
         return TupleRouting(out)
 
+    @abstractmethod
     def route(self, tuples, out) -> None:
-        raise NotImplementedError
+        """Write the partition of every gathered tuple into ``out``."""
 
 
 # ------------------------------------------------------------------------- cAM
