@@ -197,10 +197,9 @@ def training_speed(algorithm: str, n_envs: int, budget: int) -> dict:
         learner = dataclasses.replace(learner, rollout_env_steps=min(learner.rollout_env_steps,
                                                                      budget))
     layout = BatchedVectorEnv(config, 1).layout
-    envs = lambda: BatchedVectorEnv(config, n_envs)  # noqa: E731
-    figures = {}
     with tempfile.TemporaryDirectory() as run_dir:
-        result = train(learner, layout, envs, lambda: BatchedVectorEnv(config, 2), run_dir,
+        result = train(learner, layout, lambda: BatchedVectorEnv(config, n_envs),
+                       lambda: BatchedVectorEnv(config, 2), run_dir,
                        budget, budget, 2, seed=0, show_progress=False)
     return {"env_steps_per_s": result["env_steps"] / result["wall_time_s"],
             "env_steps": result["env_steps"], "n_envs": n_envs}
@@ -222,17 +221,19 @@ def learned_routing_speed(n_envs: int, seconds: float, trace_limit: int | None) 
                         env.layout, "partitioner")
     tuples = float(world.batches.batch_tuples.mean()) * n_envs
 
-    def step(route):
-        world.step(route(), world.hold_action())
-        if world.truncated.all():
-            env.reset()
+    def stepper(route):
+        def step():
+            world.step(route(), world.hold_action())
+            if world.truncated.all():
+                env.reset()
+        return step
 
     deciders = {"learned": lambda: world.hot_key_routing(
                     actor(simulation.scenario.observation("partitioner", world))),
                 "hash": world.hash_routing}
     figures = {}
     for name, decide in deciders.items():
-        calls, elapsed = timed(lambda: step(decide), seconds)
+        calls, elapsed = timed(stepper(decide), seconds)
         figures[f"{name}_tuples_per_s"] = calls * tuples / elapsed
     figures["ratio_learned_to_hash"] = figures["learned_tuples_per_s"] / figures["hash_tuples_per_s"]
     return figures

@@ -9,8 +9,6 @@ holds the weighted ``reward_terms`` and the step's ``metrics`` (floats), listed 
 
 from __future__ import annotations
 
-import functools
-
 import gymnasium as gym
 import numpy as np
 from pettingzoo import ParallelEnv
@@ -44,11 +42,9 @@ class StreamParallelEnv(ParallelEnv):
     def info_names(self) -> tuple[str, ...]:
         return self.simulation.info_names
 
-    @functools.lru_cache(maxsize=None)
     def observation_space(self, agent):
         return self._observation_spaces[agent]
 
-    @functools.lru_cache(maxsize=None)
     def action_space(self, agent):
         return self._action_spaces[agent]
 

@@ -52,7 +52,7 @@ def speed(world: World) -> np.ndarray:
 def hot_key_matches(world: World) -> np.ndarray:
     """(n_envs, K * P): for each hot key, the fraction of its content bytes in this batch
     that each partition already stores (what a stateful dedup router samples)."""
-    view, b, stores = world.view, world.batches, world.stores
+    b, stores = world.batches, world.stores
     n_envs, k_max, n_parts = world.n_envs, world.hot_keys, world.max_partitions
     out = np.zeros((n_envs, k_max, n_parts))
     if stores is None:

@@ -43,7 +43,7 @@ class JointLayout:
 
     @classmethod
     def of(cls, obs_sizes: dict[str, int], nvecs: dict[str, tuple[int, ...]],
-           state_size: int, info_names: tuple[str, ...] = ()) -> "JointLayout":
+           state_size: int, info_names: tuple[str, ...] = ()) -> JointLayout:
         agents, obs_at, act_at = [], 0, 0
         for name, size in obs_sizes.items():
             nvec = tuple(int(n) for n in nvecs[name])

@@ -18,7 +18,7 @@ arrays with an ``env`` column, so that all of this is a few numpy calls for all 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import numba
 import numpy as np

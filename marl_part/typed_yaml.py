@@ -39,7 +39,7 @@ class _Where:
     def __init__(self, source: str, key: str, node: yaml.Node | None):
         self.source, self.key, self.node = source, key, node
 
-    def child(self, name: str | int, node: yaml.Node | None) -> "_Where":
+    def child(self, name: str | int, node: yaml.Node | None) -> _Where:
         key = f"{self.key}[{name}]" if isinstance(name, int) else (
             f"{self.key}.{name}" if self.key else name)
         return _Where(self.source, key, node if node is not None else self.node)

@@ -103,7 +103,7 @@ class StepRecord:
                "storage_skew")
 
     @classmethod
-    def zeros(cls, n_envs: int, n_partitions: int) -> "StepRecord":
+    def zeros(cls, n_envs: int, n_partitions: int) -> StepRecord:
         return cls(**{f.name: np.zeros((n_envs, n_partitions) if f.name in ("loads", "times")
                                        else n_envs) for f in fields(cls)})
 
@@ -121,7 +121,7 @@ class EpisodeTotals:
     partition_bytes: np.ndarray  # (n_envs, P) bytes each partition stores
 
     @classmethod
-    def zeros(cls, n_envs: int, n_partitions: int) -> "EpisodeTotals":
+    def zeros(cls, n_envs: int, n_partitions: int) -> EpisodeTotals:
         return cls(np.zeros(n_envs), np.zeros(n_envs), np.zeros(n_envs),
                    np.zeros((n_envs, n_partitions)))
 

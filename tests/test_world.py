@@ -7,7 +7,7 @@ import pytest
 
 from marl_part.cluster import ClusterConfig, NodeType
 from marl_part.routing import TupleRouting
-from marl_part.workloads.batches import aggregate, batch_bounds_by_count
+from marl_part.workloads.batches import aggregate
 from marl_part.workloads.trace import Trace
 from marl_part.world import PartitionerConfig, SchedulerConfig, World, WorldSettings
 

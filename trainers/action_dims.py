@@ -26,7 +26,7 @@ class ActionDims:
     agent_names: tuple[str, ...]
 
     @classmethod
-    def of(cls, layout: JointLayout) -> "ActionDims":
+    def of(cls, layout: JointLayout) -> ActionDims:
         nvec, owners = [], []
         for index, agent in enumerate(layout.agents):
             nvec.extend(agent.nvec)

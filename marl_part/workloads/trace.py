@@ -72,7 +72,7 @@ class Trace:
     def n_fingerprints(self) -> int:
         return 0 if self.chunk_fingerprint is None else int(self.chunk_fingerprint.max(initial=-1)) + 1
 
-    def with_content(self, model: ContentModel) -> "Trace":
+    def with_content(self, model: ContentModel) -> Trace:
         """This trace with one synthetic chunk per tuple from ``model``."""
         fingerprints = content_model(self.keys, self.n_keys, model)
         return Trace(self.keys, self.work, self.times, self.key_names, self.key_hash,
