@@ -6,12 +6,18 @@ evaluated on ``train.final_episodes`` x ``train.final_seeds`` episodes and score
 mean team reward. Baseline pairs score the same evaluation once per seed. The table
 gives, per row, the interquartile mean (or mean) over seeds with a 95% interval;
 learning curves plot the evaluation reward against env steps, mean and 95% band.
+
+The output folder keeps the resolved config (``config.yaml``) and one run directory per
+variant and seed, so a killed ablation resumes (``resume_ablation``): finished runs are
+read back, a run with a checkpoint continues from it, a run killed before its first
+checkpoint starts again.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import matplotlib
@@ -22,10 +28,16 @@ import numpy as np  # noqa: E402
 from marl_part.config import Config, load_config  # noqa: E402
 from marl_part.errors import InputError  # noqa: E402
 from marl_part.evaluation import episode_seed, rollout  # noqa: E402
-from marl_part.policies import role_overrides  # noqa: E402
+from marl_part.policies import CHECKPOINT_FILE, RUN_CONFIG_FILE, role_overrides  # noqa: E402
 from marl_part.rundir import new_run_dir  # noqa: E402
 from marl_part.stats import interval, mean_ci95  # noqa: E402
-from marl_part.training import check_learnable, start_run, train_run  # noqa: E402
+from marl_part.training import (  # noqa: E402
+    check_learnable,
+    resume_config,
+    start_run,
+    train_run,
+    write_resolved_config,
+)
 
 EVAL_CURVE = "eval/episode_reward"
 
@@ -35,25 +47,35 @@ def run_ablation(config_path: str, overrides: list[str], log=print) -> Path:
     base = load_config(config_path, overrides)
     if base.ablate is None:
         raise InputError("the config has no 'ablate:' section listing variants", str(config_path))
-    settings = base.ablate
     out = new_run_dir(f"{base.name}-ablate")
+    write_resolved_config(base, out)
+    return _ablate(out, log)
+
+
+def resume_ablation(out: Path, log=print) -> Path:
+    """Finish a killed ablation in its own folder ``out``."""
+    if not (out / RUN_CONFIG_FILE).is_file():
+        raise InputError(f"not an ablation folder (no {RUN_CONFIG_FILE})", str(out))
+    return _ablate(out, log)
+
+
+def _ablate(out: Path, log) -> Path:
+    base_path = out / RUN_CONFIG_FILE
+    settings = load_config(base_path).ablate
     rows, curves = [], {}
     for variant in settings.variants:
         scores, runs = [], []
         for seed in range(settings.seeds):
-            config = load_config(config_path, overrides + list(variant.set)
-                                 + [f"seed={seed}", "train.compare_with=[]"])
-            check_learnable(config)
-            run_dir = start_run(config, out / variant.name / f"seed{seed}")
-            summary = train_run(config, run_dir, show_progress=False)
-            scores.append(summary["eval"]["team_reward"]["mean"])
+            run_dir = out / variant.name / f"seed{seed}"
+            config, score = _trained_score(
+                base_path, list(variant.set) + [f"seed={seed}", "train.compare_with=[]"], run_dir,
+                lambda text, name=variant.name, seed=seed: log(f"  {name} seed {seed}: {text}"))
+            scores.append(score)
             runs.append(run_dir)
-            log(f"  {variant.name} seed {seed}: {summary['env_steps']:,} steps in "
-                f"{summary['wall_time_s']:.0f} s, team reward {scores[-1]:.4g}")
         rows.append(_row(variant.name, scores, settings.statistic, config, runs[0]))
         curves[variant.name] = [eval_curve(run) for run in runs]
     for pair in settings.baselines:
-        config = load_config(config_path, overrides + role_overrides(pair))
+        config = load_config(base_path, role_overrides(pair))
         scores = baseline_scores(config, settings.seeds)
         label = " + ".join(f"{role}={name}" for role, name in pair.items())
         rows.append(_row(label, scores, settings.statistic, config, None))
@@ -61,6 +83,29 @@ def run_ablation(config_path: str, overrides: list[str], log=print) -> Path:
     write_table(rows, settings.statistic, out)
     plot_curves(curves, rows, out / "learning_curves.png")
     return out
+
+
+def _trained_score(base_path: Path, overrides: list[str], run_dir: Path, log):
+    """(config, mean team reward of the final evaluation) of one trained run, training
+    or resuming it unless an earlier attempt finished it."""
+    if (run_dir / "eval.json").is_file():
+        config = load_config(run_dir / RUN_CONFIG_FILE)
+        score = json.loads((run_dir / "eval.json").read_text())["team_reward"]["mean"]
+        log(f"finished earlier, team reward {score:.4g}")
+        return config, score
+    if (run_dir / CHECKPOINT_FILE).is_file():
+        config = resume_config(run_dir)
+        summary = train_run(config, run_dir, resume=True, show_progress=False)
+    else:
+        if run_dir.exists():  # killed before its first checkpoint: nothing to continue
+            shutil.rmtree(run_dir)
+        config = load_config(base_path, overrides)
+        check_learnable(config)
+        summary = train_run(config, start_run(config, run_dir), show_progress=False)
+    score = summary["eval"]["team_reward"]["mean"]
+    log(f"{summary['env_steps']:,} steps in {summary['wall_time_s']:.0f} s, "
+        f"team reward {score:.4g}")
+    return config, score
 
 
 def _row(name: str, scores: list[float], statistic: str, config: Config, run: Path | None):

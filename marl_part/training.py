@@ -49,9 +49,14 @@ def start_run(config: Config, run_dir: Path | None = None) -> Path:
         run_dir = new_run_dir(config.name)
     else:
         run_dir.mkdir(parents=True)
-    (run_dir / RUN_CONFIG_FILE).write_text(yaml.safe_dump(typed_yaml.to_dict(config),
-                                                          sort_keys=False))
+    write_resolved_config(config, run_dir)
     return run_dir
+
+
+def write_resolved_config(config: Config, folder: Path) -> None:
+    """``folder/config.yaml``: every setting of ``config``, loadable on its own."""
+    (folder / RUN_CONFIG_FILE).write_text(yaml.safe_dump(typed_yaml.to_dict(config),
+                                                         sort_keys=False))
 
 
 def train_run(config: Config, run_dir: Path, resume: bool = False,

@@ -130,3 +130,18 @@ def test_ablate_tables_learners_and_baselines_over_seeds(tmp_path, write_config,
     assert all(row.endswith("| 2 |") for row in rows[2:])
     assert (out / "learning_curves.png").stat().st_size > 0
     assert len(list(out.glob("*/seed*/checkpoint.pt"))) == 4
+
+    # a killed ablation resumes: finished runs are kept, a run killed after its last
+    # checkpoint only evaluates, a run killed before its first checkpoint trains again
+    table = (out / "ablation.md").read_text()
+    kept = (out / "mappo" / "seed1" / "checkpoint.pt").stat().st_mtime_ns
+    (out / "mappo" / "seed0" / "eval.json").unlink()
+    for path in (out / "partitioner-alone" / "seed1").iterdir():
+        if path.name != "config.yaml":
+            path.unlink()
+    (out / "ablation.md").unlink()
+    assert main(["ablate", "--resume", str(out)]) == 0
+    assert "finished earlier" in capsys.readouterr().out
+    assert (out / "ablation.md").read_text() == table
+    assert (out / "mappo" / "seed1" / "checkpoint.pt").stat().st_mtime_ns == kept
+    assert main(["ablate", "--resume", str(tmp_path / "runs")]) == 2
