@@ -48,7 +48,7 @@ def run_ablation(config_path: str, overrides: list[str], log=print) -> Path:
     if base.ablate is None:
         raise InputError("the config has no 'ablate:' section listing variants", str(config_path))
     out = new_run_dir(f"{base.name}-ablate")
-    write_resolved_config(base, out)
+    write_resolved_config(base, out, only_changed=True)
     return _ablate(out, log)
 
 

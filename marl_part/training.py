@@ -53,10 +53,11 @@ def start_run(config: Config, run_dir: Path | None = None) -> Path:
     return run_dir
 
 
-def write_resolved_config(config: Config, folder: Path) -> None:
-    """``folder/config.yaml``: every setting of ``config``, loadable on its own."""
-    (folder / RUN_CONFIG_FILE).write_text(yaml.safe_dump(typed_yaml.to_dict(config),
-                                                         sort_keys=False))
+def write_resolved_config(config: Config, folder: Path, only_changed: bool = False) -> None:
+    """``folder/config.yaml``: ``config``, loadable on its own; every setting, or only
+    those that differ from the defaults (a base for overrides that switch algorithm)."""
+    data = typed_yaml.to_dict(config, only_changed=only_changed)
+    (folder / RUN_CONFIG_FILE).write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 def train_run(config: Config, run_dir: Path, resume: bool = False,

@@ -115,15 +115,27 @@ def load(cls: type, path: str | Path, overrides: typing.Iterable[str] = ()) -> A
     return build(cls, node, str(path))
 
 
-def to_dict(value: Any) -> Any:
-    """A dataclass tree as plain YAML-able data (the resolved config of a run)."""
+def to_dict(value: Any, *, only_changed: bool = False) -> Any:
+    """A dataclass tree as plain YAML-able data: the resolved config of a run, or with
+    ``only_changed`` just the values that differ from their defaults (what a user would
+    write, so an override of a union's tag, ``learner.algorithm=qmix``, still loads)."""
     if dataclasses.is_dataclass(value):
-        return {f.name: to_dict(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: to_dict(getattr(value, f.name), only_changed=only_changed)
+                for f in dataclasses.fields(value)
+                if not (only_changed and _is_default(f, getattr(value, f.name)))}
     if isinstance(value, (list, tuple)):
-        return [to_dict(v) for v in value]
+        return [to_dict(v, only_changed=only_changed) for v in value]
     if isinstance(value, dict):
-        return {k: to_dict(v) for k, v in value.items()}
+        return {k: to_dict(v, only_changed=only_changed) for k, v in value.items()}
     return value
+
+
+def _is_default(field: dataclasses.Field, value: Any) -> bool:
+    if field.default is not dataclasses.MISSING:
+        return value == field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return value == field.default_factory()
+    return False
 
 
 def _scalar(node: yaml.Node) -> Any:

@@ -11,9 +11,13 @@ import time
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from marl_part import typed_yaml
 from marl_part.cli import main
+from marl_part.config import load_config
+from marl_part.training import write_resolved_config
 
 from conftest import small_config
+from test_scenarios import CONFIGS
 
 TINY_TRAIN = {"budget_env_steps": 256, "n_envs": 4, "eval_every_env_steps": 128,
               "eval_episodes": 2, "final_episodes": 2, "final_seeds": 1,
@@ -145,3 +149,16 @@ def test_ablate_tables_learners_and_baselines_over_seeds(tmp_path, write_config,
     assert (out / "ablation.md").read_text() == table
     assert (out / "mappo" / "seed1" / "checkpoint.pt").stat().st_mtime_ns == kept
     assert main(["ablate", "--resume", str(tmp_path / "runs")]) == 2
+
+
+@pytest.mark.parametrize("path", [p for p in CONFIGS if "ablate:" in p.read_text()],
+                         ids=lambda p: p.stem)
+def test_ablation_base_resolves_every_variant_as_the_users_file_does(path, tmp_path):
+    """The ablation keeps its base config in its folder; each variant (some switch the
+    algorithm, a union's tag) loads from it to the config the user's file gives."""
+    base = load_config(path)
+    write_resolved_config(base, tmp_path, only_changed=True)
+    for variant in base.ablate.variants:
+        overrides = [*variant.set, "seed=2"]
+        assert (typed_yaml.to_dict(load_config(tmp_path / "config.yaml", overrides))
+                == typed_yaml.to_dict(load_config(path, overrides))), variant.name

@@ -6,8 +6,9 @@ epsilon), the trainer's progress (epoch, env step, update step, run totals the l
 keeps), the Python, numpy and
 torch RNG states, the algorithm config and the joint layout. It contains only tensors
 and plain data, so it loads with ``torch.load(weights_only=True)`` (no code runs).
-Off-policy runs also keep their replay buffer beside it (``replay_buffer.pkl``, pickled,
-so only ever read back from one's own run directory).
+Off-policy runs also keep their replay buffer beside it (``replay_buffer.h5``): the
+filled slots of each env's sub-buffer, lzf-compressed, and the counters that place them
+(its sampling RNG state is pickled, so read a buffer back only from your own runs).
 
 Files are written to a temporary name, synced and moved into place with
 ``os.replace``: a run killed at any moment leaves the previous or the new checkpoint,
@@ -17,27 +18,32 @@ never a torn one.
 from __future__ import annotations
 
 import os
-import pickle
 import random
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 import torch
 import yaml
+from tianshou.data import ReplayBufferManager
+from tianshou.data.batch import create_value
+from tianshou.data.utils.converter import from_hdf5, to_hdf5
 
 from marl_part import typed_yaml
 from marl_part.errors import InputError
 from marl_part.joint import AgentLayout, JointLayout
 
 CHECKPOINT_FILE = "checkpoint.pt"
-REPLAY_BUFFER_FILE = "replay_buffer.pkl"
+REPLAY_BUFFER_FILE = "replay_buffer.h5"
+SUB_BUFFER_COUNTERS = ("_insertion_idx", "_size", "last_index", "_ep_return", "_ep_len",
+                       "_ep_start_idx")
 FORMAT_VERSION = 1
 
 
 def _write_atomically(path: Path, write) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
+    with open(tmp, "w+b") as f:
         write(f)
         f.flush()
         os.fsync(f.fileno())
@@ -144,30 +150,60 @@ def check_layout(checkpoint: dict, path: str | Path, layout: JointLayout) -> Non
         raise InputError(f"checkpoint does not fit this run: {mismatch}", str(path))
 
 
-def save_replay_buffer(path: Path, buffer, env_step: int) -> None:
-    saved = {"env_step": env_step, "buffer": buffer}
-    _write_atomically(Path(path), lambda f: pickle.dump(saved, f))
+def save_replay_buffer(path: Path, buffer: ReplayBufferManager, env_step: int) -> None:
+    """Write the filled part of ``buffer`` (a pickle of the whole buffer holds every slot
+    twice, once in the manager and once in its sub-buffers, empty slots included)."""
+    saved = {"meta": buffer._meta[_filled_slots(buffer, [sub._size for sub in buffer.buffers])],
+             "counters": {name: np.array([getattr(sub, name) for sub in buffer.buffers])
+                          for name in SUB_BUFFER_COUNTERS},
+             "last_index": buffer.last_index, "lengths": buffer._lengths,
+             "random_state": buffer._random_state.get_state()}
+
+    def write(f) -> None:
+        with h5py.File(f, "w") as h5:
+            h5.attrs["env_step"] = env_step
+            to_hdf5(saved, h5, compression="lzf")
+
+    _write_atomically(Path(path), write)
 
 
-def load_replay_buffer(path: Path, env_step: int):
-    """The buffer saved with the checkpoint at ``env_step``, or None if there is none
-    (a run killed between writing the buffer and the checkpoint leaves a newer one).
+def load_replay_buffer(path: Path, env_step: int, into: ReplayBufferManager) -> bool:
+    """Fill ``into`` (an empty buffer of the run's size) with the buffer saved with the
+    checkpoint at ``env_step``; False, leaving it empty, if there is none (a run killed
+    between writing the buffer and the checkpoint leaves a newer one).
 
     The episodes the kill cut short are marked truncated, so n-step returns stop at
     their last transition and bootstrap from its (valid) next observation instead of
     running on into the episodes the resumed run appends.
     """
     if not Path(path).is_file():
-        return None
-    with open(path, "rb") as f:
-        saved = pickle.load(f)
-    if saved["env_step"] != env_step:
-        return None
-    buffer = saved["buffer"]
-    cut = buffer.unfinished_index()
-    buffer.truncated[cut] = True
-    buffer.done[cut] = True
-    for sub_buffer in buffer.buffers:  # Tianshou has no public call to start a new episode
-        sub_buffer._ep_return, sub_buffer._ep_len = 0.0, 0
-        sub_buffer._ep_start_idx = sub_buffer._insertion_idx
-    return buffer
+        return False
+    with h5py.File(path, "r") as h5:
+        if h5.attrs["env_step"] != env_step:
+            return False
+        saved = from_hdf5(h5)
+    counters = saved["counters"]
+    meta = saved["meta"]
+    full = create_value(meta[0], into.maxsize)
+    full[_filled_slots(into, counters["_size"])] = meta
+    into.set_batch(full)
+    for index, sub in enumerate(into.buffers):
+        for name in SUB_BUFFER_COUNTERS:
+            value = counters[name][index]
+            setattr(sub, name, value if isinstance(value, np.ndarray) else value.item())
+    into.last_index, into._lengths = saved["last_index"], saved["lengths"]
+    into._random_state.set_state(saved["random_state"])
+    cut = into.unfinished_index()
+    into.truncated[cut] = True
+    into.done[cut] = True
+    for sub in into.buffers:  # Tianshou has no public call to start a new episode
+        sub._ep_return, sub._ep_len = 0.0, 0
+        sub._ep_start_idx = sub._insertion_idx
+    return True
+
+
+def _filled_slots(buffer: ReplayBufferManager, sizes) -> np.ndarray:
+    """Indices of the slots each sub-buffer has written (its first ``size``; all once it
+    has wrapped around)."""
+    return np.concatenate([offset + np.arange(size)
+                           for offset, size in zip(buffer._offset, sizes, strict=True)])

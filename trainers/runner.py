@@ -153,11 +153,9 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
     start_step = restored[1] if restored else 0
     train_envs.seed(seed + start_step)
     test_envs.seed(seed + start_step + len(train_envs))
-    buffer = None
+    buffer = spec.make_buffer(algo_config, len(train_envs))
     if restored and not algo_config.on_policy:
-        buffer = load_replay_buffer(run_dir / REPLAY_BUFFER_FILE, start_step)
-    if buffer is None:
-        buffer = spec.make_buffer(algo_config, len(train_envs))
+        load_replay_buffer(run_dir / REPLAY_BUFFER_FILE, start_step, buffer)
     train_collector = NoGradCollector(algorithm, train_envs, buffer, exploration_noise=True,
                                       collect_stats_class=TeamCollectStats)
     test_collector = NoGradCollector(algorithm, test_envs, collect_stats_class=TeamCollectStats)

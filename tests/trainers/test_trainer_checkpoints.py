@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 import torch
-from tianshou.data import Collector
+from tianshou.data import Batch, Collector, VectorReplayBuffer
 from tianshou.utils.torch_utils import policy_within_training_step
 
 from marl_part.errors import InputError
@@ -21,6 +21,7 @@ from trainers.checkpoint import (
     load_checkpoint,
     load_replay_buffer,
     save_checkpoint,
+    save_replay_buffer,
     set_rng_state,
 )
 from trainers.registry import algorithm_spec
@@ -169,11 +170,39 @@ def test_replay_buffer_is_kept_with_its_checkpoint(tiny_runs):
     run_dir = tiny_runs["qmix"]
     env_step = load_checkpoint(run_dir / CHECKPOINT_FILE)["progress"]["env_step"]
     assert env_step >= TINY_BUDGET
-    buffer = load_replay_buffer(run_dir / REPLAY_BUFFER_FILE, env_step)
+    buffer = algorithm_spec("qmix").make_buffer(SMALL_CONFIGS["qmix"], 4)
+    assert load_replay_buffer(run_dir / REPLAY_BUFFER_FILE, env_step, buffer)
     assert len(buffer) == env_step
     assert len(buffer.unfinished_index()) == 0  # episodes cut by the stop end truncated
     assert buffer.truncated.sum() == env_step // 8 + 4 - 4 * (env_step % 8 == 0)
-    assert load_replay_buffer(run_dir / REPLAY_BUFFER_FILE, env_step - 16) is None
+    assert not load_replay_buffer(run_dir / REPLAY_BUFFER_FILE, env_step - 16,
+                                  algorithm_spec("qmix").make_buffer(SMALL_CONFIGS["qmix"], 4))
+
+
+def test_replay_buffer_round_trip_keeps_slots_counters_and_sampling(tmp_path):
+    """One env's sub-buffer has wrapped around, the other holds an unfinished episode;
+    the file holds only written slots and the reloaded buffer samples as the original."""
+    original, loaded = VectorReplayBuffer(16, 2), VectorReplayBuffer(16, 2)
+    for step, env in [(s, 0) for s in range(11)] + [(s, 1) for s in range(3)]:
+        original.add(Batch(obs=np.full((1, 3), step, np.float32), act=np.array([[step, env]]),
+                           rew=np.array([step * 0.5]), terminated=np.array([step % 4 == 3]),
+                           truncated=np.array([False]), obs_next=np.zeros((1, 3), np.float32),
+                           info=Batch(scalars=np.full((1, 2), step, np.float32))),
+                     buffer_ids=[env])
+    path = tmp_path / REPLAY_BUFFER_FILE
+    save_replay_buffer(path, original, env_step=14)
+    assert load_replay_buffer(path, 14, loaded)
+    assert len(loaded) == len(original) == 8 + 3
+    written = np.r_[0:8, 8:11]
+    for key in ("obs", "act", "rew", "terminated", "obs_next"):
+        assert np.array_equal(getattr(loaded, key)[written], getattr(original, key)[written]), key
+    assert np.array_equal(loaded.info.scalars[written], original.info.scalars[written])
+    assert np.array_equal(loaded.last_index, original.last_index)
+    # the episodes the stop cut end truncated: env 0's step 10 (in slot 2 after the
+    # wrap-around; its last terminal was step 7) and env 1's step 2
+    assert loaded.truncated.nonzero()[0].tolist() == [2, 8 + 2]
+    assert not original.truncated.any()
+    assert np.array_equal(loaded.sample_indices(6), original.sample_indices(6))
 
 
 def test_load_actor_checks_its_input(tiny_runs):
