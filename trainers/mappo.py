@@ -74,6 +74,12 @@ class MAPPO(PPO):
         """The network whose per-dimension argmax is the greedy team action."""
         return self.policy.actor
 
+    def _distribution(self, obs: np.ndarray | torch.Tensor) -> FactorizedCategorical:
+        """The team's action distribution at ``obs``, drawing no action (calling the
+        policy also samples one, Gumbel noise over the whole minibatch)."""
+        logits, _ = self.policy.actor(obs)
+        return self.policy.dist_fn(logits)
+
     def _values(self, obs: np.ndarray) -> torch.Tensor:
         with torch.no_grad():
             return torch.cat([self.critic(part) for part in np.array_split(
@@ -108,7 +114,7 @@ class MAPPO(PPO):
         batch.act = torch.as_tensor(batch.act, dtype=torch.long)
         with torch.no_grad():
             batch.logp_old = torch.cat([
-                self.policy(minibatch).dist.dimension_log_prob(minibatch.act)
+                self._distribution(minibatch.obs).dimension_log_prob(minibatch.act)
                 for minibatch in batch.split(self.max_batchsize, shuffle=False, merge_last=True)])
         return batch
 
@@ -130,7 +136,7 @@ class MAPPO(PPO):
         membership = self.dimension_share.ne(0).float()  # (dims, agents)
         for _ in range(repeat):
             for minibatch in batch.split(batch_size or -1, merge_last=True):
-                dist: FactorizedCategorical = self.policy(minibatch).dist
+                dist = self._distribution(minibatch.obs)
                 ratio = (dist.dimension_log_prob(minibatch.act) - minibatch.logp_old).exp()
                 clipped_ratio = ratio.clamp(1.0 - self.eps_clip, 1.0 + self.eps_clip)
                 # one advantage column for all agents, or one per agent (IPPO)
