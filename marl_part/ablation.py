@@ -2,10 +2,12 @@
 
 Every variant of the config's ``ablate:`` section (an algorithm, a single-agent
 ablation, ...: overrides of the config) is trained once per seed; each trained team is
-evaluated on ``train.final_episodes`` x ``train.final_seeds`` episodes and scores its
-mean team reward. Baseline pairs score the same evaluation once per seed. The table
-gives, per row, the interquartile mean (or mean) over seeds with a 95% interval;
-learning curves plot the evaluation reward against env steps, mean and 95% band.
+evaluated on the same ``train.final_episodes`` x ``train.final_seeds`` episodes and
+scores its mean team reward; a row gives the interquartile mean (or mean) over training
+seeds with a 95% interval. Baseline pairs are fixed policies with no training seed: a
+row gives their mean team reward on those same episodes, with the 95% interval of that
+mean over the episodes. Learning curves plot the evaluation reward against env steps,
+mean and 95% band.
 
 The output folder keeps the resolved config (``config.yaml``) and one run directory per
 variant and seed, so a killed ablation resumes (``resume_ablation``): finished runs are
@@ -27,7 +29,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from marl_part.config import Config, load_config  # noqa: E402
 from marl_part.errors import InputError  # noqa: E402
-from marl_part.evaluation import episode_seed, rollout  # noqa: E402
+from marl_part.evaluation import evaluate  # noqa: E402
 from marl_part.policies import CHECKPOINT_FILE, RUN_CONFIG_FILE, role_overrides  # noqa: E402
 from marl_part.rundir import new_run_dir  # noqa: E402
 from marl_part.stats import interval, mean_ci95  # noqa: E402
@@ -72,15 +74,16 @@ def _ablate(out: Path, log) -> Path:
                 lambda text, name=variant.name, seed=seed: log(f"  {name} seed {seed}: {text}"))
             scores.append(score)
             runs.append(run_dir)
-        rows.append(_row(variant.name, scores, settings.statistic, config, runs[0]))
+        rows.append(_row(variant.name, scores, settings.statistic, config, trained=True))
         curves[variant.name] = [eval_curve(run) for run in runs]
     for pair in settings.baselines:
         config = load_config(base_path, role_overrides(pair))
-        scores = baseline_scores(config, settings.seeds)
+        result = evaluate(config, {}, config.train.final_episodes, config.train.final_seeds)
         label = " + ".join(f"{role}={name}" for role, name in pair.items())
-        rows.append(_row(label, scores, settings.statistic, config, None))
-        log(f"  {label}: team reward {np.mean(scores):.4g}")
-    write_table(rows, settings.statistic, out)
+        rows.append(_row(label, result.rollout.reward.sum(axis=0).tolist(), "mean", config,
+                         trained=False))
+        log(f"  {label}: team reward {result.team_reward['mean']:.4g}")
+    write_table(rows, out)
     plot_curves(curves, rows, out / "learning_curves.png")
     return out
 
@@ -108,23 +111,17 @@ def _trained_score(base_path: Path, overrides: list[str], run_dir: Path, log):
     return config, score
 
 
-def _row(name: str, scores: list[float], statistic: str, config: Config, run: Path | None):
+def _row(name: str, scores: list[float], statistic: str, config: Config, trained: bool):
+    """A table row: ``scores`` are per training seed (``trained``) or per evaluation
+    episode (a baseline pair)."""
     fills = config.role_fills()
-    if run is not None:
+    if trained:
         fills = {role: (config.learner.algorithm if fill == "learn" else fill)
                  for role, fill in fills.items()}
-    return {"name": name, "roles": fills, "scores": scores,
+    return {"name": name, "roles": fills, "scores": scores, "statistic": statistic,
+            "over": f"{len(scores)} training seeds" if trained else f"{len(scores)} episodes",
             "estimate": interval(scores, statistic),
-            "budget_env_steps": config.train.budget_env_steps if run else None}
-
-
-def baseline_scores(config: Config, seeds: int) -> list[float]:
-    """A baseline pair's mean team reward per seed, on the learners' final evaluation."""
-    episodes = config.train.final_episodes * config.train.final_seeds
-    run = rollout(config, {}, [episode_seed(seed, e) for seed in range(seeds)
-                               for e in range(episodes)])
-    returns = run.reward.sum(axis=0).reshape(seeds, episodes)
-    return returns.mean(axis=1).tolist()
+            "budget_env_steps": config.train.budget_env_steps if trained else None}
 
 
 def eval_curve(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -137,25 +134,25 @@ def eval_curve(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.array([p.step for p in points]), np.array([p.value for p in points])
 
 
-def write_table(rows: list[dict], statistic: str, out: Path) -> None:
-    label = "IQM" if statistic == "iqm" else "mean"
-    lines = [f"| row | partitioner | scheduler | team reward ({label}) | 95% interval | seeds |",
-             "|---|---|---|---|---|---|"]
+def write_table(rows: list[dict], out: Path) -> None:
+    lines = ["| row | partitioner | scheduler | team reward | statistic | 95% interval | over |",
+             "|---|---|---|---|---|---|---|"]
     for row in rows:
         e = row["estimate"]
         lines.append(f"| {row['name']} | {row['roles'].get('partitioner', '')} | "
                      f"{row['roles'].get('scheduler', '')} | {e['value']:.4g} | "
-                     f"[{e['low']:.4g}, {e['high']:.4g}] | {len(row['scores'])} |")
+                     f"{row['statistic']} | [{e['low']:.4g}, {e['high']:.4g}] | {row['over']} |")
     (out / "ablation.md").write_text("\n".join(lines) + "\n")
     with open(out / "ablation.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["row", "partitioner", "scheduler", "statistic", "value", "low", "high",
-                         "scores"])
+                         "over", "scores"])
         for row in rows:
             e = row["estimate"]
             writer.writerow([row["name"], row["roles"].get("partitioner", ""),
-                             row["roles"].get("scheduler", ""), statistic, e["value"], e["low"],
-                             e["high"], " ".join(f"{s:.6g}" for s in row["scores"])])
+                             row["roles"].get("scheduler", ""), row["statistic"], e["value"],
+                             e["low"], e["high"], row["over"],
+                             " ".join(f"{s:.6g}" for s in row["scores"])])
     (out / "ablation.json").write_text(json.dumps(rows, indent=2, default=str) + "\n")
 
 

@@ -131,7 +131,14 @@ def test_ablate_tables_learners_and_baselines_over_seeds(tmp_path, write_config,
     assert rows[2].startswith("| mappo | mappo | mappo |")
     assert rows[3].startswith("| partitioner-alone | mappo | static |")
     assert rows[4].startswith("| partitioner=hash + scheduler=static | hash | static |")
-    assert all(row.endswith("| 2 |") for row in rows[2:])
+    cells = [[c.strip() for c in row.split("|")[1:-1]] for row in rows[2:]]
+    assert [c[4] for c in cells] == ["mean"] * 3
+    assert [c[6] for c in cells] == ["2 training seeds"] * 2 + ["2 episodes"]
+    # a fixed baseline is scored on the learners' final evaluation episodes (2 x 1 here)
+    hash_static = json.loads((out / "ablation.json").read_text())[2]
+    low, high = (float(x) for x in cells[2][5].strip("[]").split(","))
+    assert float(cells[2][3]) == pytest.approx(sum(hash_static["scores"]) / 2, rel=1e-3)
+    assert low <= float(cells[2][3]) <= high
     assert (out / "learning_curves.png").stat().st_size > 0
     assert len(list(out.glob("*/seed*/checkpoint.pt"))) == 4
 
