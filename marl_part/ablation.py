@@ -41,8 +41,6 @@ from marl_part.training import (  # noqa: E402
     write_resolved_config,
 )
 
-EVAL_CURVE = "eval/episode_reward"
-
 
 def run_ablation(config_path: str, overrides: list[str], log=print) -> Path:
     """Train and evaluate everything the config's ``ablate:`` lists; the output folder."""
@@ -126,12 +124,10 @@ def _row(name: str, scores: list[float], statistic: str, config: Config, trained
 
 def eval_curve(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     """(env steps, evaluation reward) read back from a run's TensorBoard events."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from trainers.team_logger import EVAL_REWARD, read_scalars
 
-    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
-    events.Reload()
-    points = events.Scalars(EVAL_CURVE)
-    return np.array([p.step for p in points]), np.array([p.value for p in points])
+    points = sorted(read_scalars(str(run_dir), EVAL_REWARD).items())
+    return np.array([step for step, _ in points]), np.array([value for _, value in points])
 
 
 def write_table(rows: list[dict], out: Path) -> None:

@@ -38,11 +38,15 @@ EVAL_REWARD = "eval/episode_reward"
 CUMULATIVE_INFO = ("metrics/deadline_miss",)  # info entries also summed over the whole run
 
 
-def logged_steps(log_dir: str, tag: str) -> set[int]:
-    """The steps at which ``tag`` was written to the event files in ``log_dir``."""
-    events = EventAccumulator(log_dir, size_guidance={SCALARS: 0})
+def read_scalars(log_dir: str, tag: str) -> dict[int, float]:
+    """``tag``'s value at each step in the event files of ``log_dir``. A resumed run
+    logs again the steps its killed predecessor logged after the checkpoint; the value
+    written last wins (what TensorBoard's purge keeps, read without its warning)."""
+    events = EventAccumulator(log_dir, size_guidance={SCALARS: 0}, purge_orphaned_data=False)
     events.Reload()
-    return {e.step for e in events.Scalars(tag)} if tag in events.Tags()[SCALARS] else set()
+    if tag not in events.Tags()[SCALARS]:
+        return {}
+    return {e.step: e.value for e in sorted(events.Scalars(tag), key=lambda e: e.wall_time)}
 
 
 class TeamLogger(TensorboardLogger):
@@ -72,7 +76,7 @@ class TeamLogger(TensorboardLogger):
         self._last_write = (start, time.time())
         # Resuming, the trainer first re-evaluates the restored weights; the killed run
         # logged that evaluation right after its checkpoint unless killed in between.
-        self._skip_restored_eval = restored is not None and restored[1] in logged_steps(
+        self._skip_restored_eval = restored is not None and restored[1] in read_scalars(
             writer.log_dir, EVAL_REWARD)
 
     def _named(self, sums) -> dict[str, float]:
