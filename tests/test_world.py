@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from marl_part.cluster import ClusterConfig, NodeType
+from marl_part.dedup import FingerprintStores
 from marl_part.routing import TupleRouting
 from marl_part.workloads.batches import aggregate
 from marl_part.workloads.trace import Trace
@@ -163,3 +164,19 @@ def test_load_ranks_place_hot_keys_where_the_work_is_least():
     record = world.step(world.hot_key_routing([[2, 3]]), hold)
     assert record.loads[0].tolist() == [0, 6.5, 5.5]
     assert record.moved_keys[0] == 1  # A's state follows its first choice, to partition 2
+
+
+@pytest.mark.parametrize("partitions", [8, 16, 32, 64])
+def test_fingerprint_stores_count_first_copies_in_every_word_size(partitions):
+    """A fingerprint costs its bytes once per partition, and once to the ideal single
+    store; the highest partition's bit (the sign bit of a 64-bit word) counts too."""
+    stores = FingerprintStores(2, 5, partitions)
+    top = partitions - 1
+    result = stores.store(env=np.array([0, 0, 0, 1, 1]), fingerprint=np.array([3, 3, 3, 3, 4]),
+                          partition=np.array([top, 0, top, top, top]),
+                          chunk_bytes=np.array([10.0, 20.0, 30.0, 40.0, 50.0]))
+    assert result.stored_bytes[0, [0, top]].tolist() == [20.0, 10.0]
+    assert result.stored_bytes[1, top] == 90.0 and result.stored_bytes.sum() == 120.0
+    assert result.ideal_bytes.tolist() == [10.0, 90.0]
+    holders = stores.holders(np.array([0, 1, 1]), np.array([3, 3, 2]))
+    assert [row.nonzero()[0].tolist() for row in holders] == [[0, top], [top], []]
