@@ -219,8 +219,38 @@ def build(config: QLearningConfig, layout: JointLayout) -> QMIX:
     return QMIX(policy=policy, column_names=column_names, config=config)
 
 
+class IncrementallyCheckedBuffer(VectorReplayBuffer):
+    """A replay buffer whose NaN check covers only the transitions added since the
+    previous check, which the earlier ones passed.
+
+    Tianshou's off-policy trainer calls ``hasnull()`` after every collection; over the
+    whole buffer that takes 170 ms at 100k transitions, and with one collection per 32
+    env steps it took about a third of a QMIX run.
+    """
+
+    def __init__(self, total_size: int, buffer_num: int):
+        super().__init__(total_size, buffer_num)
+        self._unchecked: list[np.ndarray] = []
+
+    def add(self, batch, buffer_ids=None):
+        added = super().add(batch, buffer_ids)
+        self._unchecked.append(added[0])
+        return added
+
+    def reset(self, keep_statistics: bool = False) -> None:
+        super().reset(keep_statistics)
+        self._unchecked.clear()
+
+    def hasnull(self) -> bool:
+        if not self._unchecked:
+            return False
+        indices = np.unique(np.concatenate(self._unchecked))
+        self._unchecked.clear()
+        return self[indices].hasnull()
+
+
 def make_buffer(config: QLearningConfig, num_envs: int) -> VectorReplayBuffer:
-    return VectorReplayBuffer(config.buffer_size, num_envs)
+    return IncrementallyCheckedBuffer(config.buffer_size, num_envs)
 
 
 def trainer_params(config: QLearningConfig, **common) -> OffPolicyTrainerParams:

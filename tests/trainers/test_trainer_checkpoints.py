@@ -221,3 +221,27 @@ def test_unknown_algorithm_lists_the_valid_ones():
     with pytest.raises(InputError, match="unknown algorithm 'maddpg'; one of: mappo, ippo, "
                                          "mappo_shared, qmix, idqn"):
         algorithm_spec("maddpg")
+
+
+def test_off_policy_buffer_checks_each_new_transition_for_nan_once():
+    """Tianshou's trainer asks ``hasnull()`` after every collection; the buffer checks
+    what was added since the last question, so a NaN is reported when it arrives."""
+    buffer = algorithm_spec("qmix").make_buffer(SMALL_CONFIGS["qmix"], 2)
+
+    def add(value):
+        buffer.add(Batch(obs=np.full((2, 3), value, np.float32), act=np.zeros((2, 2), np.int64),
+                         rew=np.zeros(2), terminated=np.zeros(2, bool),
+                         truncated=np.zeros(2, bool), obs_next=np.zeros((2, 3), np.float32),
+                         info=Batch()))
+
+    assert not buffer.hasnull()
+    add(1.0)
+    add(2.0)
+    assert not buffer.hasnull()
+    add(np.nan)
+    assert buffer.hasnull() and VectorReplayBuffer.hasnull(buffer)
+    add(3.0)
+    assert not buffer.hasnull()  # the NaN was reported when it came in
+    buffer.reset()
+    add(np.nan)
+    assert buffer.hasnull()
