@@ -78,3 +78,15 @@ def test_eval_takes_an_inline_workload_and_rejects_unknown_policies(tmp_path, wr
     assert main(["eval", str(path), "--policy", "partitioner=hash", "--policy", "scheduler=static",
                  "--workload", bad_column]) == 2
     assert "no column 'file'; the file has one of: timestamp, key" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train"], "give a CONFIG.yaml, or --resume RUN_DIR"),
+    (["train", "c.yaml", "--resume", "runs/x", "--set", "seed=1"], "drop CONFIG, --set"),
+    (["train", "--resume", "runs/x", "--init-from", "runs/y"], "drop --init-from"),
+    (["ablate"], "give a CONFIG.yaml, or --resume OUT_DIR"),
+    (["ablate", "--resume", "runs/x", "--set", "seed=1"], "drop --set"),
+])
+def test_a_resume_takes_no_config_and_a_start_needs_one(args, message, capsys):
+    assert main(args) == 2
+    assert message in capsys.readouterr().err

@@ -6,20 +6,16 @@ curves continue); ``--init-from CHECKPOINT`` warm-starts a new run's networks.
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from marl_part.commands import add_config_or_resume, check_config_or_resume
 from marl_part.config import load_config
-from marl_part.errors import InputError
 from marl_part.training import best_baseline, resume_config, start_run, train_run
 
 
 def add_parser(commands) -> None:
     parser = commands.add_parser("train", help="train the learned roles of a config")
-    parser.add_argument("config", nargs="?")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key (repeatable)")
-    parser.add_argument("--resume", metavar="RUN_DIR", type=Path,
-                        help="continue a run from its last checkpoint")
+    add_config_or_resume(parser, resume_metavar="RUN_DIR",
+                         resume_help="continue a run from its last checkpoint",
+                         set_help="override a config key (repeatable)")
     parser.add_argument("--init-from", metavar="CHECKPOINT",
                         help="warm-start the networks from another run's checkpoint")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -27,16 +23,11 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
+    check_config_or_resume(args, "RUN_DIR", (("--init-from", args.init_from),))
     if args.resume:
-        if args.config or args.set or args.init_from:
-            raise InputError("--resume takes the run's own config; give no CONFIG, --set "
-                             "or --init-from with it")
         config, run_dir = resume_config(args.resume), args.resume
-    elif args.config:
-        config = load_config(args.config, args.set)
-        run_dir = None
     else:
-        raise InputError("give a CONFIG.yaml, or --resume RUN_DIR")
+        config, run_dir = load_config(args.config, args.set), None
     from marl_part.training import check_learnable
 
     agents = check_learnable(config)
