@@ -8,8 +8,9 @@ a value outside a ``Literal`` or a failed cross-field check becomes one
 Supported field types: ``bool``, ``int``, ``float``, ``str``, ``Literal[...]``,
 ``X | None``, ``list[X]``, ``tuple[X, ...]``, ``dict[str, X]``, nested dataclasses,
 and unions of dataclasses told apart by a shared tag field typed ``Literal`` with one
-value in each (e.g. ``source: zipf``); without the tag, a field's default member. A dataclass may check its fields together in
-``__post_init__`` by raising :class:`FieldError`.
+value in each (e.g. ``source: zipf``; without the tag, the field's default member). A
+dataclass may check its fields together in ``__post_init__`` by raising
+:class:`FieldError`.
 """
 
 from __future__ import annotations
