@@ -10,16 +10,14 @@ import yaml
 
 from marl_part import typed_yaml
 from marl_part.baselines import BASELINES, ROLES
-from marl_part.errors import InputError, one_of
-from marl_part.rewards import TERMS
-from marl_part.scenario import load_scenario
-from marl_part.typed_yaml import FieldError
+from marl_part.envs.wrappers import Wrapper
+from marl_part.errors import FieldError, InputError, one_of
+from marl_part.scenarios import LEARN, load_scenario
+from marl_part.sim.rewards import TERMS
+from marl_part.sim.world import WorldSettings
+from marl_part.trainers.configs import AlgorithmConfig, MAPPOConfig
 from marl_part.workloads import WorkloadConfig
-from marl_part.world import WorldSettings
-from marl_part.wrappers import Wrapper
-from trainers.configs import AlgorithmConfig, MAPPOConfig
 
-LEARN = "learn"
 STR_TAG = "tag:yaml.org,2002:str"
 
 
@@ -61,9 +59,6 @@ class EnvConfig(WorldSettings):
         """Every role's fill: the scenario's defaults overridden by ``roles``."""
         scenario = load_scenario(self.scenario, Path(self.base_dir))
         return {**scenario.ROLES, **self.roles}
-
-    def path(self, relative: str) -> Path:
-        return Path(self.base_dir) / relative
 
 
 @dataclass(frozen=True)
@@ -152,11 +147,14 @@ def load_config(path: str | Path, overrides=(), cls: type = Config,
 
 
 def workload_node(spec: str) -> yaml.Node:
-    """A workload given on the command line: a YAML file holding the ``workload``
-    mapping, or inline ``source=keys_csv,path=FILE,time_col=t,batch.tuples=500``.
-    A relative trace path starts at the YAML file's folder, or here for inline specs."""
+    """A workload given on the command line: a YAML file holding a workload mapping
+    (``source: ...`` at its top, or under a ``workload:`` key, as in another config),
+    or inline ``source=keys_csv,path=FILE,time_col=t,batch.tuples=500``. A relative
+    trace path starts at the YAML file's folder, or here for inline specs."""
     if spec.endswith((".yaml", ".yml")):
         node, folder = typed_yaml.read_node(spec), Path(spec).resolve().parent
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == "workload"), node)
     else:
         node, folder = yaml.MappingNode("tag:yaml.org,2002:map", []), Path.cwd()
         for assignment in filter(None, spec.split(",")):

@@ -1,9 +1,11 @@
-"""The one exception type for bad user input.
+"""The exception types for bad user input.
 
 Everything a user can get wrong (a YAML key, a value, a trace file, a policy name)
 raises :class:`InputError` with a message that names the place (file, line, key) and
 what would have been allowed. The CLI prints the message and exits with status 2;
-only ``--debug`` shows a traceback.
+only ``--debug`` shows a traceback. A config dataclass that finds one of its values
+bad raises :class:`FieldError`; :mod:`marl_part.typed_yaml` turns it into an
+:class:`InputError` naming the file, line and key.
 """
 
 from __future__ import annotations
@@ -17,6 +19,14 @@ class InputError(Exception):
     def __init__(self, message: str, where: str | None = None):
         self.where = where
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class FieldError(ValueError):
+    """Raised by a config dataclass's ``__post_init__``: the value of ``field`` is bad."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(message)
 
 
 def one_of(values) -> str:

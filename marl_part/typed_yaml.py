@@ -23,15 +23,7 @@ from typing import Any, Literal, get_args, get_origin
 
 import yaml
 
-from marl_part.errors import InputError, one_of
-
-
-class FieldError(ValueError):
-    """Raised by a dataclass's ``__post_init__``: ``field`` has a bad value."""
-
-    def __init__(self, field: str, message: str):
-        self.field = field
-        super().__init__(message)
+from marl_part.errors import FieldError, InputError, one_of
 
 
 class _Where:

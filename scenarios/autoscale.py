@@ -12,7 +12,7 @@ for the nodes it keeps.
 | Agents | ``scheduler`` |
 | Action | ``MultiDiscrete([2y+1, P])``: scale by ``a0 - y`` nodes; ``a1 + 1`` active partitions (``[2y+1]`` with ``scheduler.parallelism: tied``) |
 | Observation | ``Box(0, 1, (10 + P,))``: load against capacity, backlog, latency, nodes ready/on, parallelism, imbalance, utilization, miss, progress; busy time per partition |
-| State | ``Box(0, 1, (2K + 3P + 10,))`` |
+| State | ``Box(0, 1, (3K + 3P + 10,))``: the hash-routed batch as the partitioner of `partition` would see it, and the scheduler's observation |
 | Reward terms (default weight) | deadline_miss 1, lateness 0.5, backlog 1, node_cost 0.5 |
 | Episode | ``episode_length`` micro-batches, ended by truncation |
 
@@ -21,9 +21,11 @@ Config keys (defaults): ``cluster.nodes`` (N = their count), ``cluster.deadline`
 ``scheduler.parallelism`` free, ``episode_length`` 200, ``reward.<term>``.
 """
 
-from marl_part import features
-from marl_part.scenario_kit import reset_world, reward  # noqa: F401 (the scenario interface)
-from marl_part.simulation import build_world
+import numpy as np
+
+# reset_world and reward are the shared ones (the scenario interface)
+from marl_part.scenarios.common import build_world, reset_world, reward  # noqa: F401
+from marl_part.sim import features
 
 ROLES = {"partitioner": "hash", "scheduler": "learn"}
 REWARD_WEIGHTS = {"deadline_miss": 1.0, "lateness": 0.5, "backlog": 1.0, "node_cost": 0.5}
@@ -35,8 +37,15 @@ def make_world(config, n_envs=1):
 
 
 def observation(agent, world):
-    return features.scheduler_view(world)
+    """The scheduler sees the cluster and how busy each partition was."""
+    return np.concatenate([
+        features.cluster(world),  # 10: demand, backlog, latency, nodes, last batch
+        features.busy(world),  # P: busy time of each partition in the last batch
+    ], axis=1)
 
 
 def state(world):
-    return features.global_state(world)
+    """Also what the hash-routed batch looks like, for a centralized critic."""
+    return np.concatenate([features.hot_keys(world), features.cold_load(world),
+                           features.busy(world), features.speed(world),
+                           features.cluster(world)], axis=1)

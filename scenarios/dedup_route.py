@@ -26,10 +26,11 @@ the pods (P at most 64); ``partitioner.hot_keys`` K, ``partitioner.split_ways`` 
 
 import numpy as np
 
-from marl_part import features
 from marl_part.errors import InputError
-from marl_part.scenario_kit import reset_world, reward  # noqa: F401 (the scenario interface)
-from marl_part.simulation import build_world
+
+# reset_world and reward are the shared ones (the scenario interface)
+from marl_part.scenarios.common import build_world, reset_world, reward  # noqa: F401
+from marl_part.sim import features
 
 ROLES = {"partitioner": "learn", "scheduler": "static"}
 REWARD_WEIGHTS = {"dedup": 1.0, "storage_balance": 0.2}

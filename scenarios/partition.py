@@ -22,9 +22,11 @@ nodes' slots unless ``scheduler.initial_parallelism`` says fewer), ``episode_len
 200, ``reward.<term>``.
 """
 
-from marl_part import features
-from marl_part.scenario_kit import reset_world, reward  # noqa: F401 (the scenario interface)
-from marl_part.simulation import build_world
+import numpy as np
+
+# reset_world and reward are the shared ones (the scenario interface)
+from marl_part.scenarios.common import build_world, reset_world, reward  # noqa: F401
+from marl_part.sim import features
 
 ROLES = {"partitioner": "learn", "scheduler": "static"}
 REWARD_WEIGHTS = {"balance": 1.0, "split": 1.0, "migration": 0.5}
@@ -36,8 +38,15 @@ def make_world(config, n_envs=1):
 
 
 def observation(agent, world):
-    return features.partitioner_view(world)
+    """The partitioner sees the batch it routes now and the partitions it routes onto."""
+    return np.concatenate([
+        features.hot_keys(world),  # 3K: share of the batch, home, cold load at home
+        features.cold_load(world),  # P: where hashing puts the other keys
+        features.busy(world),  # P: busy time of each partition in the last batch
+        features.speed(world),  # P: speed of each partition (0: inactive)
+        features.cluster(world),  # 10: demand, backlog, latency, nodes, last batch
+    ], axis=1)
 
 
 def state(world):
-    return features.partitioner_view(world)
+    return observation("partitioner", world)

@@ -28,9 +28,10 @@ load_rank, ``partitioner.rank_choices`` R=4,
 200, ``rate_scale`` 1, ``reward.<term>``. P = nodes x slots_per_node.
 """
 
-from marl_part import features
-from marl_part.scenario_kit import reset_world, reward  # noqa: F401 (the scenario interface)
-from marl_part.simulation import build_world
+from marl_part.scenarios import autoscale, partition
+
+# reset_world and reward are the shared ones (the scenario interface)
+from marl_part.scenarios.common import build_world, reset_world, reward  # noqa: F401
 
 ROLES = {"partitioner": "learn", "scheduler": "learn"}
 REWARD_WEIGHTS = {"balance": 0.5, "deadline_miss": 1.0, "lateness": 0.5, "backlog": 1.0,
@@ -44,8 +45,14 @@ def make_world(config, n_envs=1):
 
 
 def observation(agent, world):
-    return features.partitioner_view(world) if agent == "partitioner" else features.scheduler_view(world)
+    """Each agent sees what it sees when it acts alone: the partitioner the batch it
+    routes now and the partitions it routes onto, the scheduler the cluster and how
+    busy each partition was."""
+    if agent == "partitioner":
+        return partition.observation(agent, world)  # 3K + 3P + 10
+    return autoscale.observation(agent, world)  # 10 + P
 
 
 def state(world):
-    return features.global_state(world)
+    """The partitioner's view holds the scheduler's: the centralized critic sees both."""
+    return observation("partitioner", world)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
-from marl_part.capacity import max_sustainable_throughput, whole_trace_objectives
-from marl_part.config import load_config
-from marl_part.grid import run_grid
-
 from conftest import WORKLOADS, small_config
+
+from marl_part.config import load_config
+from marl_part.evaluation.capacity import max_sustainable_throughput, whole_trace_objectives
+from marl_part.experiments.grid import run_grid
 
 
 def zipf_partition(exponent: float) -> dict:

@@ -7,10 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import DATA, small_config
 
 from marl_part.cli import main
-
-from conftest import DATA, small_config
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

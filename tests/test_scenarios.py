@@ -4,20 +4,19 @@ user scenarios, and random valid and invalid configs."""
 from __future__ import annotations
 
 import copy
-import textwrap
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import WORKLOADS, small_config
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
-from marl_part.commands.check import random_episode
+from marl_part.cli.check import random_episode
 from marl_part.config import load_config
-from marl_part.env import make_parallel_env
+from marl_part.envs.parallel_env import make_parallel_env
 from marl_part.errors import InputError
-from marl_part.scenario import SHIPPED
-
-from conftest import WORKLOADS, small_config
+from marl_part.scenarios import SHIPPED
 
 CONFIGS = sorted((Path(__file__).parent.parent / "configs").glob("*.yaml"))
 
@@ -93,35 +92,18 @@ def test_supersuit_wrappers_keep_the_api(wrappers, write_config):
         assert all(-0.5 <= r <= 0.5 for r in rewards.values())
 
 
-USER_SCENARIO = '''
-"""A user's scenario: the partitioner alone, rewarded for balance only."""
-import numpy as np
-from marl_part import features
-from marl_part.rewards import team_reward
-from marl_part.simulation import build_world
+def readme_example(first_line: str) -> str:
+    """The README's code block that starts with ``first_line``: the example a user copies."""
+    text = (Path(__file__).parent.parent / "README.md").read_text()
+    return next(block for block in re.findall(r"```\w*\n(.*?)```", text, flags=re.DOTALL)
+                if block.startswith(first_line))
 
-ROLES = {"partitioner": "learn", "scheduler": "static"}
-OBSERVATION_BOUNDS = (0.0, 1.0)
 
-def make_world(config, n_envs=1):
-    return build_world(config, n_envs, {"balance": 1.0})
-
-def reset_world(world, env_ids, rngs):
-    world.reset(env_ids, rngs)
-
-def reward(world):
-    return team_reward(world, world.reward_weights)
-
-def observation(agent, world):
-    return np.concatenate([features.hot_keys(world), features.cold_load(world)], axis=1)
-
-def state(world):
-    return observation("partitioner", world)
-'''
+USER_SCENARIO = readme_example("# my_balance.py")
 
 
 def test_user_scenario_from_a_py_file_and_a_dotted_module(tmp_path, write_config, monkeypatch):
-    (tmp_path / "my_balance.py").write_text(textwrap.dedent(USER_SCENARIO))
+    (tmp_path / "my_balance.py").write_text(USER_SCENARIO)
     config = load_config(write_config({**small_config("partition"), "scenario": "my_balance.py"}))
     env = make_parallel_env(config)
     parallel_api_test(env, num_cycles=15)

@@ -9,15 +9,14 @@ import sys
 import time
 
 import pytest
+from conftest import small_config
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from test_scenarios import CONFIGS
 
 from marl_part import typed_yaml
 from marl_part.cli import main
 from marl_part.config import load_config
-from marl_part.training import write_resolved_config
-
-from conftest import small_config
-from test_scenarios import CONFIGS
+from marl_part.experiments.training_run import write_resolved_config
 
 TINY_TRAIN = {"budget_env_steps": 256, "n_envs": 4, "eval_every_env_steps": 128,
               "eval_episodes": 2, "final_episodes": 2, "final_seeds": 1,

@@ -8,8 +8,7 @@ from typing import Literal
 import pytest
 
 from marl_part import typed_yaml
-from marl_part.errors import InputError
-from marl_part.typed_yaml import FieldError
+from marl_part.errors import FieldError, InputError
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import small_config
 from tianshou.env import DummyVectorEnv
 
 from marl_part.config import load_config
-from marl_part.env import make_parallel_env
-from marl_part.joint import JointEnv
-from marl_part.vector_env import BatchedVectorEnv, make_vector_env
-
-from conftest import small_config
+from marl_part.envs.joint import JointEnv
+from marl_part.envs.parallel_env import make_parallel_env
+from marl_part.envs.vector_env import BatchedVectorEnv, make_vector_env
 
 
 @pytest.mark.parametrize("scenario", ["partition_schedule", "dedup_route", "autoscale"])

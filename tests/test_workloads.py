@@ -9,13 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
+from conftest import DATA, WORKLOADS
 
 from marl_part.errors import InputError
 from marl_part.typed_yaml import build
 from marl_part.workloads import WorkloadConfig, load_batches
-import yaml
-
-from conftest import DATA, WORKLOADS
 
 
 def workload(spec: dict) -> WorkloadConfig:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from marl_part.cluster import ClusterConfig, NodeType
-from marl_part.dedup import FingerprintStores
-from marl_part.routing import TupleRouting
+from marl_part.sim.cluster import ClusterConfig, NodeType
+from marl_part.sim.dedup import FingerprintStores
+from marl_part.sim.routing import TupleRouting
+from marl_part.sim.world import PartitionerConfig, SchedulerConfig, World, WorldSettings
 from marl_part.workloads.batches import aggregate
 from marl_part.workloads.trace import Trace
-from marl_part.world import PartitionerConfig, SchedulerConfig, World, WorldSettings
 
 A, B, C = 0, 1, 2
 F0, F1, F2 = 0, 1, 2

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from marl_part.envs.joint import JointLayout
 from marl_part.errors import InputError, one_of
-from marl_part.joint import JointLayout
-from trainers.checkpoint import checkpoint_config, layout_from_dict, load_checkpoint
-from trainers.nets import as_tensor
-from trainers.registry import algorithm_spec
+from marl_part.trainers.checkpoint import checkpoint_config, layout_from_dict, load_checkpoint
+from marl_part.trainers.nets import as_tensor
+from marl_part.trainers.registry import algorithm_spec
 
 
 def _load_scorer(path: str | Path) -> tuple[torch.nn.Module, JointLayout]:
@@ -35,13 +35,16 @@ def _check_obs(obs: np.ndarray, width: int, what: str) -> np.ndarray:
 
 
 class GreedyAgent:
-    """One learned agent: ``obs (n, obs_dim) float32 -> actions (n, dims) int64``."""
+    """One learned agent: ``obs (n, obs_dim) float32 -> actions (n, dims) int64``;
+    ``source`` names the checkpoint it came from."""
 
-    def __init__(self, scorer: torch.nn.Module, layout: JointLayout, agent_name: str):
+    def __init__(self, scorer: torch.nn.Module, layout: JointLayout, agent_name: str,
+                 source: str = ""):
         names = [a.name for a in layout.agents]
         if agent_name not in names:
-            raise InputError(f"no agent '{agent_name}' in this checkpoint; {one_of(names)}")
-        self.scorer, self.index = scorer, names.index(agent_name)
+            raise InputError(f"this checkpoint has no learned '{agent_name}'; it learned "
+                             f"{one_of(names)}", source or None)
+        self.scorer, self.index, self.source = scorer, names.index(agent_name), source
         agent = layout.agents[self.index]
         self.name, self.nvec = agent.name, agent.nvec
         self.obs_dim = agent.obs.stop - agent.obs.start
@@ -69,7 +72,7 @@ class GreedyTeam:
 def load_actor(checkpoint_path: str | Path, agent_name: str) -> GreedyAgent:
     """The learned role ``agent_name`` of a checkpoint, as a deterministic callable."""
     scorer, layout = _load_scorer(checkpoint_path)
-    return GreedyAgent(scorer, layout, agent_name)
+    return GreedyAgent(scorer, layout, agent_name, str(checkpoint_path))
 
 
 def load_team(checkpoint_path: str | Path) -> GreedyTeam:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from marl_part.joint import JointLayout
+from marl_part.envs.joint import JointLayout
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,8 @@ from tianshou.data.batch import create_value
 from tianshou.data.utils.converter import from_hdf5, to_hdf5
 
 from marl_part import typed_yaml
+from marl_part.envs.joint import AgentLayout, JointLayout
 from marl_part.errors import InputError
-from marl_part.joint import AgentLayout, JointLayout
 
 CHECKPOINT_FILE = "checkpoint.pt"
 REPLAY_BUFFER_FILE = "replay_buffer.h5"

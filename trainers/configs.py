@@ -20,7 +20,7 @@ field types at runtime.)
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from marl_part.typed_yaml import FieldError
+from marl_part.errors import FieldError
 
 
 def _require(ok: bool, field: str, message: str) -> None:

@@ -13,7 +13,7 @@ Yu et al., "The Surprising Effectiveness of PPO in Cooperative Multi-Agent Games
   dimension, summed over an agent's dimensions), never the team's joint ratio: the
   product of a 32-dimension partitioner's ratios would leave the clip range after a
   tiny change of each, and stop its learning;
-- value normalization (:class:`~trainers.value_norm.ValueNorm`), a Huber value loss
+- value normalization (:class:`~marl_part.trainers.value_norm.ValueNorm`), a Huber value loss
   with value clipping, and advantages normalized over the whole batch;
 - GAE from Tianshou's ``compute_episodic_return``, which bootstraps from ``V(s')``
   when an episode is truncated and only stops at true termination.
@@ -34,13 +34,13 @@ from tianshou.algorithm.optim import AdamOptimizerFactory
 from tianshou.data import Batch, ReplayBuffer, VectorReplayBuffer
 from tianshou.trainer import OnPolicyTrainerParams
 
-from marl_part.joint import JointLayout
-from trainers.action_dims import ActionDims
-from trainers.configs import PPOFamilyConfig
-from trainers.distributions import FactorizedCategorical
-from trainers.nets import AgentCritics, AgentScorers, SharedScorer, StateCritic
-from trainers.stats import TeamTrainingStats, mean_losses
-from trainers.value_norm import ValueNorm
+from marl_part.envs.joint import JointLayout
+from marl_part.trainers.action_dims import ActionDims
+from marl_part.trainers.configs import PPOFamilyConfig
+from marl_part.trainers.distributions import FactorizedCategorical
+from marl_part.trainers.nets import AgentCritics, AgentScorers, SharedScorer, StateCritic
+from marl_part.trainers.training_stats import TeamTrainingStats, mean_losses
+from marl_part.trainers.value_norm import ValueNorm
 
 
 class MAPPO(PPO):

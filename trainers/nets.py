@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from marl_part.joint import JointLayout
-from trainers.action_dims import ActionDims
+from marl_part.envs.joint import JointLayout
+from marl_part.trainers.action_dims import ActionDims
 
 
 def mlp(in_dim: int, hidden_sizes: tuple[int, ...], out_dim: int, *,

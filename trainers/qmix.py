@@ -4,7 +4,7 @@ Rashid et al., "QMIX: Monotonic Value Function Factorisation for Deep Multi-Agen
 Reinforcement Learning" (ICML 2018), with the implementation choices that Hu et al.,
 "Rethinking the Implementation Tricks and Monotonicity Constraint in Cooperative
 Multi-Agent Reinforcement Learning" (2021), found to matter (Adam, multi-step
-returns, a long epsilon anneal; see :mod:`trainers.configs`).
+returns, a long epsilon anneal; see :mod:`marl_part.trainers.configs`).
 
 Every action dimension of every agent is a *utility*: the partitioner, deciding K hot
 keys with S choices each, contributes K utilities. The team value is
@@ -35,11 +35,11 @@ from tianshou.data import Batch, ReplayBuffer, VectorReplayBuffer, to_numpy
 from tianshou.trainer import OffPolicyTrainerParams
 from torch import nn
 
-from marl_part.joint import JointLayout
-from trainers.action_dims import ActionDims
-from trainers.configs import QLearningConfig
-from trainers.nets import AgentScorers, as_tensor
-from trainers.stats import TeamTrainingStats
+from marl_part.envs.joint import JointLayout
+from marl_part.trainers.action_dims import ActionDims
+from marl_part.trainers.configs import QLearningConfig
+from marl_part.trainers.nets import AgentScorers, as_tensor
+from marl_part.trainers.training_stats import TeamTrainingStats
 
 
 class MonotonicMixer(nn.Module):

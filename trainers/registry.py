@@ -10,10 +10,16 @@ from tianshou.algorithm import Algorithm
 from tianshou.data import ReplayBuffer
 from tianshou.trainer import TrainerParams
 
+from marl_part.envs.joint import JointLayout
 from marl_part.errors import InputError, one_of
-from marl_part.joint import JointLayout
-from trainers import mappo, qmix
-from trainers.configs import IDQNConfig, IPPOConfig, MAPPOConfig, QMIXConfig, SharedMAPPOConfig
+from marl_part.trainers import mappo, qmix
+from marl_part.trainers.configs import (
+    IDQNConfig,
+    IPPOConfig,
+    MAPPOConfig,
+    QMIXConfig,
+    SharedMAPPOConfig,
+)
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ from tianshou.env import BaseVectorEnv
 from torch.utils.tensorboard import SummaryWriter
 
 from marl_part import typed_yaml
+from marl_part.envs.joint import JointLayout
 from marl_part.errors import InputError
-from marl_part.joint import JointLayout
-from trainers.checkpoint import (
+from marl_part.trainers.checkpoint import (
     CHECKPOINT_FILE,
     REPLAY_BUFFER_FILE,
     check_layout,
@@ -36,9 +36,9 @@ from trainers.checkpoint import (
     save_replay_buffer,
     set_rng_state,
 )
-from trainers.registry import algorithm_spec
-from trainers.stats import TeamCollectStats
-from trainers.team_logger import TeamLogger
+from marl_part.trainers.registry import algorithm_spec
+from marl_part.trainers.team_logger import TeamLogger
+from marl_part.trainers.training_stats import TeamCollectStats
 
 
 @runtime_checkable

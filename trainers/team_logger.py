@@ -33,7 +33,6 @@ from tianshou.utils import TensorboardLogger
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
 
-
 EVAL_REWARD = "eval/episode_reward"
 CUMULATIVE_INFO = ("metrics/deadline_miss",)  # info entries also summed over the whole run
 

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from marl_part.baselines.base import Baseline
 from marl_part.baselines.choices import PKG, DChoices, WChoices
-from marl_part.baselines.dedup import (DedupFirst, DedupMax, DedupMin, DedupQLearning,
-                                       DedupQLearningPlain, DedupStateful)
-from marl_part.baselines.hot_keys import CAM, DAGreedy, Dalton, FlexD
+from marl_part.baselines.dedup import (
+    DedupFirst,
+    DedupMax,
+    DedupMin,
+    DedupQLearning,
+    DedupQLearningPlain,
+    DedupStateful,
+)
+from marl_part.baselines.fragment_aware import CAM, DAGreedy, Dalton, FlexD
 from marl_part.baselines.partitioners import ConsistentHash, Hash, Shuffle
 from marl_part.baselines.schedulers import DS2, LinearRegression, Static, Threshold
 from marl_part.errors import InputError, one_of

@@ -7,14 +7,14 @@ from typing import ClassVar
 
 import numpy as np
 
-from marl_part.routing import Routing
-from marl_part.world import World
+from marl_part.sim.routing import Routing
+from marl_part.sim.world import World
 
 
 class Baseline(ABC):
     """A named fixed policy for the ``partitioner`` or the ``scheduler`` role.
 
-    A partitioner returns a :data:`~marl_part.routing.Routing` for the current batch of
+    A partitioner returns a :data:`~marl_part.sim.routing.Routing` for the current batch of
     every env (``world.view``), never to a partition >= ``world.n_active[env]``, which
     the scheduler may change between batches; a scheduler returns its action
     (n_envs, dims) in the scheduler's action space (see

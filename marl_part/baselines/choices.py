@@ -23,7 +23,7 @@ import numpy as np
 from marl_part.baselines.base import Baseline
 from marl_part.baselines.common import choice, gather_tuples, least_loaded
 from marl_part.baselines.space_saving import SpaceSaving, space_saving_add
-from marl_part.routing import TupleRouting
+from marl_part.sim.routing import TupleRouting
 
 MODE_PKG, MODE_D, MODE_W = 0, 1, 2
 

@@ -14,19 +14,8 @@ import numba
 import numpy as np
 
 from marl_part.errors import InputError
-from marl_part.world import World
-
-GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-@numba.njit(cache=True, inline="always")
-def mix64(z):
-    """splitmix64's finalizer: a fixed 64-bit mix (scalars or uint64 arrays)."""
-    z = z ^ (z >> np.uint64(30))
-    z = z * np.uint64(0xBF58476D1CE4E5B9)
-    z = z ^ (z >> np.uint64(27))
-    z = z * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
+from marl_part.sim.world import World
+from marl_part.workloads.trace import GOLDEN, mix64
 
 
 @numba.njit(cache=True, inline="always")

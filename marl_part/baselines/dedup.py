@@ -1,6 +1,6 @@
 """Dedup routers: where each region (super-chunk) of a backup stream is stored.
 
-Partitioner-role baselines for ``scenarios/dedup_route.py``; partitions are storage
+Partitioner-role baselines for ``marl_part.scenarios.dedup_route``; partitions are storage
 pods, tuples are regions and a region's content is its chunks. They read the pods'
 fingerprint stores (``world.stores.bits``: bit p of word (env, fingerprint) = pod p
 stores it) and the bytes each pod stores (``world.totals.partition_bytes``) as they
@@ -14,10 +14,11 @@ import numba
 import numpy as np
 
 from marl_part.baselines.base import Baseline
-from marl_part.baselines.common import mix64, require_content, rng_states, uniform
+from marl_part.baselines.common import require_content, rng_states, uniform
 from marl_part.errors import InputError
-from marl_part.ragged import gather_segments
-from marl_part.routing import TupleRouting
+from marl_part.sim.ragged import gather_segments
+from marl_part.sim.routing import TupleRouting
+from marl_part.workloads.trace import mix64
 
 
 def relative_storage(world) -> np.ndarray:

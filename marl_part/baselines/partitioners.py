@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from marl_part.baselines.base import Baseline
-from marl_part.baselines.common import mix64
-from marl_part.routing import KeyRouting, TupleRouting
+from marl_part.sim.routing import KeyRouting, TupleRouting
+from marl_part.workloads.trace import mix64
 
 
 class Hash(Baseline):

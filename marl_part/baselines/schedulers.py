@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from marl_part.baselines.base import Baseline
-from marl_part.world import World
+from marl_part.sim.world import World
 
 
 def scale_action(world: World, target_nodes: np.ndarray, parallelism: np.ndarray | None = None,

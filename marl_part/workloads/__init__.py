@@ -12,7 +12,12 @@ from pathlib import Path
 
 from marl_part.errors import InputError
 from marl_part.workloads.arrivals_csv import ArrivalsCsvSource
-from marl_part.workloads.batches import Batches, aggregate, batch_bounds_by_count, batch_bounds_by_time
+from marl_part.workloads.batches import (
+    Batches,
+    aggregate,
+    batch_bounds_by_count,
+    batch_bounds_by_time,
+)
 from marl_part.workloads.chunks_csv import ChunksCsvSource
 from marl_part.workloads.keys_csv import KeysCsvSource
 from marl_part.workloads.swf import SwfSource

@@ -17,8 +17,7 @@ from typing import Literal
 
 import numpy as np
 
-from marl_part.errors import InputError
-from marl_part.typed_yaml import FieldError
+from marl_part.errors import FieldError, InputError
 from marl_part.workloads.common import Batching, numeric_column, read_table, resolve
 from marl_part.workloads.source import Source
 from marl_part.workloads.trace import Trace, dense_ids

@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from marl_part.errors import InputError, one_of
-from marl_part.typed_yaml import FieldError
+from marl_part.errors import FieldError, InputError, one_of
 
 
 @dataclass(frozen=True)

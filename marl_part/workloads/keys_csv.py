@@ -9,7 +9,13 @@ from typing import Literal
 
 import numpy as np
 
-from marl_part.workloads.common import in_time_order, numeric_column, read_table, resolve, time_column
+from marl_part.workloads.common import (
+    in_time_order,
+    numeric_column,
+    read_table,
+    resolve,
+    time_column,
+)
 from marl_part.workloads.source import Source
 from marl_part.workloads.trace import Trace, dense_ids, stable_key_hash
 

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
-from marl_part.typed_yaml import FieldError
+from marl_part.errors import FieldError
 from marl_part.workloads.common import Batching
 from marl_part.workloads.trace import ContentModel, Trace
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 
-from marl_part.typed_yaml import FieldError
+from marl_part.errors import FieldError
 
 
 @dataclass(frozen=True)
@@ -93,12 +94,22 @@ def content_model(keys: np.ndarray, n_keys: int, model: ContentModel) -> np.ndar
     return dense.astype(np.int64)
 
 
-def stable_key_hash(n_keys: int, salt: int = 0x9E3779B97F4A7C15) -> np.ndarray:
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # splitmix64's increment
+
+
+@numba.njit(cache=True, inline="always")
+def mix64(z):
+    """splitmix64's finalizer: a fixed 64-bit mix (scalars or uint64 arrays)."""
+    z = z ^ (z >> np.uint64(30))
+    z = z * np.uint64(0xBF58476D1CE4E5B9)
+    z = z ^ (z >> np.uint64(27))
+    z = z * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def stable_key_hash(n_keys: int, salt: np.uint64 = GOLDEN) -> np.ndarray:
     """A fixed mix of each key id (splitmix64, top 63 bits), the hash of hash partitioning."""
-    z = (np.arange(n_keys, dtype=np.uint64) + np.uint64(salt))
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return (z ^ (z >> np.uint64(31))) >> np.uint64(1)
+    return mix64(np.arange(n_keys, dtype=np.uint64) + np.uint64(salt)) >> np.uint64(1)
 
 
 def dense_ids(values) -> tuple[np.ndarray, np.ndarray]:

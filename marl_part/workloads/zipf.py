@@ -15,7 +15,7 @@ from typing import Literal
 
 import numpy as np
 
-from marl_part.typed_yaml import FieldError
+from marl_part.errors import FieldError
 from marl_part.workloads.common import Batching
 from marl_part.workloads.source import Source
 from marl_part.workloads.trace import Trace, stable_key_hash

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
-from marl_part.baselines.reference import dchoices_d
 from baseline_worlds import tiny_world
 
 from marl_part.baselines.choices import PKG, DChoices, WChoices, choices_for_head
 from marl_part.baselines.common import choice
+from marl_part.baselines.reference import dchoices_d
 from marl_part.baselines.space_saving import SpaceSaving, space_saving_add
 
 

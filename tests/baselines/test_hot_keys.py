@@ -8,7 +8,7 @@ from baseline_worlds import tiny_world
 from test_choices import hash_with
 
 from marl_part.baselines.common import choice
-from marl_part.baselines.hot_keys import CAM, DAGreedy, Dalton, FlexD
+from marl_part.baselines.fragment_aware import CAM, DAGreedy, Dalton, FlexD
 
 
 def test_cam_keeps_a_key_on_the_candidate_that_holds_it():

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from marl_part.baselines.reference import (CAMRef, ChoicesRef, DAGreedyRef, DaltonRef,
-                                           DedupQRef, FlexDRef, PKGRef)
 from baseline_worlds import set_parallelism, tiny_world
 
 from marl_part.baselines import BASELINES
 from marl_part.baselines.common import rng_states
 from marl_part.baselines.dedup import relative_storage
+from marl_part.baselines.reference import (
+    CAMRef,
+    ChoicesRef,
+    DAGreedyRef,
+    DaltonRef,
+    DedupQRef,
+    FlexDRef,
+    PKGRef,
+)
 
 N_ENVS = 3
 PARALLELISM = [[4, 3, 6], [5, 3, 2], [5, 6, 2], [3, 6, 4], [3, 2, 4], [6, 4, 5],

@@ -1,4 +1,4 @@
-"""Trainer tests run torch on one thread, as :func:`trainers.runner.train` does."""
+"""Trainer tests run torch on one thread, as :func:`marl_part.trainers.runner.train` does."""
 
 import pytest
 import torch

@@ -19,7 +19,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-from marl_part.joint import JointEnv
+from marl_part.envs.joint import JointEnv
 
 RANDOM_REWARD_PER_STEP = 1 / 9
 

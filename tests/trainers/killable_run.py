@@ -8,7 +8,8 @@ from __future__ import annotations
 import sys
 
 from trainer_cases import SMALL_CONFIGS, game_layout, vector_envs
-from trainers.runner import train
+
+from marl_part.trainers.runner import train
 
 BUDGET, EVAL_EVERY = 8192, 1024
 

@@ -10,12 +10,12 @@ import pytest
 import torch
 from tianshou.data import Batch, Collector, VectorReplayBuffer
 from tianshou.utils.torch_utils import policy_within_training_step
-
-from marl_part.errors import InputError
-from marl_part.joint import JointLayout
 from trainer_cases import SMALL_CONFIGS, game_layout, vector_envs
-from trainers.acting import load_actor
-from trainers.checkpoint import (
+
+from marl_part.envs.joint import JointLayout
+from marl_part.errors import InputError
+from marl_part.trainers.acting import load_actor
+from marl_part.trainers.checkpoint import (
     CHECKPOINT_FILE,
     REPLAY_BUFFER_FILE,
     load_checkpoint,
@@ -24,8 +24,8 @@ from trainers.checkpoint import (
     save_replay_buffer,
     set_rng_state,
 )
-from trainers.registry import algorithm_spec
-from trainers.runner import seed_everything, train, warm_start
+from marl_part.trainers.registry import algorithm_spec
+from marl_part.trainers.runner import seed_everything, train, warm_start
 
 TINY_BUDGET = 1024
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from convention_game import RANDOM_REWARD_PER_STEP
 from trainer_cases import FULL_BUDGET, SMALL_CONFIGS, game_layout, vector_envs
-from trainers.acting import load_actor, load_team
-from trainers.runner import train
+
+from marl_part.trainers.acting import load_actor, load_team
+from marl_part.trainers.runner import train
 
 EPISODE_LENGTH = 8
 BUDGET, THRESHOLD = (40960, 7.5) if FULL_BUDGET else (8192, 6.0)

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import torch
 from tianshou.data import Batch
-
 from trainer_cases import SMALL_CONFIGS, game_layout
-from trainers.action_dims import ActionDims
-from trainers.distributions import FactorizedCategorical
-from trainers.nets import AgentScorers, SharedScorer
-from trainers.qmix import MonotonicMixer
-from trainers.registry import algorithm_spec
-from trainers.value_norm import ValueNorm
+
+from marl_part.trainers.action_dims import ActionDims
+from marl_part.trainers.distributions import FactorizedCategorical
+from marl_part.trainers.nets import AgentScorers, SharedScorer
+from marl_part.trainers.qmix import MonotonicMixer
+from marl_part.trainers.registry import algorithm_spec
+from marl_part.trainers.value_norm import ValueNorm
 
 
 def test_action_dims_of_the_game():

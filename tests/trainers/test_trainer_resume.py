@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+from killable_run import BUDGET, EVAL_EVERY, run
 from tensorboard.backend.event_processing.event_accumulator import SCALARS, EventAccumulator
 
-from killable_run import BUDGET, EVAL_EVERY, run
-from trainers.checkpoint import CHECKPOINT_FILE, load_checkpoint
+from marl_part.trainers.checkpoint import CHECKPOINT_FILE, load_checkpoint
 
 HERE = Path(__file__).parent
 

@@ -15,9 +15,9 @@ import torch
 from tianshou.data import Batch, ReplayBuffer
 from tianshou.utils.torch_utils import policy_within_training_step
 from torch import nn
-
 from trainer_cases import SMALL_CONFIGS, game_layout
-from trainers.registry import algorithm_spec
+
+from marl_part.trainers.registry import algorithm_spec
 
 REWARDS = [1.0, 2.0, 3.0]
 VALUES = [10.0, 20.0, 30.0, 40.0]  # V(s0) .. V(s3)

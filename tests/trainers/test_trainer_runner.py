@@ -8,10 +8,10 @@ from tensorboard.backend.event_processing.event_accumulator import (
     TENSORS,
     EventAccumulator,
 )
+from trainer_cases import SMALL_CONFIGS, game_layout, vector_envs
 
 from marl_part.errors import InputError
-from trainer_cases import SMALL_CONFIGS, game_layout, vector_envs
-from trainers.runner import train
+from marl_part.trainers.runner import train
 
 
 def _events(run_dir) -> EventAccumulator:

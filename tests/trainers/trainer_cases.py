@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import os
 
+from convention_game import make_joint_env
 from tianshou.env import DummyVectorEnv
 
-from convention_game import make_joint_env
-from trainers.configs import IDQNConfig, IPPOConfig, MAPPOConfig, QMIXConfig, SharedMAPPOConfig
+from marl_part.trainers.configs import (
+    IDQNConfig,
+    IPPOConfig,
+    MAPPOConfig,
+    QMIXConfig,
+    SharedMAPPOConfig,
+)
 
 FULL_BUDGET = os.environ.get("MARL_PART_FULL_BUDGET") == "1"
 

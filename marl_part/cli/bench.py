@@ -1,0 +1,30 @@
+"""``marl-part bench``: measure speed and write a table (JSON and markdown)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from marl_part.experiments.bench import SIZES, markdown, run_bench, write
+from marl_part.experiments.rundir import new_run_dir
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser("bench", help="measure simulator, vector env and training speed")
+    parser.add_argument("--size", choices=sorted(SIZES), default="full",
+                        help="small: short budgets, for CI (default: full)")
+    parser.add_argument("--json", type=Path, metavar="FILE.json",
+                        help="write the figures here (default: a fresh runs/bench-<time>/)")
+    parser.add_argument("--markdown", type=Path, metavar="FILE.md",
+                        help="write the table here (BENCHMARKS.md)")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    results = run_bench(args.size)
+    json_path = args.json or new_run_dir(f"bench-{args.size}") / "bench.json"
+    command = "marl-part " + " ".join(sys.argv[1:])
+    write(results, json_path, args.markdown, command)
+    print(markdown(results, command))
+    print(f"written: {json_path}" + (f", {args.markdown}" if args.markdown else ""))
+    return 0

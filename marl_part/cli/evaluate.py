@@ -1,0 +1,130 @@
+"""``marl-part eval CONFIG``: compare policies on a workload.
+
+Every role is filled by a named baseline (``--policy scheduler=static``) or by a
+trained checkpoint (``--policy partitioner=runs/<run>``); the result
+is a table of means with 95% CIs, a JSON file and PNG plots in a fresh run directory.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from marl_part.config import load_config, workload_node
+from marl_part.errors import InputError
+from marl_part.evaluation.capacity import max_sustainable_throughput, whole_trace_objectives
+from marl_part.evaluation.evaluate import evaluate, format_table
+from marl_part.evaluation.plots import plot_episode
+from marl_part.evaluation.policies import checkpoint_actors, parse_policies, role_overrides
+from marl_part.experiments.grid import run_grid
+from marl_part.experiments.rundir import new_run_dir
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser("eval", help="evaluate policies on a workload")
+    parser.add_argument("config", nargs="?")
+    parser.add_argument("--policy", action="append", default=[], metavar="ROLE=NAME",
+                        help="fill a role with a baseline or a checkpoint (a run directory "
+                        "or its checkpoint.pt); repeatable")
+    parser.add_argument("--workload", metavar="YAML|KEY=VALUE,...",
+                        help="replace the config's workload: a YAML file (a workload mapping, "
+                        "or a config whose workload: to take) or inline keys")
+    parser.add_argument("--episodes", type=int, help="episodes per seed (default 5)")
+    parser.add_argument("--seeds", type=int, help="seeds (default 3)")
+    parser.add_argument("--out", metavar="FILE.json", help="also write the JSON here")
+    parser.add_argument("--max-throughput", action="store_true",
+                        help="also find the highest input rate with a bounded backlog")
+    parser.add_argument("--whole-trace", action="store_true",
+                        help="also play the whole trace once: makespan, utilization, node cost")
+    parser.add_argument("--grid", metavar="GRID.yaml",
+                        help="run every pair of a grid file (CONFIG is then not given)")
+    parser.add_argument("--page", metavar="FILE.md",
+                        help="with --grid: also write the table as a results page")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key (repeatable)")
+    parser.set_defaults(run=run)
+
+
+GRID_ONLY = ("page",)
+SINGLE_ONLY = ("config", "policy", "workload", "episodes", "seeds", "out", "max_throughput",
+               "whole_trace", "set")  # a grid file sets all of these per entry
+
+
+def run(args) -> int:
+    if args.grid:
+        if given := [name for name in SINGLE_ONLY if getattr(args, name)]:
+            raise InputError(f"--grid takes everything from the grid file; drop "
+                             f"{', '.join(_option(name) for name in given)}")
+        return run_grid_command(args)
+    if given := [name for name in GRID_ONLY if getattr(args, name)]:
+        raise InputError(f"{', '.join(_option(name) for name in given)} goes with --grid")
+    if not args.config:
+        raise InputError("give a CONFIG.yaml, or --grid GRID.yaml")
+    args.episodes = 5 if args.episodes is None else args.episodes
+    args.seeds = 3 if args.seeds is None else args.seeds
+    if args.episodes < 1 or args.seeds < 1:
+        raise InputError("--episodes and --seeds must be at least 1")
+    if args.out:
+        check_output_file(Path(args.out))
+    policies = parse_policies(args.policy)
+    workload = workload_node(args.workload) if args.workload else None
+    config = load_config(args.config, role_overrides(policies) + args.set, workload=workload)
+    actors = checkpoint_actors(config, policies)
+    labels = {**config.role_fills(), **policies}
+    result = evaluate(config, actors, args.episodes, args.seeds, labels)
+    data = result.to_json()
+    print(f"{config.scenario} on {config.workload.source}, "
+          f"{', '.join(f'{r}={p}' for r, p in result.policies.items())}, "
+          f"{args.episodes} episodes x {args.seeds} seeds")
+    print(format_table(result))
+    if args.max_throughput:
+        data["max_throughput"] = max_sustainable_throughput(config, actors, args.episodes)
+        print(f"max sustainable throughput: {data['max_throughput']['tuples_per_second']:,.0f} "
+              f"tuples/s (rate x{data['max_throughput']['rate_scale']:.3g})")
+    if args.whole_trace:
+        data["whole_trace"] = whole_trace_objectives(config, actors, args.seeds)
+        print("whole trace: " + ", ".join(f"{k} {v['mean']:.4g}"
+                                          for k, v in data["whole_trace"].items()))
+    run_dir = new_run_dir(f"{config.name}-eval")
+    (run_dir / "eval.json").write_text(json.dumps(data, indent=2) + "\n")
+    if args.out:
+        Path(args.out).write_text(json.dumps(data, indent=2) + "\n")
+    plot_episode(result, run_dir)
+    print(f"written: {run_dir}/eval.json and plots")
+    return 0
+
+
+def _option(name: str) -> str:
+    return "CONFIG" if name == "config" else "--" + name.replace("_", "-")
+
+
+def check_output_file(path: Path) -> None:
+    """Refuse an output file that cannot be written, before any work is done."""
+    if path.is_dir():
+        raise InputError("--out names a directory; give a file name", str(path))
+    if not path.parent.is_dir():
+        raise InputError("--out: its folder does not exist", str(path))
+
+
+def run_grid_command(args) -> int:
+    name = Path(args.grid).stem
+    run_dir = new_run_dir(f"grid-{name}")
+    print(f"grid {args.grid} -> {run_dir}")
+    rows = run_grid(Path(args.grid), run_dir)
+    table = (run_dir / "grid.md").read_text()
+    print(table)
+    if args.page:
+        command = f"marl-part eval --grid {args.grid} --page {args.page}"
+        Path(args.page).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.page).write_text(results_page(args.grid, command, table, len(rows)))
+        print(f"written: {args.page}")
+    return 0
+
+
+def results_page(grid: str, command: str, table: str, n_rows: int) -> str:
+    grid_text = Path(grid).read_text()
+    return (f"# Results\n\nGenerated by\n\n```sh\n{command}\n```\n\n"
+            f"{n_rows} policy pairs; each cell is the mean over episodes x seeds with its "
+            "95% Student-t interval (metrics: per-step means; team reward: episode return; "
+            "max_throughput: tuples/s at the highest rate with a bounded backlog).\n\n"
+            f"{table}\n## The grid\n\n```yaml\n{grid_text}```\n")

@@ -1,0 +1,51 @@
+"""``marl-part train CONFIG``: train the config's learner, evaluate it, compare it.
+
+``--resume RUN_DIR`` continues a killed run from its last checkpoint (its TensorBoard
+curves continue); ``--init-from CHECKPOINT`` warm-starts a new run's networks.
+"""
+
+from __future__ import annotations
+
+from marl_part.cli.arguments import add_config_or_resume, check_config_or_resume
+from marl_part.config import load_config
+from marl_part.experiments.training_run import best_baseline, resume_config, start_run, train_run
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser("train", help="train the learned roles of a config")
+    add_config_or_resume(parser, resume_metavar="RUN_DIR",
+                         resume_help="continue a run from its last checkpoint",
+                         set_help="override a config key (repeatable)")
+    parser.add_argument("--init-from", metavar="CHECKPOINT",
+                        help="warm-start the networks from another run's checkpoint")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    check_config_or_resume(args, "RUN_DIR", (("--init-from", args.init_from),))
+    if args.resume:
+        config, run_dir = resume_config(args.resume), args.resume
+    else:
+        config, run_dir = load_config(args.config, args.set), None
+    from marl_part.experiments.training_run import check_learnable
+
+    agents = check_learnable(config)
+    run_dir = run_dir or start_run(config)
+    print(f"training {config.learner.algorithm} for {', '.join(agents)} in scenario "
+          f"{config.scenario}: {config.train.budget_env_steps:,} env steps")
+    print(f"run directory {run_dir}  (watch: tensorboard --logdir {run_dir.parent})")
+    summary = train_run(config, run_dir, resume=bool(args.resume), init_from=args.init_from,
+                        show_progress=not args.no_progress)
+    print(f"trained {summary['env_steps']:,} env steps in {summary['wall_time_s']:.0f} s; "
+          f"final evaluation over {config.train.final_episodes} episodes x "
+          f"{config.train.final_seeds} seeds:")
+    print((run_dir / "comparison.md").read_text())
+    best = best_baseline(summary["comparison"])
+    if best:
+        learned = summary["comparison"][0]["team_reward"]
+        print(f"learned {learned['mean']:.4g} ± {learned['ci95']:.2g} against the best "
+              f"baseline pair ({best['policy']}) {best['team_reward']['mean']:.4g} ± "
+              f"{best['team_reward']['ci95']:.2g}")
+    print(f"written: {run_dir}/checkpoint.pt, eval.json, comparison.md")
+    return 0

@@ -1,0 +1,93 @@
+"""A scenario's world with every role filled, stepped for n_envs envs at once.
+
+Roles marked ``learn`` are the agents: their actions come from outside (a trainer, a
+checkpoint, a random policy). Every other role is played by its baseline. Both the
+PettingZoo env (n_envs = 1) and the batched vector env (n_envs > 1) are views of this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from marl_part.baselines import baseline_class
+from marl_part.scenarios import LEARN, load_scenario
+from marl_part.sim.world import StepRecord, World
+
+if TYPE_CHECKING:  # a type only: the config layer sits above the envs
+    from marl_part.config import EnvConfig
+
+
+@dataclass
+class StepOutcome:
+    reward: np.ndarray  # (n_envs,) team reward
+    reward_terms: dict[str, np.ndarray]  # weighted terms, summing to the reward
+    metrics: dict[str, np.ndarray]
+    truncated: np.ndarray  # (n_envs,) the episode reached its length
+
+
+class Simulation:
+    def __init__(self, config: EnvConfig, n_envs: int = 1):
+        self.config = config
+        self.scenario = load_scenario(config.scenario, Path(config.base_dir))
+        self.world: World = self.scenario.make_world(config, n_envs)
+        fills = config.role_fills()
+        self.agents = tuple(role for role, fill in fills.items() if fill == LEARN)
+        self.baselines = {role: baseline_class(role, fill)(self.world)
+                          for role, fill in fills.items() if fill != LEARN}
+        self._seed_sequences = [np.random.SeedSequence() for _ in range(n_envs)]
+
+    @property
+    def n_envs(self) -> int:
+        return self.world.n_envs
+
+    @property
+    def info_names(self) -> tuple[str, ...]:
+        """``reward_terms/<term>`` and ``metrics/<name>``: what every step reports."""
+        return (tuple(f"reward_terms/{term}" for term in self.world.reward_weights)
+                + tuple(f"metrics/{name}" for name in StepRecord.METRICS))
+
+    def action_nvec(self, agent: str) -> tuple[int, ...]:
+        world = self.world
+        if agent == "partitioner":
+            return (world.partitioner_choice_count(),) * (world.hot_keys * world.split_ways)
+        return world.scheduler_action_sizes()
+
+    def reset(self, env_ids: np.ndarray, seeds: list) -> None:
+        """New episodes in ``env_ids``.
+
+        ``seeds[i]`` (an int or ``SeedSequence``) reseeds env ``env_ids[i]``; ``None``
+        continues that env's own seed sequence, so an env seeded once replays the same
+        episodes whether it runs alone or among others (gymnasium's convention).
+        """
+        streams = []
+        for env, seed in zip(env_ids, seeds):
+            if seed is not None:
+                self._seed_sequences[env] = (seed if isinstance(seed, np.random.SeedSequence)
+                                             else np.random.SeedSequence(seed))
+            streams.append([np.random.default_rng(s)
+                            for s in self._seed_sequences[env].spawn(2)])
+        self.scenario.reset_world(self.world, np.asarray(env_ids), [s[0] for s in streams])
+        for baseline in self.baselines.values():
+            baseline.reset(np.asarray(env_ids), [s[1] for s in streams])
+
+    def observations(self) -> dict[str, np.ndarray]:
+        return {agent: self.scenario.observation(agent, self.world) for agent in self.agents}
+
+    def state(self) -> np.ndarray:
+        return self.scenario.state(self.world)
+
+    def step(self, actions: dict[str, np.ndarray]) -> StepOutcome:
+        """One micro-batch: the agents' ``actions`` (n_envs, dims) and the baselines' decisions."""
+        world = self.world
+        decisions = {role: baseline.act() for role, baseline in self.baselines.items()}
+        if "partitioner" in actions:
+            decisions["partitioner"] = world.hot_key_routing(actions["partitioner"])
+        if "scheduler" in actions:
+            decisions["scheduler"] = actions["scheduler"]
+        record = world.step(decisions["partitioner"], decisions["scheduler"])
+        reward, terms = self.scenario.reward(world)
+        return StepOutcome(reward, terms, record.metrics(), world.truncated.copy())

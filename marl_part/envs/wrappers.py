@@ -1,0 +1,89 @@
+"""SuperSuit's parallel-env wrappers, listed in a config's ``wrappers:``.
+
+Each entry names a wrapper and its arguments, applied in order to the PettingZoo
+parallel env: observation history (``frame_stack``), observation scaling and dtype
+(``normalize_obs``, ``dtype``), reward clipping (``clip_reward``), and the padding
+plus agent indicator of a parameter-sharing variant (``pad_observations``,
+``agent_indicator``). SuperSuit's ``pad_action_space`` is not offered: it takes only
+Discrete and Box spaces, and every agent here acts in a MultiDiscrete one
+(``mappo_shared`` pads actions inside its network instead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import supersuit
+
+from marl_part.errors import FieldError
+
+
+@dataclass(frozen=True)
+class FrameStack:
+    name: Literal["frame_stack"]
+    stack_size: int = 4  # observations of the last steps, concatenated
+
+    def __post_init__(self):
+        if self.stack_size < 1:
+            raise FieldError("stack_size", "must be at least 1")
+
+    def apply(self, env):
+        return supersuit.frame_stack_v2(env, stack_size=self.stack_size)
+
+
+@dataclass(frozen=True)
+class NormalizeObs:
+    name: Literal["normalize_obs"]
+    env_min: float = 0.0  # observations are rescaled from their space's bounds into this range
+    env_max: float = 1.0
+
+    def apply(self, env):
+        return supersuit.normalize_obs_v0(env, env_min=self.env_min, env_max=self.env_max)
+
+
+@dataclass(frozen=True)
+class Dtype:
+    name: Literal["dtype"]
+    dtype: Literal["float32", "float64"] = "float32"
+
+    def apply(self, env):
+        return supersuit.dtype_v0(env, np.dtype(self.dtype))
+
+
+@dataclass(frozen=True)
+class ClipReward:
+    name: Literal["clip_reward"]
+    lower_bound: float = -1.0
+    upper_bound: float = 1.0
+
+    def apply(self, env):
+        return supersuit.clip_reward_v0(env, lower_bound=self.lower_bound,
+                                        upper_bound=self.upper_bound)
+
+
+@dataclass(frozen=True)
+class PadObservations:
+    name: Literal["pad_observations"]
+
+    def apply(self, env):
+        return supersuit.pad_observations_v0(env)
+
+
+@dataclass(frozen=True)
+class AgentIndicator:
+    name: Literal["agent_indicator"]
+    type_only: bool = False
+
+    def apply(self, env):
+        return supersuit.agent_indicator_v0(env, type_only=self.type_only)
+
+
+Wrapper = FrameStack | NormalizeObs | Dtype | ClipReward | PadObservations | AgentIndicator
+
+
+def apply_wrappers(env, wrappers: tuple[Wrapper, ...]):
+    for wrapper in wrappers:
+        env = wrapper.apply(env)
+    return env

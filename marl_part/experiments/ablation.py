@@ -1,0 +1,178 @@
+"""``marl-part ablate``: several learners and baselines on one workload, over seeds.
+
+Every variant of the config's ``ablate:`` section (an algorithm, a single-agent
+ablation, ...: overrides of the config) is trained once per seed; each trained team is
+evaluated on the same ``train.final_episodes`` x ``train.final_seeds`` episodes and
+scores its mean team reward; a row gives the interquartile mean (or mean) over training
+seeds with a 95% interval. Baseline pairs are fixed policies with no training seed: a
+row gives their mean team reward on those same episodes, with the 95% interval of that
+mean over the episodes. Learning curves plot the evaluation reward against env steps,
+mean and 95% band.
+
+The output folder keeps the resolved config (``config.yaml``) and one run directory per
+variant and seed, so a killed ablation resumes (``resume_ablation``): finished runs are
+read back, a run with a checkpoint continues from it, a run killed before its first
+checkpoint starts again.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from marl_part.config import Config, load_config  # noqa: E402
+from marl_part.errors import InputError  # noqa: E402
+from marl_part.evaluation.evaluate import evaluate  # noqa: E402
+from marl_part.evaluation.policies import CHECKPOINT_FILE, RUN_CONFIG_FILE, role_overrides  # noqa: E402
+from marl_part.evaluation.stats import interval, mean_ci95  # noqa: E402
+from marl_part.experiments.rundir import new_run_dir  # noqa: E402
+from marl_part.experiments.training_run import (  # noqa: E402
+    check_learnable,
+    resume_config,
+    start_run,
+    train_run,
+    write_resolved_config,
+)
+
+
+def run_ablation(config_path: str, overrides: list[str], log=print) -> Path:
+    """Train and evaluate everything the config's ``ablate:`` lists; the output folder."""
+    base = load_config(config_path, overrides)
+    if base.ablate is None:
+        raise InputError("the config has no 'ablate:' section listing variants", str(config_path))
+    out = new_run_dir(f"{base.name}-ablate")
+    write_resolved_config(base, out, only_changed=True)
+    return _ablate(out, log)
+
+
+def resume_ablation(out: Path, log=print) -> Path:
+    """Finish a killed ablation in its own folder ``out``."""
+    if not (out / RUN_CONFIG_FILE).is_file():
+        raise InputError(f"not an ablation folder (no {RUN_CONFIG_FILE})", str(out))
+    return _ablate(out, log)
+
+
+def _ablate(out: Path, log) -> Path:
+    base_path = out / RUN_CONFIG_FILE
+    settings = load_config(base_path).ablate
+    rows, curves = [], {}
+    for variant in settings.variants:
+        scores, runs = [], []
+        for seed in range(settings.seeds):
+            run_dir = out / variant.name / f"seed{seed}"
+            config, score = _trained_score(
+                base_path, list(variant.set) + [f"seed={seed}", "train.compare_with=[]"], run_dir,
+                lambda text, name=variant.name, seed=seed: log(f"  {name} seed {seed}: {text}"))
+            scores.append(score)
+            runs.append(run_dir)
+        rows.append(_row(variant.name, scores, settings.statistic, config, trained=True))
+        curves[variant.name] = [eval_curve(run) for run in runs]
+    for pair in settings.baselines:
+        config = load_config(base_path, role_overrides(pair))
+        result = evaluate(config, {}, config.train.final_episodes, config.train.final_seeds)
+        label = " + ".join(f"{role}={name}" for role, name in pair.items())
+        rows.append(_row(label, result.rollout.reward.sum(axis=0).tolist(), "mean", config,
+                         trained=False))
+        log(f"  {label}: team reward {result.team_reward['mean']:.4g}")
+    write_table(rows, out)
+    plot_curves(curves, rows, out / "learning_curves.png")
+    return out
+
+
+def _trained_score(base_path: Path, overrides: list[str], run_dir: Path, log):
+    """(config, mean team reward of the final evaluation) of one trained run, training
+    or resuming it unless an earlier attempt finished it."""
+    if (run_dir / "eval.json").is_file():
+        config = load_config(run_dir / RUN_CONFIG_FILE)
+        score = json.loads((run_dir / "eval.json").read_text())["team_reward"]["mean"]
+        log(f"finished earlier, team reward {score:.4g}")
+        return config, score
+    if (run_dir / CHECKPOINT_FILE).is_file():
+        config = resume_config(run_dir)
+        summary = train_run(config, run_dir, resume=True, show_progress=False)
+    else:
+        if run_dir.exists():  # killed before its first checkpoint: nothing to continue
+            shutil.rmtree(run_dir)
+        config = load_config(base_path, overrides)
+        check_learnable(config)
+        summary = train_run(config, start_run(config, run_dir), show_progress=False)
+    score = summary["eval"]["team_reward"]["mean"]
+    log(f"{summary['env_steps']:,} steps in {summary['wall_time_s']:.0f} s, "
+        f"team reward {score:.4g}")
+    return config, score
+
+
+def _row(name: str, scores: list[float], statistic: str, config: Config, trained: bool):
+    """A table row: ``scores`` are per training seed (``trained``) or per evaluation
+    episode (a baseline pair)."""
+    fills = config.role_fills()
+    if trained:
+        fills = {role: (config.learner.algorithm if fill == "learn" else fill)
+                 for role, fill in fills.items()}
+    return {"name": name, "roles": fills, "scores": scores, "statistic": statistic,
+            "over": f"{len(scores)} training seeds" if trained else f"{len(scores)} episodes",
+            "estimate": interval(scores, statistic),
+            "budget_env_steps": config.train.budget_env_steps if trained else None}
+
+
+def eval_curve(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(env steps, evaluation reward) read back from a run's TensorBoard events."""
+    from marl_part.trainers.team_logger import EVAL_REWARD, read_scalars
+
+    points = sorted(read_scalars(str(run_dir), EVAL_REWARD).items())
+    return np.array([step for step, _ in points]), np.array([value for _, value in points])
+
+
+def write_table(rows: list[dict], out: Path) -> None:
+    lines = ["| row | partitioner | scheduler | team reward | statistic | 95% interval | over |",
+             "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        e = row["estimate"]
+        lines.append(f"| {row['name']} | {row['roles'].get('partitioner', '')} | "
+                     f"{row['roles'].get('scheduler', '')} | {e['value']:.4g} | "
+                     f"{row['statistic']} | [{e['low']:.4g}, {e['high']:.4g}] | {row['over']} |")
+    (out / "ablation.md").write_text("\n".join(lines) + "\n")
+    with open(out / "ablation.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["row", "partitioner", "scheduler", "statistic", "value", "low", "high",
+                         "over", "scores"])
+        for row in rows:
+            e = row["estimate"]
+            writer.writerow([row["name"], row["roles"].get("partitioner", ""),
+                             row["roles"].get("scheduler", ""), row["statistic"], e["value"],
+                             e["low"], e["high"], row["over"],
+                             " ".join(f"{s:.6g}" for s in row["scores"])])
+    (out / "ablation.json").write_text(json.dumps(rows, indent=2, default=str) + "\n")
+
+
+def plot_curves(curves: dict, rows: list[dict], path: Path) -> None:
+    """Evaluation reward over env steps: mean over seeds with a 95% band per variant;
+    baselines as horizontal lines."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for index, (name, runs) in enumerate(curves.items()):
+        steps = runs[0][0]
+        values = np.array([v[:len(steps)] for _, v in runs if len(v) >= len(steps)])
+        stats = [mean_ci95(values[:, i]) for i in range(values.shape[1])]
+        mean = np.array([s["mean"] for s in stats])
+        half = np.array([s["ci95"] for s in stats])
+        ax.plot(steps, mean, label=name, color=f"C{index}")
+        ax.fill_between(steps, mean - half, mean + half, alpha=0.2, color=f"C{index}")
+    for index, row in enumerate(r for r in rows if r["name"] not in curves):
+        ax.axhline(row["estimate"]["value"], ls="--", lw=1, color=f"C{len(curves) + index}",
+                   label=row["name"])
+    ax.set(xlabel="env steps", ylabel="evaluation team reward (episode return)",
+           title="learning curves (mean, 95% band over seeds)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+

@@ -1,0 +1,168 @@
+"""A comparison grid: every listed policy pair on every listed workload, one table.
+
+A grid file (``marl-part eval --grid GRID.yaml``) lists workload entries, each a config
+with optional ``--set`` overrides and the pairs to run on it; the result is a markdown
+and a CSV table (mean ± 95% CI per column) and a bar plot, in a fresh run directory.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from marl_part import typed_yaml  # noqa: E402
+from marl_part.config import load_config  # noqa: E402
+from marl_part.errors import FieldError  # noqa: E402
+from marl_part.evaluation.capacity import max_sustainable_throughput, whole_trace_objectives  # noqa: E402
+from marl_part.evaluation.evaluate import evaluate  # noqa: E402
+from marl_part.evaluation.policies import checkpoint_actors, role_overrides  # noqa: E402
+from marl_part.sim.world import StepRecord  # noqa: E402
+
+SPECIAL_COLUMNS = ("team_reward", "max_throughput", "makespan", "average_utilization",
+                   "total_node_cost")
+
+
+def _check_columns(columns: tuple[str, ...]) -> None:
+    allowed = SPECIAL_COLUMNS + StepRecord.METRICS
+    for column in columns:
+        if column not in allowed and not column.startswith("reward_terms/"):
+            raise FieldError("columns", f"unknown column '{column}'; allowed: "
+                             f"{', '.join(allowed)} or reward_terms/<term>")
+
+
+@dataclass(frozen=True)
+class GridEntry:
+    name: str  # the heading of this workload's table
+    config: str  # a config file, relative to the grid file
+    # role -> baseline or checkpoint (run directory); roles not named keep the config's
+    pairs: tuple[dict[str, str], ...]
+    set: tuple[str, ...] = ()  # overrides, as --set key=value
+    columns: tuple[str, ...] | None = None  # this table's columns (default: the grid's)
+    max_throughput: bool = False  # also bisect the maximum sustainable throughput
+    whole_trace: bool = False  # also play the whole trace once (makespan, utilization)
+    note: str = ""  # a sentence under the heading: what the table shows
+
+    def __post_init__(self):
+        if self.columns is not None:
+            _check_columns(self.columns)
+
+
+@dataclass(frozen=True)
+class Grid:
+    entries: tuple[GridEntry, ...]
+    columns: tuple[str, ...] = ("team_reward", "imbalance", "deadline_miss", "nodes_on")
+    episodes: int = 3
+    seeds: int = 3
+
+    def __post_init__(self):
+        _check_columns(self.columns)
+        if self.episodes < 1 or self.seeds < 1:
+            raise FieldError("episodes", "episodes and seeds must be at least 1")
+
+    def columns_of(self, entry: GridEntry) -> tuple[str, ...]:
+        return entry.columns or self.columns
+
+
+@dataclass
+class GridRow:
+    workload: str
+    pair: dict[str, str]
+    values: dict[str, dict[str, float]]  # column -> {"mean", "ci95"}
+
+
+def run_grid(path: Path, out_dir: Path, log=print) -> list[GridRow]:
+    """Run every pair of every entry of the grid at ``path``; write results in ``out_dir``."""
+    grid = typed_yaml.load(Grid, path)
+    rows = []
+    for entry in grid.entries:
+        for pair in entry.pairs:
+            config = load_config(Path(path).parent / entry.config,
+                                 role_overrides(pair) + list(entry.set))
+            actors = checkpoint_actors(config, pair)
+            result = evaluate(config, actors, grid.episodes, grid.seeds,
+                              {**config.role_fills(), **pair})
+            data = result.to_json()
+            values = {"team_reward": result.team_reward, **result.metrics,
+                      **{f"reward_terms/{k}": v for k, v in result.reward_terms.items()}}
+            if entry.max_throughput:
+                data["max_throughput"] = max_sustainable_throughput(config, actors, grid.episodes)
+                values["max_throughput"] = {"mean": data["max_throughput"]["tuples_per_second"],
+                                            "ci95": 0.0}
+            if entry.whole_trace:
+                data["whole_trace"] = whole_trace_objectives(config, actors, grid.seeds)
+                values.update(makespan=data["whole_trace"]["makespan"],
+                              average_utilization=data["whole_trace"]["average_utilization"],
+                              total_node_cost=data["whole_trace"]["node_cost"])
+            label = "+".join(f"{r}={p}" for r, p in result.policies.items())
+            slug = re.sub(r"[^A-Za-z0-9._=+-]+", "_", f"{entry.name}--{label}")
+            (out_dir / f"{slug}.json").write_text(json.dumps(data, indent=2))
+            rows.append(GridRow(entry.name, result.policies, values))
+            log(f"  {entry.name}: {label}: team reward {result.team_reward['mean']:.3f}")
+    write_tables(grid, rows, out_dir)
+    plot_grid(grid, rows, out_dir / "grid.png")
+    return rows
+
+
+def _cell(values: dict, column: str) -> str:
+    """``mean ± ci95`` of a column, or a dash where it was not measured."""
+    if column not in values:
+        return "–"
+    stat = values[column]
+    ci = stat["ci95"] if stat["ci95"] > 1e-9 * max(1.0, abs(stat["mean"])) else 0.0
+    return f"{stat['mean']:.4g} ± {ci:.2g}"
+
+
+def markdown_table(grid: Grid, rows: list[GridRow]) -> str:
+    """One table per grid entry, under its name."""
+    parts = []
+    for entry in grid.entries:
+        columns = grid.columns_of(entry)
+        header = ["partitioner", "scheduler", *columns]
+        lines = [f"### {entry.name}", ""] + ([entry.note, ""] if entry.note else [])
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for row in (r for r in rows if r.workload == entry.name):
+            cells = [row.pair.get("partitioner", ""), row.pair.get("scheduler", "")]
+            cells += [_cell(row.values, c) for c in columns]
+            lines.append("| " + " | ".join(cells) + " |")
+        parts.append("\n".join(lines) + "\n")
+    return "\n".join(parts)
+
+
+def write_tables(grid: Grid, rows: list[GridRow], out_dir: Path) -> None:
+    """``grid.md`` (a table per entry) and ``grid.csv`` (one line per row and column)."""
+    (out_dir / "grid.md").write_text(markdown_table(grid, rows))
+    with open(out_dir / "grid.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["workload", "partitioner", "scheduler", "column", "mean", "ci95"])
+        for row in rows:
+            for column, stat in row.values.items():
+                writer.writerow([row.workload, row.pair.get("partitioner", ""),
+                                 row.pair.get("scheduler", ""), column, stat["mean"],
+                                 stat["ci95"]])
+
+
+def plot_grid(grid: Grid, rows: list[GridRow], path: Path) -> None:
+    """One panel per entry: its first column, a bar per pair, with 95% CIs."""
+    fig, axes = plt.subplots(len(grid.entries), 1, squeeze=False,
+                             figsize=(8, 2.8 * len(grid.entries)))
+    for ax, entry in zip(axes[:, 0], grid.entries):
+        column = grid.columns_of(entry)[0]
+        entry_rows = [r for r in rows if r.workload == entry.name]
+        stats = [r.values.get(column, {"mean": np.nan, "ci95": 0.0}) for r in entry_rows]
+        ax.bar(range(len(entry_rows)), [s["mean"] for s in stats],
+               yerr=[s["ci95"] for s in stats], color="tab:blue")
+        ax.set_xticks(range(len(entry_rows)), ["/".join(r.pair.values()) for r in entry_rows],
+                      fontsize=7, rotation=30, ha="right")
+        ax.set_title(f"{entry.name}: {column}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,136 @@
+"""``marl-part train``: one learning run, from config to compared result.
+
+A run lives in a fresh directory ``runs/<name>-<timestamp>/``: the resolved config
+(``config.yaml``), TensorBoard events, the checkpoint, the final evaluation of the
+learned team in ``marl-part eval``'s schema (``eval.json``) and, when the config lists
+``train.compare_with`` baseline pairs, the same evaluation of each and a comparison
+table (``comparison.md``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from marl_part import typed_yaml
+from marl_part.config import Config, load_config
+from marl_part.envs.vector_env import make_vector_env
+from marl_part.errors import InputError
+from marl_part.evaluation.evaluate import EvalResult, evaluate
+from marl_part.evaluation.policies import (
+    CHECKPOINT_FILE,
+    RUN_CONFIG_FILE,
+    checkpoint_actors,
+    role_overrides,
+)
+from marl_part.experiments.rundir import new_run_dir
+
+COMPARISON_METRICS = ("imbalance", "deadline_miss", "nodes_on", "dedup_ratio")
+
+
+def check_learnable(config: Config) -> list[str]:
+    """The roles this config learns; refuse configs the learner cannot train."""
+    fills = config.role_fills()
+    agents = [role for role, fill in fills.items() if fill == "learn"]
+    if not agents:
+        raise InputError(f"no role is set to learn in scenario '{config.scenario}' "
+                         f"(roles: {fills}); set roles.<role>=learn", "roles")
+    if config.learner.algorithm == "mappo_shared" and len(agents) < 2:
+        raise InputError(f"mappo_shared shares one actor among agents, but this config "
+                         f"learns only {agents[0]}; use mappo or ippo", "learner.algorithm")
+    for pair in config.train.compare_with:
+        if missing := [role for role in agents if role not in pair]:
+            raise InputError(f"the baseline pair {pair} leaves {', '.join(missing)} to "
+                             "learn; name a baseline for every learned role",
+                             "train.compare_with")
+    return agents
+
+
+def start_run(config: Config, run_dir: Path | None = None) -> Path:
+    """A run directory (fresh under ``runs/`` unless given) holding the resolved config."""
+    if run_dir is None:
+        run_dir = new_run_dir(config.name)
+    else:
+        run_dir.mkdir(parents=True)
+    write_resolved_config(config, run_dir)
+    return run_dir
+
+
+def write_resolved_config(config: Config, folder: Path, only_changed: bool = False) -> None:
+    """``folder/config.yaml``: ``config``, loadable on its own; every setting, or only
+    those that differ from the defaults (a base for overrides that switch algorithm)."""
+    data = typed_yaml.to_dict(config, only_changed=only_changed)
+    (folder / RUN_CONFIG_FILE).write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def train_run(config: Config, run_dir: Path, resume: bool = False,
+              init_from: str | None = None, show_progress: bool = True) -> dict:
+    """Train ``config``'s learner in ``run_dir``, then evaluate it (``summary["eval"]``,
+    with the result object under ``"result"``) and compare it with the baselines."""
+    from marl_part.trainers.runner import train
+
+    check_learnable(config)
+    settings = config.train
+    train_envs = make_vector_env(config, settings.n_envs)
+    summary = train(config.learner, train_envs.get_env_attr("layout")[0], lambda: train_envs,
+                    lambda: make_vector_env(config, settings.eval_episodes),
+                    run_dir, settings.budget_env_steps, settings.eval_every_env_steps,
+                    settings.eval_episodes, config.seed, resume=resume, init_from=init_from,
+                    show_progress=show_progress)
+    learned = final_evaluation(config, run_dir)
+    summary["eval"], summary["result"] = learned.to_json(), learned
+    summary["comparison"] = compare(config, run_dir, learned)
+    return summary
+
+
+def final_evaluation(config: Config, run_dir: Path) -> EvalResult:
+    """The learned team, every learned role from the run's checkpoint, as ``eval`` does."""
+    policies = {role: str(run_dir) for role, fill in config.role_fills().items()
+                if fill == "learn"}
+    actors = checkpoint_actors(config, policies)
+    labels = {**config.role_fills(), **{role: f"{config.learner.algorithm} ({run_dir.name})"
+                                        for role in policies}}
+    result = evaluate(config, actors, config.train.final_episodes, config.train.final_seeds,
+                      labels)
+    (run_dir / "eval.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
+    return result
+
+
+def compare(config: Config, run_dir: Path, learned: EvalResult) -> list[dict]:
+    """The learned team beside each ``train.compare_with`` pair, best pair marked."""
+    rows = [{"policy": f"learned {config.learner.algorithm}", "team_reward": learned.team_reward,
+             **{m: learned.metrics[m] for m in COMPARISON_METRICS}}]
+    for pair in config.train.compare_with:
+        baseline = load_config(run_dir / RUN_CONFIG_FILE, role_overrides(pair))
+        result = evaluate(baseline, {}, config.train.final_episodes, config.train.final_seeds)
+        label = " + ".join(f"{role}={name}" for role, name in result.policies.items())
+        rows.append({"policy": label, "team_reward": result.team_reward,
+                     **{m: result.metrics[m] for m in COMPARISON_METRICS}})
+    (run_dir / "comparison.md").write_text(comparison_table(rows))
+    return rows
+
+
+def comparison_table(rows: list[dict]) -> str:
+    header = ["policy", "team_reward", *COMPARISON_METRICS]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = [row["policy"]] + [f"{row[c]['mean']:.4g} ± {row[c]['ci95']:.2g}"
+                                   for c in header[1:]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def best_baseline(rows: list[dict]) -> dict | None:
+    baselines = rows[1:]
+    return max(baselines, key=lambda r: r["team_reward"]["mean"]) if baselines else None
+
+
+def resume_config(run_dir: Path) -> Config:
+    """The config a run was started with (to resume it)."""
+    if not (run_dir / CHECKPOINT_FILE).is_file():
+        raise InputError("no checkpoint to resume from", str(run_dir))
+    return load_config(run_dir / RUN_CONFIG_FILE)
+
+

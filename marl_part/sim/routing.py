@@ -1,0 +1,228 @@
+"""Routing decisions and where they put a micro-batch's work and content.
+
+A partitioner decides in one of two forms:
+
+* :class:`KeyRouting`, per key: every key of the batch goes to one partition, and the
+  K hottest keys may be *split* over up to S partitions (PartLy's PK2 for S = 2). A
+  split key's tuples are dealt round-robin over its partitions, so each gets an equal
+  share of its work, and a content group of the key with c copies lands on the first
+  min(c, m) of its m partitions.
+* :class:`TupleRouting`, per tuple, for routers that decide tuple by tuple (PKG,
+  shuffle, ...): a key may then end up on several partitions, which counts as
+  replication (its partial states must be merged), never as migration.
+
+:class:`BatchView` holds the current micro-batch of every env, gathered into flat
+arrays with an ``env`` column, so that all of this is a few numpy calls for all envs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from marl_part.sim.dedup import FingerprintStores, StoreResult
+from marl_part.sim.ragged import gather_segments
+from marl_part.workloads import Batches
+
+
+@dataclass
+class KeyRouting:
+    row_partition: np.ndarray  # (R,) partition of every key row of the batch view
+    # (n_envs, K, S) partitions of the hot keys; choice 0 equals their row_partition
+    hot_split: np.ndarray | None = None
+    cold_hashed: bool = False  # the non-hot rows are at their hash partitions (a shortcut)
+
+
+@dataclass
+class TupleRouting:
+    tuple_partition: np.ndarray  # (T,) partition of every tuple of the batch view
+
+
+Routing = KeyRouting | TupleRouting
+
+
+@dataclass
+class Placement:
+    """Where a batch went: work per partition, replication, migrations, content."""
+
+    loads: np.ndarray  # (n_envs, P) work
+    partitions_per_key: np.ndarray  # (n_envs,) sum over keys of the partitions each used
+    moved_keys: np.ndarray  # (n_envs,) keys whose state changed partition
+    store_content: Callable[[FingerprintStores], StoreResult]  # puts the batch's content
+
+
+class BatchView:
+    """The current micro-batch of each env, as flat key-row (and tuple) arrays."""
+
+    def __init__(self, batches: Batches, cursor: np.ndarray, hot_keys: int, n_active: np.ndarray,
+                 n_partitions: int):
+        self.batches, self.cursor, self.n_envs = batches, cursor, len(cursor)
+        first = batches.key_offsets[cursor]
+        self.n_rows = batches.key_offsets[cursor + 1] - first
+        self.row_start = np.zeros(self.n_envs + 1, dtype=np.int64)
+        np.cumsum(self.n_rows, out=self.row_start[1:])
+        k = np.arange(hot_keys)
+        self.hot = np.where(k[None, :] < self.n_rows[:, None], self.row_start[:-1, None] + k, -1)
+        # hashes are below 2**63: their int64 view has the same remainders. cold_load
+        # (n_envs, P): the work hash routing of the non-hot keys sends to each partition
+        (self.rows, self.env, self.key, self.work, self.hash_partition, self.home_slot,
+         self.cold_load) = _gather_rows(first, self.row_start, batches.row_key, batches.row_work,
+                                         batches.trace.key_hash.view(np.int64), n_active,
+                                         batches.trace.n_keys, hot_keys, n_partitions)
+        self._tuples = None
+
+    @property
+    def hot_valid(self) -> np.ndarray:
+        return self.hot >= 0
+
+    def at_hot(self, values: np.ndarray, fill=0) -> np.ndarray:
+        """``values`` (one per row) at each env's hot rows (n_envs, K); ``fill`` where none."""
+        out = np.full(self.hot.shape, fill, dtype=values.dtype)
+        valid = self.hot_valid
+        out[valid] = values[self.hot[valid]]
+        return out
+
+    def tuples(self):
+        """``(index, env, starts)`` of the batch's tuples, gathered on first use."""
+        if self._tuples is None:
+            self._tuples = gather_segments(self.batches.tuple_offsets, self.cursor)
+        return self._tuples
+
+    @property
+    def cold(self) -> np.ndarray:
+        """Which rows are not hot keys."""
+        cold = np.ones(len(self.rows), dtype=bool)
+        cold[self.hot[self.hot_valid]] = False
+        return cold
+
+    def tuple_row_position(self) -> np.ndarray:
+        """Position in the row arrays of each gathered tuple's key row."""
+        index, env, _ = self.tuples()
+        first_row = self.batches.key_offsets[self.cursor]
+        return self.batches.tuple_row[index] - first_row[env] + self.row_start[env]
+
+
+
+def distinct_choices(choices: np.ndarray) -> np.ndarray:
+    """(n_envs, K, S): whether each choice differs from the earlier choices of its key."""
+    distinct = np.ones(choices.shape, dtype=bool)
+    for s in range(1, choices.shape[2]):
+        distinct[:, :, s] = (choices[:, :, s, None] != choices[:, :, :s]).all(axis=2)
+    return distinct
+
+
+def partitions_by_load_rank(view: BatchView, ranks: np.ndarray, speed: np.ndarray,
+                            n_active: np.ndarray, key_home: np.ndarray) -> np.ndarray:
+    """Hot-key choices given as load ranks, turned into partitions (n_envs, K, S).
+
+    Rank 0 is the key's home: the partition holding its state (its hash partition if
+    it has none, or if that partition is no longer active). Rank r >= 1 is the r-th
+    least busy active partition (modulo the active count), counting the busy time of
+    the cold keys and of the hotter keys already placed, so a key sent to rank 1 goes
+    where the work is least.
+    """
+    n_envs, hot_keys, _ = ranks.shape
+    envs = np.arange(n_envs)
+    active = np.arange(speed.shape[1])[None, :] < n_active[:, None]
+    busy = np.where(active, view.cold_load / np.where(active, speed, 1.0), np.inf)
+    home = key_home[envs[:, None], view.at_hot(view.key)].astype(np.int64)
+    hashed = view.at_hot(view.hash_partition)
+    home = np.where((home >= 0) & (home < n_active[:, None]), home, hashed)
+    work = view.at_hot(view.work)
+    partitions = np.empty_like(ranks)
+    for k in range(hot_keys):
+        order = np.argsort(busy, axis=1, kind="stable")
+        rank = ranks[:, k, :]
+        by_rank = order[envs[:, None], (rank - 1) % n_active[:, None]]
+        partitions[:, k, :] = np.where(rank == 0, home[:, k, None], by_rank)
+        distinct = distinct_choices(partitions[:, k:k + 1, :])[:, 0, :]
+        share = work[:, k] / distinct.sum(axis=1)
+        for s in range(ranks.shape[2]):
+            e = envs[distinct[:, s]]
+            p = partitions[e, k, s]
+            busy[e, p] += share[e] / speed[e, p]
+    return partitions
+
+
+def _cold_load(view: BatchView, row_partition: np.ndarray, n_partitions: int) -> np.ndarray:
+    cold = view.cold
+    return np.bincount(view.env[cold] * n_partitions + row_partition[cold],
+                       weights=view.work[cold], minlength=view.n_envs * n_partitions
+                       ).reshape(view.n_envs, n_partitions)
+
+
+def place_by_key(view: BatchView, routing: KeyRouting, n_partitions: int,
+                 key_home: np.ndarray) -> Placement:
+    n_envs = view.n_envs
+    hot_choices = (routing.hot_split if routing.hot_split is not None
+                   else view.at_hot(routing.row_partition)[:, :, None])
+    distinct = distinct_choices(hot_choices) & view.hot_valid[:, :, None]
+    ways = distinct.sum(axis=2)  # partitions per hot key (0 where there is no such key)
+    share = view.at_hot(view.work) / np.maximum(ways, 1)
+    env_of = np.broadcast_to(np.arange(n_envs)[:, None, None], hot_choices.shape)
+    loads = np.bincount(env_of[distinct] * n_partitions + hot_choices[distinct],
+                        weights=np.broadcast_to(share[:, :, None], hot_choices.shape)[distinct],
+                        minlength=n_envs * n_partitions).reshape(n_envs, n_partitions)
+    loads = loads.astype(np.float64, copy=False)  # an empty bincount is int
+    loads += (view.cold_load if routing.cold_hashed
+              else _cold_load(view, routing.row_partition, n_partitions))
+    partitions_per_key = view.n_rows + (ways - 1).clip(0).sum(axis=1)
+    part = routing.row_partition
+
+    moved = np.zeros(n_envs, dtype=np.int64)
+    _move_homes(key_home.reshape(-1), view.home_slot, part, view.env, moved)
+    return Placement(loads, partitions_per_key.astype(np.float64), moved,
+                     lambda stores: stores.store_groups(view, part, hot_choices, distinct))
+
+
+def place_by_tuple(view: BatchView, routing: TupleRouting, n_partitions: int) -> Placement:
+    n_envs, b = view.n_envs, view.batches
+    index, env, _ = view.tuples()
+    part = routing.tuple_partition
+    loads = np.bincount(env * n_partitions + part, weights=b.trace.work[index],
+                        minlength=n_envs * n_partitions)
+    key_partitions = np.unique(view.tuple_row_position() * n_partitions + part)
+    partitions_per_key = np.bincount(view.env[key_partitions // n_partitions], minlength=n_envs)
+    trace = b.trace
+
+    def store_content(stores: FingerprintStores) -> StoreResult:
+        chunks, owner, _ = gather_segments(trace.content_offsets, index)
+        return stores.store(env[owner], trace.chunk_fingerprint[chunks], part[owner],
+                            trace.chunk_bytes[chunks])
+
+    return Placement(loads.reshape(n_envs, n_partitions), partitions_per_key.astype(np.float64),
+                     np.zeros(n_envs, np.int64), store_content)
+
+
+@numba.njit(cache=True)
+def _gather_rows(first, row_start, row_key, row_work, key_hash, n_active, n_keys, hot_keys,
+                 n_partitions):
+    """The key rows of each env's batch, flat: row index, env, key, work, hash
+    partition, slot in the (env, key) table, and the load of the non-hot rows."""
+    total = row_start[-1]
+    rows, env, key = np.empty(total, np.int64), np.empty(total, np.int64), np.empty(total, np.int64)
+    work, hashed, slot = np.empty(total), np.empty(total, np.int64), np.empty(total, np.int64)
+    cold_load = np.zeros((len(first), n_partitions))
+    for e in range(len(first)):
+        for i in range(row_start[e + 1] - row_start[e]):
+            j, r = row_start[e] + i, first[e] + i
+            k = row_key[r]
+            rows[j], env[j], key[j], work[j] = r, e, k, row_work[r]
+            hashed[j] = key_hash[k] % n_active[e]
+            slot[j] = e * n_keys + k
+            if i >= hot_keys:
+                cold_load[e, hashed[j]] += row_work[r]
+    return rows, env, key, work, hashed, slot, cold_load
+
+
+@numba.njit(cache=True)
+def _move_homes(key_home, slot, partition, env, moved):
+    """Record each key's partition; count, per env, the keys whose state moved."""
+    for j in range(len(slot)):
+        home = key_home[slot[j]]
+        if home >= 0 and home != partition[j]:
+            moved[env[j]] += 1
+        key_home[slot[j]] = partition[j]

@@ -1,0 +1,358 @@
+"""The micro-batch stream-processing world, for n_envs envs at once.
+
+One step is one micro-batch (DESIGN.md "The world"):
+
+1. the partitioner's :mod:`~marl_part.sim.routing` decision places the batch over the
+   active partitions; loads ``L_i`` (work), times ``T_i = L_i / speed_i``;
+2. batch time = max_i T_i + merge time of split keys + migration time of moved keys
+   (each cost x count, shared by the active partitions);
+   latency = backlog + batch time; the backlog carries what exceeds the batch
+   interval; a deadline miss when latency > deadline;
+3. every partition's fingerprint store takes the batch's content (dedup);
+4. the scheduler's action scales the nodes (ready after the provisioning delay) and
+   sets the active partitions for the next batch;
+5. the next micro-batch arrives; an env whose episode has run ``episode_length``
+   batches is truncated (the caller resets it).
+
+All state is arrays with a leading env dimension and every step is a fixed number of
+numpy calls, whatever the number of envs or tuples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Literal
+
+import numpy as np
+
+from marl_part.errors import FieldError
+from marl_part.sim.cluster import ClusterConfig, Nodes
+from marl_part.sim.dedup import MAX_PARTITIONS, FingerprintStores
+from marl_part.sim.routing import (
+    BatchView,
+    KeyRouting,
+    Routing,
+    TupleRouting,
+    partitions_by_load_rank,
+    place_by_key,
+    place_by_tuple,
+)
+from marl_part.workloads import Batches
+
+
+@dataclass(frozen=True)
+class PartitionerConfig:
+    hot_keys: int = 16  # K: the hottest keys of each batch that the partitioner places
+    split_ways: int = 2  # S: partitions a hot key may be split over (1: never split)
+    # what a choice names: a partition index, or a load rank (0: where the key's state
+    # is; r >= 1: the r-th least busy partition once the hotter keys are placed)
+    choices: Literal["partition", "load_rank"] = "load_rank"
+    rank_choices: int = 4  # load ranks offered per choice: 0 (stay) to rank_choices - 1
+
+    def __post_init__(self):
+        if self.hot_keys < 1:
+            raise FieldError("hot_keys", "must be at least 1")
+        if self.rank_choices < 2:
+            raise FieldError("rank_choices", "must be at least 2 (stay, least busy)")
+        if self.split_ways < 1:
+            raise FieldError("split_ways", "must be at least 1")
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    parallelism: Literal["free", "tied"] = "free"  # tied: active partitions = ready slots
+    max_scale_step: int | None = None  # y: largest scale out/in per step (default N-1)
+    initial_parallelism: int | None = None  # default: every slot of the initial nodes
+
+    def __post_init__(self):
+        if self.max_scale_step is not None and self.max_scale_step < 0:
+            raise FieldError("max_scale_step", "must not be negative")
+        if self.initial_parallelism is not None and self.initial_parallelism < 1:
+            raise FieldError("initial_parallelism", "must be at least 1")
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """What one micro-batch did, per env (per env and partition where 2-d)."""
+
+    loads: np.ndarray  # (n_envs, P) work routed to each partition
+    times: np.ndarray  # (n_envs, P) seconds each partition is busy
+    arrival_rate: np.ndarray  # tuples per second of stream
+    work: np.ndarray
+    imbalance: np.ndarray  # max / mean - 1 of the active partitions' times
+    nmad: np.ndarray  # normalized mean absolute deviation of the times
+    replication_factor: np.ndarray  # mean partitions per key of the batch
+    moved_keys: np.ndarray
+    merge_time: np.ndarray
+    migration_time: np.ndarray
+    batch_time: np.ndarray
+    latency: np.ndarray
+    backlog: np.ndarray
+    backlog_growth: np.ndarray  # backlog after this batch minus before it
+    deadline_miss: np.ndarray  # 1.0 when latency > deadline
+    lateness: np.ndarray  # max(0, latency - deadline) / deadline
+    parallelism: np.ndarray  # active partitions that took the batch
+    nodes_ready: np.ndarray
+    nodes_on: np.ndarray  # ready or provisioning
+    node_cost: np.ndarray  # price of the nodes on over the interval
+    utilization: np.ndarray  # busy time / (ready slots x max(interval, batch time))
+    stored_bytes: np.ndarray  # content bytes the partitions had to store
+    ideal_bytes: np.ndarray  # ... that one store of everything would have had to store
+    logical_bytes: np.ndarray  # ... that arrived
+    dedup_ratio: np.ndarray  # logical / stored bytes, so far in the episode
+    dedup_efficiency: np.ndarray  # ideal / stored bytes, so far in the episode
+    storage_skew: np.ndarray  # max / mean - 1 of the bytes each partition stores, so far
+
+    # the metrics every report shows (the per-partition arrays are for plots)
+    METRICS = ("imbalance", "nmad", "replication_factor", "moved_keys", "batch_time",
+               "latency", "backlog", "deadline_miss", "parallelism", "nodes_on",
+               "node_cost", "utilization", "arrival_rate", "dedup_ratio", "dedup_efficiency",
+               "storage_skew")
+
+    @classmethod
+    def zeros(cls, n_envs: int, n_partitions: int) -> StepRecord:
+        return cls(**{f.name: np.zeros((n_envs, n_partitions) if f.name in ("loads", "times")
+                                       else n_envs) for f in fields(cls)})
+
+    def metrics(self) -> dict[str, np.ndarray]:
+        return {name: getattr(self, name) for name in self.METRICS}
+
+
+@dataclass
+class EpisodeTotals:
+    """Running sums over the current episode of each env."""
+
+    logical_bytes: np.ndarray
+    stored_bytes: np.ndarray
+    ideal_bytes: np.ndarray
+    partition_bytes: np.ndarray  # (n_envs, P) bytes each partition stores
+
+    @classmethod
+    def zeros(cls, n_envs: int, n_partitions: int) -> EpisodeTotals:
+        return cls(np.zeros(n_envs), np.zeros(n_envs), np.zeros(n_envs),
+                   np.zeros((n_envs, n_partitions)))
+
+    def reset(self, env_ids: np.ndarray) -> None:
+        for f in fields(self):
+            getattr(self, f.name)[env_ids] = 0.0
+
+
+@dataclass(frozen=True)
+class WorldSettings:
+    """The parts of a config that shape the world (see :class:`marl_part.config.EnvConfig`)."""
+
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    partitioner: PartitionerConfig = field(default_factory=PartitionerConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    episode_length: int = 200
+    episode_start: Literal["random", "beginning"] = "random"
+    rate_scale: float = 1.0  # replay the stream this many times faster (work x rate_scale)
+
+
+class World:
+    """n_envs independent copies of the stream-processing world, stepped together."""
+
+    def __init__(self, settings: WorldSettings, batches: Batches, n_envs: int = 1,
+                 reward_weights: dict[str, float] | None = None):
+        self.settings, self.batches, self.n_envs = settings, batches, n_envs
+        self.reward_weights = dict(reward_weights or {})  # the scenario's, for its reward()
+        cluster = settings.cluster
+        self.cluster = cluster
+        self.max_partitions = cluster.max_partitions
+        self.hot_keys = settings.partitioner.hot_keys
+        self.split_ways = settings.partitioner.split_ways
+        self.max_scale_step = (cluster.max_nodes - 1 if settings.scheduler.max_scale_step is None
+                               else min(settings.scheduler.max_scale_step, cluster.max_nodes - 1))
+        self.nodes = Nodes(cluster, n_envs)
+        self.stores = (FingerprintStores(n_envs, batches.trace.n_fingerprints, self.max_partitions)
+                       if batches.has_content else None)
+        self.key_home = np.full((n_envs, batches.trace.n_keys), -1,
+                                dtype=np.int16 if self.max_partitions < 2**15 else np.int32)
+        self.cursor = np.zeros(n_envs, dtype=np.int64)
+        self.t = np.zeros(n_envs, dtype=np.int64)
+        self.n_active = np.ones(n_envs, dtype=np.int64)
+        self.requested_parallelism = np.ones(n_envs, dtype=np.int64)
+        self.backlog = np.zeros(n_envs)
+        self.totals = EpisodeTotals.zeros(n_envs, self.max_partitions)
+        self.last = StepRecord.zeros(n_envs, self.max_partitions)
+        self.view: BatchView | None = None
+
+    # ----------------------------------------------------------------- episode
+    def reset(self, env_ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
+        """Start new episodes in ``env_ids``, each drawing its start from its own rng."""
+        settings, cluster = self.settings, self.cluster
+        last_start = self.batches.n_batches - settings.episode_length
+        for env, rng in zip(env_ids, rngs):
+            self.cursor[env] = 0 if settings.episode_start == "beginning" else rng.integers(
+                0, last_start + 1)
+        self.t[env_ids] = 0
+        self.nodes.reset(env_ids)
+        slots = cluster.initial_nodes * cluster.slots_per_node
+        initial = settings.scheduler.initial_parallelism or slots
+        self.requested_parallelism[env_ids] = initial
+        self.n_active[env_ids] = min(initial, slots)
+        self.backlog[env_ids] = 0.0
+        self.key_home[env_ids] = -1
+        if self.stores is not None:
+            self.stores.reset(env_ids)
+        self.totals.reset(env_ids)
+        for f in fields(StepRecord):
+            getattr(self.last, f.name)[env_ids] = 0.0
+        self.view = BatchView(self.batches, self.cursor, self.hot_keys, self.n_active,
+                              self.max_partitions)
+
+    @property
+    def truncated(self) -> np.ndarray:
+        return self.t >= self.settings.episode_length
+
+    # -------------------------------------------------------------- decisions
+    def hash_routing(self) -> KeyRouting:
+        """Every key to its hash partition, nothing split."""
+        return KeyRouting(self.view.hash_partition.copy(), cold_hashed=True)
+
+    def hot_key_routing(self, choices: np.ndarray) -> KeyRouting:
+        """Hash routing, except that the K hottest keys go where ``choices`` say.
+
+        ``choices`` (n_envs, K, S) are partition indices taken modulo each env's active
+        partitions, or load ranks (``partitioner.choices``, see
+        :func:`~marl_part.sim.routing.partitions_by_load_rank`); a hot key goes to the
+        distinct partitions among its S choices.
+        """
+        choices = np.asarray(choices, dtype=np.int64).reshape(
+            self.n_envs, self.hot_keys, self.split_ways)
+        if self.settings.partitioner.choices == "load_rank":
+            speed = self.nodes.partition_speed(self.n_active, self.max_partitions)
+            choices = partitions_by_load_rank(self.view, choices, speed, self.n_active,
+                                              self.key_home)
+        else:
+            choices = choices % self.n_active[:, None, None]
+        routing = self.hash_routing()
+        valid = self.view.hot_valid
+        routing.row_partition[self.view.hot[valid]] = choices[..., 0][valid]
+        routing.hot_split = choices if self.split_ways > 1 else None
+        return routing
+
+    def partitioner_choice_count(self) -> int:
+        """Choices per dimension of the partitioner's action (K x S dimensions)."""
+        if self.settings.partitioner.choices == "load_rank":
+            return min(self.settings.partitioner.rank_choices, self.max_partitions + 1)
+        return self.max_partitions
+
+    def scheduler_action_sizes(self) -> tuple[int, ...]:
+        """Choices per dimension of the scheduler's action: scale, then parallelism."""
+        scale = 2 * self.max_scale_step + 1
+        if self.settings.scheduler.parallelism == "tied":
+            return (scale,)
+        return (scale, self.max_partitions)
+
+    def hold_action(self) -> np.ndarray:
+        """The scheduler action that changes nothing."""
+        action = np.full((self.n_envs, len(self.scheduler_action_sizes())), self.max_scale_step)
+        if action.shape[1] > 1:
+            action[:, 1] = self.requested_parallelism - 1
+        return action
+
+    # -------------------------------------------------------------------- step
+    def step(self, routing: Routing, schedule: np.ndarray) -> StepRecord:
+        """Process the current micro-batch of every env, then advance to the next one."""
+        view, cluster, n_parts = self.view, self.cluster, self.max_partitions
+        self._check_routing(routing)
+        if isinstance(routing, TupleRouting):
+            placement = place_by_tuple(view, routing, n_parts)
+        else:
+            placement = place_by_key(view, routing, n_parts, self.key_home)
+
+        loads = placement.loads * self.settings.rate_scale
+        speed = self.nodes.partition_speed(self.n_active, n_parts)
+        times = np.divide(loads, speed, out=np.zeros_like(loads), where=speed > 0)
+        active = self.n_active.astype(np.float64)
+        mean_time = times.sum(axis=1) / active
+        imbalance = np.divide(times.max(axis=1), mean_time, out=np.ones_like(mean_time),
+                              where=mean_time > 0) - 1.0
+        within = np.arange(n_parts)[None, :] < self.n_active[:, None]
+        deviation = (np.abs(times - mean_time[:, None]) * within).sum(axis=1) / active
+        nmad = np.divide(deviation, mean_time, out=np.zeros_like(deviation), where=mean_time > 0)
+
+        # merging partial states and moving key state run on all active partitions
+        merge_time = cluster.merge_cost * (placement.partitions_per_key - view.n_rows) / active
+        migration_time = cluster.migration_cost * placement.moved_keys / active
+        batch_time = times.max(axis=1) + merge_time + migration_time
+        latency = self.backlog + batch_time
+        previous_backlog = self.backlog
+        self.backlog = np.maximum(0.0, latency - cluster.batch_interval)
+        deadline_miss = (latency > cluster.deadline).astype(np.float64)
+        busy_capacity = self.nodes.ready_slots() * np.maximum(cluster.batch_interval, batch_time)
+
+        logical, stored, ideal = self._store_content(placement)
+        totals = self.totals
+        totals.logical_bytes += logical
+        totals.stored_bytes += stored.sum(axis=1)
+        totals.ideal_bytes += ideal
+        totals.partition_bytes += stored
+        mean_stored = totals.partition_bytes.sum(axis=1) / active
+        batch = self.cursor
+        self.last = StepRecord(
+            loads=loads, times=times,
+            arrival_rate=self.batches.batch_tuples[batch] * self.settings.rate_scale
+            / cluster.batch_interval,
+            work=self.batches.batch_work[batch] * self.settings.rate_scale,
+            imbalance=imbalance, nmad=nmad,
+            replication_factor=_ratio(placement.partitions_per_key, view.n_rows.astype(np.float64)),
+            moved_keys=placement.moved_keys.astype(np.float64),
+            merge_time=merge_time, migration_time=migration_time, batch_time=batch_time,
+            latency=latency, backlog=self.backlog.copy(),
+            backlog_growth=self.backlog - previous_backlog, deadline_miss=deadline_miss,
+            lateness=np.maximum(0.0, latency - cluster.deadline) / cluster.deadline,
+            parallelism=active, nodes_ready=self.nodes.n_ready.astype(np.float64),
+            nodes_on=self.nodes.n_on.astype(np.float64), node_cost=self.nodes.cost(),
+            utilization=np.divide(times.sum(axis=1), busy_capacity,
+                                  out=np.zeros_like(batch_time), where=busy_capacity > 0),
+            stored_bytes=stored.sum(axis=1), ideal_bytes=ideal, logical_bytes=logical,
+            dedup_ratio=_ratio(totals.logical_bytes, totals.stored_bytes),
+            dedup_efficiency=_ratio(totals.ideal_bytes, totals.stored_bytes),
+            storage_skew=np.divide(totals.partition_bytes.max(axis=1), mean_stored,
+                                   out=np.ones_like(mean_stored), where=mean_stored > 0) - 1.0)
+        self._schedule(np.asarray(schedule, dtype=np.int64).reshape(self.n_envs, -1))
+        self.t += 1
+        self.cursor = np.minimum(self.cursor + 1, self.batches.n_batches - 1)
+        self.view = BatchView(self.batches, self.cursor, self.hot_keys, self.n_active,
+                              self.max_partitions)
+        return self.last
+
+    def _check_routing(self, routing: Routing) -> None:
+        if isinstance(routing, TupleRouting):
+            env, part = self.view.tuples()[1], routing.tuple_partition
+        else:
+            env, part = self.view.env, routing.row_partition
+        if len(part) and (part.min() < 0 or np.any(part >= self.n_active[env])):
+            raise ValueError("a routing sent work to a partition that is not active")
+
+    def _store_content(self, placement):
+        zeros = np.zeros(self.n_envs)
+        if self.stores is None:
+            return zeros, np.zeros((self.n_envs, self.max_partitions)), zeros
+        result = placement.store_content(self.stores)
+        logical = self.batches.batch_bytes[self.cursor]
+        return logical, result.stored_bytes, result.ideal_bytes
+
+    def _schedule(self, action: np.ndarray) -> None:
+        self.nodes.scale(action[:, 0] - self.max_scale_step)
+        self.nodes.tick()
+        if self.settings.scheduler.parallelism == "free":
+            self.requested_parallelism = action[:, 1] + 1
+        else:
+            self.requested_parallelism = self.nodes.ready_slots()
+        self.n_active = np.clip(self.requested_parallelism, 1,
+                                np.maximum(self.nodes.ready_slots(), 1))
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    return np.divide(numerator, denominator, out=np.ones_like(numerator), where=denominator > 0)
+
+
+def check_partition_limit(settings: WorldSettings, batches: Batches) -> None:
+    """Fingerprint stores keep one bit per partition in a 64-bit word."""
+    if batches.has_content and settings.cluster.max_partitions > MAX_PARTITIONS:
+        raise FieldError("cluster", f"with content (dedup), at most {MAX_PARTITIONS} partitions "
+                         f"(nodes x slots_per_node); this cluster has "
+                         f"{settings.cluster.max_partitions}")
