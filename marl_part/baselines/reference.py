@@ -88,28 +88,25 @@ class CAMRef:
 
 
 class HotRule:
-    """A key is hot in batch t once its count in t exceeds the previous batch's
-    tuple count / n, and stays hot through batch t + 1."""
+    """A key is hot in batch t once its count in t exceeds ``fraction`` x the previous
+    batch's tuple count / n, and stays hot through batch t + 1."""
 
-    def __init__(self):
-        self.hot_until, self.prev_total = {}, 0
+    def __init__(self, fraction=1.0):
+        self.hot_until, self.prev_total, self.fraction = {}, 0, fraction
 
     def start(self):
         self.count = defaultdict(int)
 
     def is_hot(self, k, n, t):
-        if self.hot_until.get(k, -1) >= t:
-            return True
         self.count[k] += 1
-        if self.prev_total > 0 and self.count[k] > self.prev_total / n:
+        if self.prev_total > 0 and self.count[k] > self.fraction * self.prev_total / n:
             self.hot_until[k] = t + 1
-            return True
-        return False
+        return self.hot_until.get(k, -1) >= t
 
 
 class DAGreedyRef:
-    def __init__(self, affinity_weight=0.5):
-        self.rule, self.lam = HotRule(), affinity_weight
+    def __init__(self, affinity_weight=0.5, hot_fraction=0.01):
+        self.rule, self.lam = HotRule(hot_fraction), affinity_weight
 
     def route(self, keys, hashes, works, n, t):
         self.rule.start()
@@ -162,8 +159,9 @@ class FlexDRef:
 
 
 class DaltonRef:
-    def __init__(self, seed_state, n_slots, epsilon=0.1, step=0.1, initial=-2.0):
-        self.rule = HotRule()
+    def __init__(self, seed_state, n_slots, epsilon=0.1, step=0.1, initial=-2.0,
+                 hot_fraction=1.0):
+        self.rule = HotRule(hot_fraction)
         self.slots = [None] * n_slots  # (key, Q row) per slot, taken in slot order
         self.rng = np.array([seed_state], dtype=np.uint64)
         self.epsilon, self.step, self.initial = epsilon, step, initial
@@ -178,11 +176,20 @@ class DaltonRef:
                 return self.slots[i][1]
         return None
 
+    def forget(self, k):
+        """A key whose hot spell expired loses its row."""
+        self.slots = [None if slot is not None and slot[0] == k else slot
+                      for slot in self.slots]
+
     def route(self, keys, hashes, works, n, t):
         self.rule.start()
         load, holds, out = [0.0] * n, defaultdict(set), []
         for k, h, w in zip(keys, hashes, works):
-            row = self.row_for(k, t) if self.rule.is_hot(k, n, t) else None
+            row = None
+            if self.rule.is_hot(k, n, t):
+                row = self.row_for(k, t)
+            else:
+                self.forget(k)
             if row is None:
                 p = choice(h, 0, n)
             elif uniform(self.rng, 0) < 1 - self.epsilon:

@@ -40,7 +40,7 @@ def test_dagreedy_hot_key_trades_affinity_against_load():
     # batch 1: 10 tuples of cold keys; batch 2: key 0 x 10, hot once its count > 10 / 2
     key_hash = np.arange(11)  # key 0 hashes to partition 0
     world = two_batches(range(1, 11), [0] * 10, partitions=2, key_hash=key_hash)
-    router = DAGreedy(world)
+    router = DAGreedy(world, hot_fraction=1.0)
     world.step(router.act(), world.hold_action())
     routed = list(router.act().tuple_partition)
     # five cold tuples to the hash partition 0; then with loads (5, 0), mean 2.5:
@@ -54,12 +54,40 @@ def test_dagreedy_hot_key_trades_affinity_against_load():
 def test_dagreedy_keeps_a_key_hot_through_the_next_batch_only():
     world = tiny_world([1, 2, 3, 4] + [0] * 4 + [0, 5, 6, 7] + [5, 6, 7, 1], batch_size=4,
                        partitions=2, key_hash=np.arange(8))
-    router = DAGreedy(world)
+    router = DAGreedy(world, hot_fraction=1.0)
     for _ in range(2):
         world.step(router.act(), world.hold_action())
     assert router.hot_until[0, 0] == 2  # hot in batch 1 (count 3 > 4/2), so through batch 2
     world.step(router.act(), world.hold_action())
     assert router.hot_until[0, 0] == 2 and router.count[0].sum() == 0  # counts are per batch
+
+
+def test_a_key_that_keeps_qualifying_stays_hot():
+    # key 0 is 3 of every 4 tuples: hot in batch 1 (count 3 > 4/2) and again in batch 2,
+    # so it never falls back to its hash partition for the first tuples of a batch
+    world = tiny_world([1, 2, 3, 4] + [0, 0, 0, 5] * 3, batch_size=4, partitions=2,
+                       key_hash=np.arange(6))
+    router = DAGreedy(world, hot_fraction=1.0)
+    world.step(router.act(), world.hold_action())
+    for batch in (1, 2):
+        routing = router.act()
+        world.step(routing, world.hold_action())
+        assert router.hot_until[0, 0] == batch + 1
+    # in batch 3 key 0 is hot from its first tuple: loads (0, 0) tie -> 0; loads (1, 0):
+    # p0 scores 0.5 - 0.5, p1 0 + 0.5 -> 1; (1, 1) tie -> 0; key 5 is hashed -> 1.
+    # (Counted only until it first turned hot, it would be hashed twice: 0, 0, 1, 1.)
+    assert list(router.act().tuple_partition) == [0, 1, 0, 1]
+
+
+def test_dagreedy_marks_keys_above_a_hundredth_of_the_fair_share():
+    # 200 tuples per batch over 2 partitions: fair share 100, DAGreedy's threshold 1
+    keys = list(range(1, 201)) + [0, 0] + list(range(1, 199))
+    world = tiny_world(keys, batch_size=200, partitions=2)
+    router = DAGreedy(world)
+    world.step(router.act(), world.hold_action())
+    router.act()
+    assert router.hot_until[0, 0] == 2  # key 0's second tuple: count 2 > 0.01 * 200 / 2
+    assert router.hot_until[0, 1] == -1  # one tuple each: cold
 
 
 def test_flexd_grows_a_hot_keys_partitions_one_at_a_time():
