@@ -11,7 +11,7 @@ adaptation; the papers' senders count since the start of the stream. Loads are w
 D- and W-Choices count key frequencies with SpaceSaving over the whole episode (as
 published) with m = 10 P counters, so the estimation error N / m stays below half of
 the smallest threshold theta = 1 / (5P). A key is in the head when its estimated
-count is at least theta times the tuples counted, once at least 1 / theta tuples have
+count exceeds theta times the tuples counted, once at least 1 / theta tuples have
 been counted (before that no frequency of theta can be told apart; our guard).
 """
 
@@ -30,27 +30,37 @@ MODE_PKG, MODE_D, MODE_W = 0, 1, 2
 
 @numba.njit(cache=True)
 def choices_for_head(counts, size, total, e, n, theta, epsilon):
-    """D-Choices' d for env ``e``: the least d in [2, n) with
+    """D-Choices' d for env ``e``: the least d in [max(2, round(p_1 n)), n) with
 
-        sum_head p + (b/n)^2 * sum_tail p <= (b/n) * (1 + epsilon),
-        b = n - n * ((n - 1) / n) ** (h * d),
+        p_H + p_T (b/n)^2 <= b/n + epsilon,        b/n = 1 - ((n - 1) / n) ** (h d),
+        p_1 + (p_H - p_1) c^d + p_T c^2 <= c + epsilon,   c = 1 - ((n - 1) / n) ** d,
 
-    (h head keys, p their estimated frequencies), i.e. the b workers that the head's
-    d choices cover can absorb the head plus the tail keys whose two choices both fall
-    among them. Returns n (use every worker) when no d < n suffices.
+    (h head keys of total estimated frequency p_H, the top one p_1, tail p_T = 1 - p_H):
+    the b workers that the head's d choices cover can absorb the head plus the tail
+    keys whose two choices both fall among them, and the c n workers of the top key's
+    d choices can absorb it plus the head and tail keys whose choices all fall among
+    them. Returns n (use every worker) when no d < n suffices. As the authors'
+    simulator computes it (github.com/anisnasir/SLBSimulator, ``LBDChoice.java``),
+    whose search starts from round(p_1 n); we start at 2 or more, since the paper
+    gives the head d >= 2 choices.
     """
     if total[e] == 0 or n <= 2:
         return n
-    head_sum, h = 0.0, 0
+    head_sum, top, h = 0.0, 0.0, 0
     for i in range(size[e]):
         p = counts[e, i] / total[e]
-        if p >= theta:
+        if p > theta:
             head_sum += p
+            top = max(top, p)
             h += 1
     tail_sum = max(0.0, 1.0 - head_sum)
-    for d in range(2, n):
-        covered = 1.0 - ((n - 1.0) / n) ** (h * d)  # b / n
-        if head_sum + covered * covered * tail_sum <= covered * (1.0 + epsilon):
+    keep = (n - 1.0) / n
+    for d in range(max(2, int(np.rint(top * n))), n):
+        covered = 1.0 - keep ** (h * d)  # b / n
+        top_covered = 1.0 - keep ** d
+        if (head_sum + covered * covered * tail_sum <= covered + epsilon
+                and top + (head_sum - top) * top_covered ** d
+                + tail_sum * top_covered * top_covered <= top_covered + epsilon):
             return d
     return n
 
@@ -71,7 +81,7 @@ def _route(mode, env_starts, key, key_hash, work, n_active, theta_factor, epsilo
             if mode != MODE_PKG:
                 estimate = space_saving_add(keys, counts, slot, size, total, e, key[i])
                 # a frequency of theta is measurable once 1 / theta tuples have been seen
-                head = total[e] * theta >= 1.0 and estimate >= theta * total[e]
+                head = total[e] * theta >= 1.0 and estimate > theta * total[e]
             if head and (mode == MODE_W or d >= n):
                 p = least_loaded(load, n)
             else:
@@ -129,12 +139,14 @@ class DChoices(_Choices):
     Are not Enough: Balancing at Scale in Distributed Stream Processing", ICDE 2016).
 
     The sender finds the *head* with SpaceSaving over the episode's stream: keys whose
-    estimated frequency is at least theta = 1 / (5n) (the paper's threshold as we
-    recall it, without the paper at hand: an assumption). A head key's tuple goes to
-    the least loaded of its d hash choices, the tail keeps PKG's two. d is recomputed
-    at every micro-batch from the head frequencies by :func:`choices_for_head` (our
-    reconstruction of the paper's condition, with epsilon = 1e-4); when no d < n
-    suffices, the head uses every worker (as W-Choices).
+    estimated frequency exceeds theta = 1 / (5n). (The authors' simulator,
+    github.com/anisnasir/SLBSimulator, takes theta = 2 / (T n) with T a command-line
+    argument; 1 / (5n) is T = 10. The paper was not at hand: an assumption.) A head
+    key's tuple goes to the least loaded of its d hash choices, the tail keeps PKG's
+    two. d comes from the head's frequencies by the two conditions of the authors'
+    simulator (:func:`choices_for_head`, additive tolerance epsilon = 1e-4), recomputed
+    at every micro-batch (theirs: at every head tuple); when no d < n suffices, the
+    head uses every worker (as W-Choices).
     """
 
     name, mode = "d_choices", MODE_D

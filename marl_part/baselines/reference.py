@@ -50,7 +50,7 @@ class ChoicesRef:
     def d_for(self, n, theta):
         if self.total == 0 or n <= 2:
             return n
-        head = [c / self.total for c in self.counts.values() if c / self.total >= theta]
+        head = [c / self.total for c in self.counts.values() if c / self.total > theta]
         return dchoices_d(head, n, self.epsilon)
 
     def route(self, keys, hashes, works, n, t):
@@ -60,7 +60,7 @@ class ChoicesRef:
         for k, h, w in zip(keys, hashes, works):
             self.counts[k] += 1
             self.total += 1
-            head = self.total * theta >= 1 and self.counts[k] >= theta * self.total
+            head = self.total * theta >= 1 and self.counts[k] > theta * self.total
             if head and (self.all_workers or d >= n):
                 p = least_loaded(load)
             else:
@@ -246,10 +246,13 @@ class DedupQRef:
 
 def dchoices_d(head, n, epsilon):
     """D-Choices' d, by hand: head = the head keys' frequencies."""
-    tail = 1 - sum(head)
-    for d in range(2, n):
-        b = 1 - ((n - 1) / n) ** (len(head) * d)
-        if sum(head) + b * b * tail <= b * (1 + epsilon):
+    p_head, p_top = sum(head), max(head, default=0.0)
+    tail = max(0.0, 1 - p_head)
+    for d in range(max(2, round(p_top * n)), n):
+        b = 1 - ((n - 1) / n) ** (len(head) * d)  # share of workers the head covers
+        c = 1 - ((n - 1) / n) ** d  # share the top key's d choices cover
+        if (p_head + tail * b ** 2 <= b + epsilon
+                and p_top + (p_head - p_top) * c ** d + tail * c ** 2 <= c + epsilon):
             return d
     return n
 

@@ -88,6 +88,21 @@ def test_d_choices_d_is_the_least_that_balances_head_and_tail():
     assert choices_for_head(counts, size, total, 0, 20, 0.01, 1e-4) == 20
 
 
+def test_d_choices_d_also_lets_the_top_keys_choices_absorb_it():
+    # head: key 0 at 0.3 and ten keys at 0.02 (p_H = 0.5), tail 0.5, n = 20, theta 0.01.
+    # The head's spread alone, 0.5 + 0.5 b^2 <= b + 1e-4 with b = 1 - 0.95 ** (11 d),
+    # holds from d = 8; the top key's 8 choices cover c = 1 - 0.95 ** 8 = 0.337 of the
+    # workers, short of 0.3 + 0.2 c^8 + 0.5 c^2 = 0.357; d = 9 covers 0.370 >= 0.368
+    stream = [0] * 300 + [k for k in range(1, 11) for _ in range(20)]
+    stream += [k for k in range(11, 111) for _ in range(5)]
+    _, counts, _, size, total = summary_of(stream).arrays
+    assert choices_for_head(counts, size, total, 0, 20, 0.01, 1e-4) == 9
+    assert dchoices_d([0.3] + [0.02] * 10, 20, 1e-4) == 9
+    c8, c9 = 1 - 0.95 ** 8, 1 - 0.95 ** 9
+    assert 0.3 + 0.2 * c8 ** 8 + 0.5 * c8 ** 2 > c8 and 0.3 + 0.2 * c9 ** 9 + 0.5 * c9 ** 2 <= c9
+    assert (1 - 0.95 ** 88) >= 1 - (2e-4) ** 0.5  # the head's condition alone: d = 8
+
+
 def summary_of(stream, counters=256, n_keys=300):
     summary = SpaceSaving(1, n_keys, counters)
     for k in stream:
