@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from baseline_worlds import tiny_world
@@ -9,6 +11,7 @@ from test_choices import hash_with
 
 from marl_part.baselines.common import choice
 from marl_part.baselines.fragment_aware import CAM, DAGreedy, Dalton, FlexD
+from marl_part.workloads.text import TextSource
 
 
 def test_cam_keeps_a_key_on_the_candidate_that_holds_it():
@@ -128,3 +131,22 @@ def test_dalton_explores_every_partition_with_epsilon_one():
     world.step(router.act(), world.hold_action())
     routed = router.act().tuple_partition
     assert set(routed[11:]) == {0, 1, 2, 3}  # hot from its 11th tuple (count > 40 / 4)
+
+
+def test_dalton_is_hash_where_no_word_exceeds_a_partitions_share():
+    # Les Misérables' top word is 7.1% of the text: over 10 partitions no key is hot
+    # under Dalton's fair-share rule, so it routes exactly like hash (issue 9)
+    data = Path(__file__).parents[2] / "data"
+    trace = TextSource(source="text", path="les_miserables_pg135.txt.gz").read(data)
+    n = 60_000
+    world = tiny_world(trace.keys[:n], batch_size=10_000, partitions=10,
+                       key_hash=trace.key_hash[:trace.keys[:n].max() + 1])
+    dalton = Dalton(world)
+    dalton.reset(np.arange(1), [np.random.default_rng(0)])
+    for _ in range(5):
+        routing = dalton.act()
+        hashed = [choice(h, 0, 10) for h in world.batches.trace.key_hash[
+            world.batches.trace.keys[world.view.tuples()[0]]]]
+        assert list(routing.tuple_partition) == hashed
+        world.step(routing, world.hold_action())
+    assert (dalton.hot_until == -1).all()

@@ -119,3 +119,11 @@ def test_dedup_q_matches_reference(name, penalty):
             assert list(routing.tuple_partition[starts[e]:starts[e + 1]]) == expected, (step, e)
         world.step(routing, set_parallelism(world, PARALLELISM[step % len(PARALLELISM)]))
     assert np.abs(router.q).sum() > 0  # it learned something
+
+
+def test_hot_key_routers_match_reference_at_other_hot_thresholds():
+    run_against_reference("dagreedy", lambda seed: DAGreedyRef(hot_fraction=1.0),
+                          hot_fraction=1.0)
+    run_against_reference("dalton", lambda seed: DaltonRef(seed, n_slots=2 * 6 + 2,
+                                                           hot_fraction=0.3),
+                          hot_fraction=0.3)
