@@ -154,7 +154,7 @@ class DChoices(_Choices):
 
 class WChoices(_Choices):
     """W-Choices (Nasir et al., ICDE 2016, as :class:`DChoices`): head keys (SpaceSaving
-    frequency >= theta = 1 / (5n)) go to the least loaded of *all* n workers, tail keys
+    frequency > theta = 1 / (5n)) go to the least loaded of *all* n workers, tail keys
     to the less loaded of their two hash choices."""
 
     name, mode = "w_choices", MODE_W
