@@ -36,6 +36,7 @@ from marl_part.trainers.checkpoint import (
     save_replay_buffer,
     set_rng_state,
 )
+from marl_part.trainers.numba_cache import cache_buffer_kernels
 from marl_part.trainers.registry import algorithm_spec
 from marl_part.trainers.team_logger import TeamLogger
 from marl_part.trainers.training_stats import TeamCollectStats
@@ -153,6 +154,7 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
     start_step = restored[1] if restored else 0
     train_envs.seed(seed + start_step)
     test_envs.seed(seed + start_step + len(train_envs))
+    cache_buffer_kernels()
     buffer = spec.make_buffer(algo_config, len(train_envs))
     if restored and not algo_config.on_policy:
         load_replay_buffer(run_dir / REPLAY_BUFFER_FILE, start_step, buffer)

@@ -122,3 +122,20 @@ def test_value_norm_tracks_mean_and_variance():
     assert mean.tolist() == pytest.approx([10.0, -2.0], abs=0.1)
     assert var.sqrt().tolist() == pytest.approx([3.0, 0.5], rel=0.05)
     assert torch.allclose(norm.denormalize(norm.normalize(targets)), targets, atol=1e-4)
+
+
+def test_buffer_kernels_are_cached_and_index_as_tianshou_does():
+    from tianshou.data import Batch, VectorReplayBuffer
+    from tianshou.data.buffer import manager
+
+    from marl_part.trainers.numba_cache import CACHED, KERNELS, cache_buffer_kernels
+
+    cache_buffer_kernels()
+    assert all(getattr(manager, name) is CACHED[name] for name in KERNELS)
+    buffer = VectorReplayBuffer(8, 2)
+    for step in range(3):
+        buffer.add(Batch(obs=[[step], [step]], act=[0, 0], rew=[1.0, 1.0], obs_next=[[1], [1]],
+                         terminated=[False, False], truncated=[step == 2, False],
+                         info=[{}, {}]), buffer_ids=[0, 1])
+    assert buffer.prev(np.array([1, 4])).tolist() == [0, 4]
+    assert buffer.next(np.array([1, 2])).tolist() == [2, 2]  # the episode ends at 2
