@@ -36,7 +36,7 @@ from marl_part.trainers.checkpoint import (
     save_replay_buffer,
     set_rng_state,
 )
-from marl_part.trainers.numba_cache import cache_buffer_kernels
+from marl_part.trainers.numba_cache import cache_tianshou_kernels
 from marl_part.trainers.registry import algorithm_spec
 from marl_part.trainers.team_logger import TeamLogger
 from marl_part.trainers.training_stats import TeamCollectStats
@@ -143,6 +143,7 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
     torch.set_num_threads(torch_threads)
     seed_everything(seed)
 
+    cache_tianshou_kernels()
     algorithm = spec.build(algo_config, layout)
     if init_from is not None:
         warm_start(algorithm, init_from, algo_config, layout)
@@ -154,7 +155,6 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
     start_step = restored[1] if restored else 0
     train_envs.seed(seed + start_step)
     test_envs.seed(seed + start_step + len(train_envs))
-    cache_buffer_kernels()
     buffer = spec.make_buffer(algo_config, len(train_envs))
     if restored and not algo_config.on_policy:
         load_replay_buffer(run_dir / REPLAY_BUFFER_FILE, start_step, buffer)

@@ -124,14 +124,14 @@ def test_value_norm_tracks_mean_and_variance():
     assert torch.allclose(norm.denormalize(norm.normalize(targets)), targets, atol=1e-4)
 
 
-def test_buffer_kernels_are_cached_and_index_as_tianshou_does():
+def test_tianshou_kernels_are_cached_and_index_as_tianshou_does():
     from tianshou.data import Batch, VectorReplayBuffer
-    from tianshou.data.buffer import manager
 
-    from marl_part.trainers.numba_cache import CACHED, KERNELS, cache_buffer_kernels
+    from marl_part.trainers.numba_cache import CACHED, KERNELS, cache_tianshou_kernels
 
-    cache_buffer_kernels()
-    assert all(getattr(manager, name) is CACHED[name] for name in KERNELS)
+    cache_tianshou_kernels()
+    assert all(getattr(module, name) is CACHED[module.__name__, name]
+               for module, names in KERNELS.items() for name in names)
     buffer = VectorReplayBuffer(8, 2)
     for step in range(3):
         buffer.add(Batch(obs=[[step], [step]], act=[0, 0], rew=[1.0, 1.0], obs_next=[[1], [1]],
