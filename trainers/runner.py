@@ -49,12 +49,16 @@ class EnvStepScheduled(Protocol):
     def set_env_step(self, env_step: int) -> None: ...
 
 
-class NoGradCollector(Collector):
-    """Tianshou's Collector without autograd bookkeeping while acting."""
+class TeamCollector(Collector):
+    """Tianshou's Collector without autograd bookkeeping while acting, whose statistics
+    carry the sums of the step scalars its vector env kept (``take_scalar_sums``, as
+    :mod:`marl_part.envs.vector_env`'s envs have it)."""
 
     def _collect(self, *args, **kwargs):
         with torch.no_grad():
-            return super()._collect(*args, **kwargs)
+            stats = super()._collect(*args, **kwargs)
+        stats.info_sums, stats.info_steps = self.env.take_scalar_sums()
+        return stats
 
 
 def seed_everything(seed: int) -> None:
@@ -103,7 +107,8 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
           show_progress: bool = True, torch_threads: int = 1) -> dict:
     """Train ``algo_config``'s algorithm on the team described by ``layout``.
 
-    ``make_train_envs``/``make_test_envs`` build Tianshou vector envs over joint envs
+    ``make_train_envs``/``make_test_envs`` build vector envs over joint envs that keep
+    their step scalars (:mod:`marl_part.envs.vector_env`)
     (any ``BaseVectorEnv``; each env is seeded through ``seed()``). The evaluation
     interval is rounded up to whole collections (the config's env steps per collection,
     rounded up to a multiple of the number of train envs), the budget to whole
@@ -158,9 +163,9 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
     buffer = spec.make_buffer(algo_config, len(train_envs))
     if restored and not algo_config.on_policy:
         load_replay_buffer(run_dir / REPLAY_BUFFER_FILE, start_step, buffer)
-    train_collector = NoGradCollector(algorithm, train_envs, buffer, exploration_noise=True,
+    train_collector = TeamCollector(algorithm, train_envs, buffer, exploration_noise=True,
                                       collect_stats_class=TeamCollectStats)
-    test_collector = NoGradCollector(algorithm, test_envs, collect_stats_class=TeamCollectStats)
+    test_collector = TeamCollector(algorithm, test_envs, collect_stats_class=TeamCollectStats)
 
     writer = SummaryWriter(str(run_dir), purge_step=start_step + 1 if restored else None)
     logger = TeamLogger(writer, info_names=layout.info_names,

@@ -17,18 +17,12 @@ from tianshou.data import CollectStats
 
 @dataclass(kw_only=True)
 class TeamCollectStats(CollectStats):
-    """Collect statistics plus per-step sums of the ``info["scalars"]`` vectors."""
+    """Collect statistics plus the sums of the envs' step scalars over the collection
+    (every reward term and metric, named by the layout's ``info_names``), which the
+    collector takes from its vector env (``take_scalar_sums``)."""
 
     info_sums: np.ndarray | None = None  # one sum per entry of the layout's info_names
     info_steps: int = 0
-
-    def update_at_step_batch(self, step_batch, refresh_sequence_stats: bool = False) -> None:
-        super().update_at_step_batch(step_batch, refresh_sequence_stats)
-        self.info_steps += len(step_batch)
-        values = step_batch.info.get("scalars") if step_batch.info is not None else None
-        if values is not None and np.size(values):
-            sums = np.asarray(values, dtype=np.float64).sum(axis=0)
-            self.info_sums = sums if self.info_sums is None else self.info_sums + sums
 
 
 @dataclass(kw_only=True)

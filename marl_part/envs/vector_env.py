@@ -9,6 +9,11 @@ either. With the same seeds it replays the same trajectories as N separate envs.
 All envs step together: ``step`` takes an action for every env. Episodes have a fixed
 length, so envs reset together and Tianshou's Collector never asks for a subset, as
 long as it collects by steps or by a multiple of N episodes.
+
+Both vector envs here keep the sums of their envs' step scalars (every reward term and
+metric, named by ``layout.info_names``) and hand Tianshou empty info dicts: its
+Collector turns each env's info dict into a ``Batch`` at every step, which cost a sixth
+of a MAPPO run's CPU at 64 envs. A trainer reads the sums with ``take_scalar_sums``.
 """
 
 from __future__ import annotations
@@ -27,7 +32,24 @@ if TYPE_CHECKING:  # a type only: the config layer sits above the envs
     from marl_part.config import EnvConfig
 
 
-class BatchedVectorEnv(BaseVectorEnv):
+class ScalarSums:
+    """Sums of the step scalars of all envs, and the env steps they cover."""
+
+    def _add_scalars(self, values: np.ndarray) -> None:
+        """``values`` (n_envs, len(info_names)): one step of every env."""
+        sums = values.sum(axis=0, dtype=np.float64)
+        self._scalar_sums = sums if getattr(self, "_scalar_sums", None) is None \
+            else self._scalar_sums + sums
+        self._scalar_steps = getattr(self, "_scalar_steps", 0) + len(values)
+
+    def take_scalar_sums(self) -> tuple[np.ndarray | None, int]:
+        """The sums since the last take (None before any step) and their env steps."""
+        taken = getattr(self, "_scalar_sums", None), getattr(self, "_scalar_steps", 0)
+        self._scalar_sums, self._scalar_steps = None, 0
+        return taken
+
+
+class BatchedVectorEnv(ScalarSums, BaseVectorEnv):
     def __init__(self, config: EnvConfig, n_envs: int):
         # BaseVectorEnv.__init__ builds one worker per env; there are none here
         self.simulation = Simulation(config, n_envs)
@@ -89,9 +111,10 @@ class BatchedVectorEnv(BaseVectorEnv):
         action = np.asarray(action)
         outcome = self.simulation.step({a.name: action[:, a.action] for a in self.layout.agents})
         n = self.env_num
-        values = np.column_stack([*outcome.reward_terms.values(), *outcome.metrics.values()])
+        self._add_scalars(np.column_stack([*outcome.reward_terms.values(),
+                                           *outcome.metrics.values()]))
         infos = np.empty(n, dtype=object)
-        infos[:] = [{"scalars": row} for row in values.astype(np.float32)]
+        infos[:] = [{} for _ in range(n)]
         return (self.joint_observation(), outcome.reward.astype(np.float64), np.zeros(n, bool),
                 outcome.truncated, infos)
 
@@ -102,9 +125,19 @@ class BatchedVectorEnv(BaseVectorEnv):
         self.is_closed = True
 
 
+class JointDummyVectorEnv(ScalarSums, DummyVectorEnv):
+    """Tianshou's ``DummyVectorEnv`` over joint envs (:class:`~marl_part.envs.joint.JointEnv`),
+    which keeps their ``info["scalars"]`` as sums and passes empty infos on."""
+
+    def step(self, action, id=None):
+        obs, reward, terminated, truncated, infos = super().step(action, id)
+        self._add_scalars(np.stack([info.pop("scalars") for info in infos]))
+        return obs, reward, terminated, truncated, infos
+
+
 def make_vector_env(config: EnvConfig, n_envs: int) -> BaseVectorEnv:
     """The fastest vector env for ``config``: batched, unless SuperSuit wrappers (which
     work on single PettingZoo envs) are configured; then N wrapped single envs."""
     if config.wrappers:
-        return DummyVectorEnv([lambda: JointEnv(make_parallel_env(config))] * n_envs)
+        return JointDummyVectorEnv([lambda: JointEnv(make_parallel_env(config))] * n_envs)
     return BatchedVectorEnv(config, n_envs)

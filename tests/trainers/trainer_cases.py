@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 from convention_game import make_joint_env
-from tianshou.env import DummyVectorEnv
 
+from marl_part.envs.vector_env import JointDummyVectorEnv
 from marl_part.trainers.configs import (
     IDQNConfig,
     IPPOConfig,
@@ -34,7 +34,7 @@ SMALL_CONFIGS = {
 
 def vector_envs(n: int = 8):
     """A factory of ``n`` convention games as one Tianshou vector env."""
-    return lambda: DummyVectorEnv([make_joint_env] * n)
+    return lambda: JointDummyVectorEnv([make_joint_env] * n)
 
 
 def game_layout():
