@@ -9,7 +9,8 @@ from typing import Literal
 import yaml
 
 from marl_part import typed_yaml
-from marl_part.baselines import BASELINES, ROLES
+from marl_part.baselines import BASELINES, ROLES, baseline_named, parse_policy
+from marl_part.baselines.knobs import parse_knobs
 from marl_part.envs.wrappers import Wrapper
 from marl_part.errors import FieldError, InputError, one_of
 from marl_part.scenarios import LEARN, load_scenario
@@ -21,13 +22,47 @@ from marl_part.workloads import WorkloadConfig
 STR_TAG = "tag:yaml.org,2002:str"
 
 
+def check_pairs(key: str, pairs, settings: WorldSettings | None = None,
+                section: str | None = None) -> None:
+    """Every baseline spec of every pair, as a :class:`FieldError` on ``key`` (or on
+    ``section`` when given: a cross-section check of ``Config``)."""
+    for index, pair in enumerate(pairs):
+        for role, spec in pair.items():
+            try:
+                if role not in ROLES:
+                    raise InputError(f"unknown role '{role}'; roles are {one_of(ROLES)}")
+                parse_policy(role, spec, settings)
+            except InputError as exc:
+                where = f"{key}[{index}]" if section else f"[{index}]"
+                raise FieldError(section or key, f"{where} {role}: {exc}") from None
+
+
+def check_grid(grid: dict[str, dict[str, tuple[float, ...]]],
+               settings: WorldSettings | None = None, section: str | None = None) -> None:
+    """``tune.grid``: known baselines and knobs, values within the knobs' ranges."""
+    field_name, prefix = (section, "grid.") if section else ("grid", "")
+    for name, knobs in grid.items():
+        try:
+            cls = baseline_named(name)
+        except InputError as exc:
+            raise FieldError(field_name, f"{prefix}{exc}") from None
+        for knob, values in knobs.items():
+            try:
+                if not values:
+                    raise InputError(f"{knob}: give at least one value")
+                for value in values:
+                    parse_knobs(cls.knobs, name, {knob: value}, settings)
+            except InputError as exc:
+                raise FieldError(field_name, f"{prefix}{name}: {exc}") from None
+
 @dataclass(frozen=True, kw_only=True)
 class EnvConfig(WorldSettings):
     """What an environment needs: scenario, workload, world settings, roles, reward."""
 
     scenario: str  # a shipped scenario, a dotted module path or a .py file
     workload: WorkloadConfig
-    roles: dict[str, str] = field(default_factory=dict)  # role -> "learn" or a baseline
+    # role -> "learn" or a baseline, NAME or NAME:knob=value,... (marl_part.baselines.knobs)
+    roles: dict[str, str] = field(default_factory=dict)
     reward: dict[str, float] = field(default_factory=dict)  # term -> weight
     wrappers: tuple[Wrapper, ...] = ()  # SuperSuit wrappers, applied in order
     base_dir: str = "."  # folder relative paths start from (default: the config's folder)
@@ -46,9 +81,14 @@ class EnvConfig(WorldSettings):
                 raise FieldError("roles", f"unknown role '{role}'; roles are {one_of(ROLES)}")
             learnable = scenario.ROLES.get(role) == LEARN
             allowed = ([LEARN] if learnable else []) + list(BASELINES[role])
-            if fill not in allowed:
+            if fill.partition(":")[0].strip() not in allowed:
                 raise FieldError("roles", f"{role}: '{fill}' is not available in scenario "
                                  f"'{self.scenario}'; allowed: {one_of(allowed)}")
+            if fill != LEARN:
+                try:
+                    parse_policy(role, fill, self)
+                except InputError as exc:
+                    raise FieldError("roles", f"{role}: {exc}") from None
         for term, weight in self.reward.items():
             if term not in TERMS:
                 raise FieldError("reward", f"unknown term '{term}'; terms are {one_of(TERMS)}")
@@ -71,7 +111,8 @@ class TrainSettings:
     eval_episodes: int = 8  # episodes of each evaluation during training
     final_episodes: int = 5  # the final evaluation: episodes per seed ...
     final_seeds: int = 5  # ... and seeds, as in ``marl-part eval``
-    # baseline pairs evaluated beside the learned policy at the end (roles they name)
+    # baseline pairs evaluated beside the learned policy at the end (roles they name),
+    # each at its knobs and tuned (see ``tune:``)
     compare_with: tuple[dict[str, str], ...] = ()
 
     def __post_init__(self):
@@ -79,13 +120,7 @@ class TrainSettings:
                      "final_episodes", "final_seeds"):
             if getattr(self, name) < 1:
                 raise FieldError(name, "must be at least 1")
-        for pair in self.compare_with:
-            for role, name in pair.items():
-                if role not in ROLES or name not in BASELINES[role]:
-                    allowed = BASELINES.get(role, {r: 0 for r in ROLES})
-                    raise FieldError("compare_with", f"{role}={name}: allowed "
-                                     f"{'roles' if role not in ROLES else role + 's'}: "
-                                     f"{one_of(allowed)}")
+        check_pairs("compare_with", self.compare_with)
 
 
 @dataclass(frozen=True)
@@ -100,7 +135,7 @@ class AblateSettings:
 
     variants: tuple[AblationVariant, ...]  # each trained once per seed
     seeds: int = 5
-    baselines: tuple[dict[str, str], ...] = ()  # baseline pairs in the same table
+    baselines: tuple[dict[str, str], ...] = ()  # baseline pairs in the same table, also tuned
     statistic: Literal["iqm", "mean"] = "iqm"  # over seeds, with a 95% CI
 
     def __post_init__(self):
@@ -109,6 +144,24 @@ class AblateSettings:
         names = [v.name for v in self.variants]
         if len(set(names)) != len(names):
             raise FieldError("variants", f"names must differ, got {names}")
+        check_pairs("baselines", self.baselines)
+
+
+@dataclass(frozen=True)
+class TuneSettings:
+    """What ``marl-part tune`` searches; ``train`` and ``ablate`` tune their pairs alike."""
+
+    pairs: tuple[dict[str, str], ...] = ()  # baseline pairs (default: train.compare_with)
+    episodes: int = 8  # training episodes (seeds apart from evaluation's) per setting
+    max_settings: int = 64  # a pair with a larger grid is searched one knob at a time
+    # baseline -> knob -> the values to try, instead of the knob's declared grid
+    grid: dict[str, dict[str, tuple[float, ...]]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.episodes < 1 or self.max_settings < 1:
+            raise FieldError("episodes", "episodes and max_settings must be at least 1")
+        check_pairs("pairs", self.pairs)
+        check_grid(self.grid)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,6 +173,21 @@ class Config(EnvConfig):
     learner: AlgorithmConfig = MAPPOConfig()  # ``algorithm: mappo | ippo | mappo_shared | qmix | idqn``
     train: TrainSettings = TrainSettings()
     ablate: AblateSettings | None = None
+    tune: TuneSettings = TuneSettings()
+
+    def __post_init__(self):
+        super().__post_init__()
+        # ranges that depend on the cluster (static's nodes), now that it is known
+        for section, key, pairs in (("train", "compare_with", self.train.compare_with),
+                                    ("ablate", "baselines", self.ablate and self.ablate.baselines),
+                                    ("tune", "pairs", self.tune.pairs)):
+            check_pairs(key, pairs or (), self, section)
+        check_grid(self.tune.grid, self, "tune")
+
+    @property
+    def tune_pairs(self) -> tuple[dict[str, str], ...]:
+        """The pairs ``marl-part tune`` searches: ``tune.pairs``, else ``train.compare_with``."""
+        return self.tune.pairs or self.train.compare_with
 
 
 def load_config(path: str | Path, overrides=(), cls: type = Config,

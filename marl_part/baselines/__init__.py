@@ -1,6 +1,10 @@
-"""The registry of baselines by role and name."""
+"""The registry of baselines by role and name, and the baseline a policy spec names."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
 
 from marl_part.baselines.base import Baseline
 from marl_part.baselines.choices import PKG, DChoices, WChoices
@@ -13,9 +17,11 @@ from marl_part.baselines.dedup import (
     DedupStateful,
 )
 from marl_part.baselines.fragment_aware import CAM, DAGreedy, Dalton, FlexD
+from marl_part.baselines.knobs import PolicySpec, parse_knobs, split_spec
 from marl_part.baselines.partitioners import ConsistentHash, Hash, Shuffle
 from marl_part.baselines.schedulers import DS2, LinearRegression, Static, Threshold
 from marl_part.errors import InputError, one_of
+from marl_part.sim.world import World, WorldSettings
 
 ROLES = ("partitioner", "scheduler")
 BASELINES: dict[str, dict[str, type[Baseline]]] = {
@@ -34,3 +40,28 @@ def baseline_class(role: str, name: str) -> type[Baseline]:
     if name not in BASELINES[role]:
         raise InputError(f"unknown {role} '{name}'; valid: {one_of(BASELINES[role])}")
     return BASELINES[role][name]
+
+
+def baseline_named(name: str) -> type[Baseline]:
+    """The baseline ``name`` of either role (names differ across roles)."""
+    for classes in BASELINES.values():
+        if name in classes:
+            return classes[name]
+    raise InputError(f"unknown baseline '{name}'; valid: "
+                     f"{one_of(n for classes in BASELINES.values() for n in classes)}")
+
+
+def parse_policy(role: str, spec: str, settings: WorldSettings | None = None) -> PolicySpec:
+    """A ``role`` baseline written ``NAME`` or ``NAME:knob=value,...``, checked: the
+    name, every knob and its range (a range that depends on the cluster, such as
+    static's ``nodes``, only when ``settings`` are given)."""
+    name, raw = split_spec(spec)
+    return PolicySpec(name, parse_knobs(baseline_class(role, name).knobs, name, raw, settings))
+
+
+def make_baseline(role: str, spec: str, world: World,
+                  knobs: Mapping[str, np.ndarray] | None = None) -> Baseline:
+    """The baseline ``spec`` names, on ``world``; ``knobs`` (scalars or per-env arrays)
+    replace the spec's values."""
+    policy = parse_policy(role, spec, world.settings)
+    return baseline_class(role, policy.name)(world, **{**policy.knobs, **(knobs or {})})

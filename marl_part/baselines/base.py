@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from marl_part.baselines.knobs import Knob, knob_arrays, knob_section
 from marl_part.sim.routing import Routing
 from marl_part.sim.world import World
 
@@ -22,13 +23,26 @@ class Baseline(ABC):
     ``world.last``. ``act`` is called once per micro-batch for all envs at once; a
     per-tuple router runs one compiled kernel over the gathered tuples of all envs.
     Each baseline's docstring cites its paper and states what we had to assume.
+
+    ``knobs`` declares the tunable parameters (:class:`~marl_part.baselines.knobs.Knob`,
+    listed at the end of the docstring); the constructor takes them as keywords, each
+    a scalar or a per-env array, and sets every knob as an attribute holding one value
+    per env (the default where none is given).
     """
 
     role: ClassVar[str]
     name: ClassVar[str]
+    knobs: ClassVar[tuple[Knob, ...]] = ()
 
-    def __init__(self, world: World):
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("knobs"):  # declared here, not inherited: list them once
+            cls.__doc__ = (cls.__doc__ or "").rstrip() + knob_section(cls.knobs)
+
+    def __init__(self, world: World, **knobs):
         self.world = world
+        for name, values in knob_arrays(self.knobs, world.settings, world.n_envs, knobs).items():
+            setattr(self, name, values)
 
     def reset(self, env_ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
         """New episodes start in ``env_ids``; a stateful baseline forgets them there."""

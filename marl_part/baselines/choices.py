@@ -9,8 +9,9 @@ adaptation; the papers' senders count since the start of the stream. Loads are w
 (1 per tuple in word streams); the hash choices are :func:`~marl_part.baselines.common.choice`.
 
 D- and W-Choices count key frequencies with SpaceSaving over the whole episode (as
-published) with m = 10 P counters, so the estimation error N / m stays below half of
-the smallest threshold theta = 1 / (5P). A key is in the head when its estimated
+published) with m = 2 P / ``head_threshold`` counters (10 P by default), so the
+estimation error N / m stays below half of the smallest threshold theta =
+``head_threshold`` / P. A key is in the head when its estimated
 count exceeds theta times the tuples counted, once at least 1 / theta tuples have
 been counted (before that no frequency of theta can be told apart; our guard).
 """
@@ -22,10 +23,14 @@ import numpy as np
 
 from marl_part.baselines.base import Baseline
 from marl_part.baselines.common import choice, gather_tuples, least_loaded
+from marl_part.baselines.knobs import Knob
 from marl_part.baselines.space_saving import SpaceSaving, space_saving_add
 from marl_part.sim.routing import TupleRouting
 
 MODE_PKG, MODE_D, MODE_W = 0, 1, 2
+HEAD_THRESHOLD = Knob("head_threshold", float, 0.01, 1.0, 0.2, (0.05, 0.1, 0.2, 0.5, 1.0),
+                      "theta n: a key is in the head above theta (T = 10 in the authors' "
+                      "simulator, theta = 2 / (T n))")
 
 
 @numba.njit(cache=True)
@@ -67,19 +72,20 @@ def choices_for_head(counts, size, total, e, n, theta, epsilon):
 
 @numba.njit(cache=True)
 def _route(mode, env_starts, key, key_hash, work, n_active, theta_factor, epsilon,
-           keys, counts, slot, size, total, out):
+           keys, counts, slot, size, capacity, total, out):
     n_envs = len(env_starts) - 1
     for e in range(n_envs):
         n = n_active[e]
         load = np.zeros(n)
-        theta = theta_factor / n
+        theta = theta_factor[e] / n
         d = 2
         if mode == MODE_D:
-            d = choices_for_head(counts, size, total, e, n, theta, epsilon)
+            d = choices_for_head(counts, size, total, e, n, theta, epsilon[e])
         for i in range(env_starts[e], env_starts[e + 1]):
             head = False
             if mode != MODE_PKG:
-                estimate = space_saving_add(keys, counts, slot, size, total, e, key[i])
+                estimate = space_saving_add(keys, counts, slot, size, capacity, total, e,
+                                            key[i])
                 # a frequency of theta is measurable once 1 / theta tuples have been seen
                 head = total[e] * theta >= 1.0 and estimate > theta * total[e]
             if head and (mode == MODE_W or d >= n):
@@ -101,14 +107,17 @@ class _Choices(Baseline):
     role = "partitioner"
     mode = MODE_PKG
 
-    def __init__(self, world, head_threshold: float = 0.2, epsilon: float = 1e-4,
-                 counters: int | None = None):
-        super().__init__(world)
-        self.theta_factor, self.epsilon = head_threshold, epsilon  # theta = factor / n
-        # SpaceSaving error <= N / m: m = 10 P keeps it under theta / 2 for every n <= P
-        m = counters or max(8, int(np.ceil(2.0 / (head_threshold / world.max_partitions))))
-        n_keys = world.batches.trace.n_keys if self.mode != MODE_PKG else 1
-        self.summary = SpaceSaving(world.n_envs, n_keys, m if self.mode != MODE_PKG else 1)
+    def __init__(self, world, **knobs):
+        super().__init__(world, **knobs)
+        absent = np.zeros(world.n_envs)  # PKG has no head, W-Choices no d
+        self.theta_factor = getattr(self, "head_threshold", absent)  # theta = factor / n
+        self.d_tolerance = getattr(self, "epsilon", absent)
+        n_keys, m = 1, 1
+        if self.mode != MODE_PKG:
+            # SpaceSaving error <= N / m: m = 2 P / factor keeps it under theta / 2 for n <= P
+            n_keys = world.batches.trace.n_keys
+            m = np.maximum(8, np.ceil(2.0 * world.max_partitions / self.theta_factor))
+        self.summary = SpaceSaving(world.n_envs, n_keys, m)
 
     def reset(self, env_ids, rngs):
         self.summary.reset(env_ids)
@@ -117,7 +126,7 @@ class _Choices(Baseline):
         t = gather_tuples(self.world)
         out = np.empty(len(t.key), dtype=np.int64)
         _route(self.mode, t.starts, t.key, t.key_hash, t.work, self.world.n_active,
-               self.theta_factor, self.epsilon, *self.summary.arrays, out)
+               self.theta_factor, self.d_tolerance, *self.summary.arrays, out)
         return TupleRouting(out)
 
 
@@ -150,6 +159,9 @@ class DChoices(_Choices):
     """
 
     name, mode = "d_choices", MODE_D
+    knobs = (HEAD_THRESHOLD,
+             Knob("epsilon", float, 0.0, 0.5, 1e-4, (1e-4, 1e-3, 1e-2),
+                  "additive tolerance of d's two conditions (the authors' simulator)"))
 
 
 class WChoices(_Choices):
@@ -158,3 +170,4 @@ class WChoices(_Choices):
     to the less loaded of their two hash choices."""
 
     name, mode = "w_choices", MODE_W
+    knobs = (HEAD_THRESHOLD,)

@@ -15,6 +15,7 @@ import numpy as np
 
 from marl_part.baselines.base import Baseline
 from marl_part.baselines.common import require_content, rng_states, uniform
+from marl_part.baselines.knobs import Knob
 from marl_part.errors import InputError
 from marl_part.sim.ragged import gather_segments
 from marl_part.sim.routing import TupleRouting
@@ -88,13 +89,18 @@ class DedupStateful(Baseline):
     """
 
     role, name = "partitioner", "dedup_stateful"
+    knobs = (Knob("sample_every", int, 1, 1024, 2, (1, 2, 4, 8),
+                  "1 in this many fingerprints is a sample"),)
 
-    def __init__(self, world, sample_every: int = 2):
-        super().__init__(world)
+    def __init__(self, world, **knobs):
+        super().__init__(world, **knobs)
         require_content(world, self.name)
         trace = world.batches.trace
-        chunk_hash = mix64(trace.chunk_fingerprint.astype(np.uint64))
-        self.sampled = chunk_hash % np.uint64(sample_every) == 0
+        self.chunk_hash = mix64(trace.chunk_fingerprint.astype(np.uint64))
+
+    def is_sample(self, chunks: np.ndarray, env: np.ndarray) -> np.ndarray:
+        """Whether each chunk is a sample in its env's sampling."""
+        return self.chunk_hash[chunks] % self.sample_every[env].astype(np.uint64) == 0
 
     def matches(self):
         """(tuples, P) sampled fingerprints of each region of the batch already on each pod."""
@@ -102,7 +108,7 @@ class DedupStateful(Baseline):
         index, env, _ = world.view.tuples()
         trace, stores = world.batches.trace, world.stores
         chunks, owner, _ = gather_segments(trace.content_offsets, index)
-        keep = self.sampled[chunks]
+        keep = self.is_sample(chunks, env[owner])
         chunks, owner = chunks[keep], owner[keep]
         held = stores.holders(env[owner], trace.chunk_fingerprint[chunks])
         out = np.zeros((len(index), world.max_partitions))
@@ -133,9 +139,9 @@ def _q_route(starts, domain, index, content_offsets, fingerprint, chunk_bytes, b
                 best_next = q[e, s, 0]
                 for a in range(1, n):
                     best_next = max(best_next, q[e, s, a])
-                target = pending_reward[e] + gamma * best_next
-                q[e, ps, pa] += step_size * (target - q[e, ps, pa])
-            if uniform(rng_state, e) < epsilon:
+                target = pending_reward[e] + gamma[e] * best_next
+                q[e, ps, pa] += step_size[e] * (target - q[e, ps, pa])
+            if uniform(rng_state, e) < epsilon[e]:
                 a = min(int(uniform(rng_state, e) * n), n - 1)
             else:
                 a = s % n  # the stateless bin wins ties
@@ -171,11 +177,15 @@ class DedupQLearning(Baseline):
 
     role, name = "partitioner", "dedup_q"
     load_penalty = 1.0
+    knobs = (Knob("epsilon", float, 0.0, 1.0, 0.01, (0.0, 0.01, 0.05),
+                  "exploration probability (the report's)"),
+             Knob("gamma", float, 0.0, 1.0, 0.9, (0.0, 0.5, 0.9), "discount (the report's)"),
+             Knob("step_size", float, 0.001, 1.0, 0.5, (0.1, 0.5, 0.9),
+                  "learning rate (the report's)"))
 
-    def __init__(self, world, epsilon: float = 0.01, gamma: float = 0.9, step_size: float = 0.5):
-        super().__init__(world)
+    def __init__(self, world, **knobs):
+        super().__init__(world, **knobs)
         require_content(world, self.name)
-        self.epsilon, self.gamma, self.step_size = epsilon, gamma, step_size
         n_envs, n_domains = world.n_envs, world.batches.trace.n_keys
         self.q = np.zeros((n_envs, n_domains, world.max_partitions), dtype=np.float32)
         self.pending = np.full((n_envs, 2), -1, dtype=np.int64)  # the last state and action

@@ -40,6 +40,7 @@ from marl_part.baselines.common import (
     set_bit,
     uniform,
 )
+from marl_part.baselines.knobs import Knob
 from marl_part.sim.routing import TupleRouting
 
 
@@ -50,7 +51,7 @@ def turns_hot(count, hot_until, prev_total, t, e, k, n, fraction):
     count above ``fraction`` x the previous batch's tuples / n makes the key hot
     through batch t + 1 (a key that keeps qualifying stays hot)."""
     count[e, k] += 1
-    if prev_total[e] > 0 and count[e, k] > fraction * prev_total[e] / n:
+    if prev_total[e] > 0 and count[e, k] > fraction[e] * prev_total[e] / n:
         hot_until[e, k] = t + 1
     return hot_until[e, k] >= t
 
@@ -78,9 +79,8 @@ class _BatchWindow(Baseline):
 
     role = "partitioner"
 
-    def __init__(self, world, hot_fraction: float = 1.0):
-        super().__init__(world)
-        self.hot_fraction = hot_fraction
+    def __init__(self, world, **knobs):
+        super().__init__(world, **knobs)
         n_envs, n_keys = world.n_envs, world.batches.trace.n_keys
         self.fragments = partition_bits(n_envs, n_keys, world.max_partitions)
         self.count = np.zeros((n_envs, n_keys), dtype=np.int64)
@@ -157,8 +157,8 @@ def _dagreedy(starts, key, key_hash, work, n_active, batch, fragments, count, ho
                 p, best = 0, -np.inf
                 for q in range(n):
                     excess = (load[q] - mean) / mean if mean > 0 else 0.0
-                    score = (affinity_weight * has_bit(fragments, e, k, q)
-                             - (1.0 - affinity_weight) * excess)
+                    score = (affinity_weight[e] * has_bit(fragments, e, k, q)
+                             - (1.0 - affinity_weight[e]) * excess)
                     if score > best:
                         p, best = q, score
             else:
@@ -184,10 +184,10 @@ class DAGreedy(_BatchWindow):
     """
 
     name = "dagreedy"
-
-    def __init__(self, world, affinity_weight: float = 0.5, hot_fraction: float = 0.01):
-        super().__init__(world, hot_fraction)
-        self.affinity_weight = affinity_weight
+    knobs = (Knob("affinity_weight", float, 0.0, 1.0, 0.5, (0.25, 0.5, 0.75),
+                  "lambda (0.5 in Dalton's implementation)"),
+             Knob("hot_fraction", float, 0.001, 1.0, 0.01, (0.01, 0.1, 0.5, 1.0),
+                  "a key is hot above this fraction of the fair share (the authors' code)"))
 
     def route(self, t, out):
         _dagreedy(t.starts, t.key, t.key_hash, t.work, self.world.n_active, self.world.t,
@@ -213,8 +213,8 @@ def _flexd(starts, key, key_hash, work, n_active, period, hot_share, growth,
                 mapped_share[e, k] = 0.0
                 mapped[e, k, :] = 0
             total = period_total[e]
-            share = key_count[e, k] / total if total * hot_share >= 1.0 else 0.0
-            if share < hot_share:
+            share = key_count[e, k] / total if total * hot_share[e] >= 1.0 else 0.0
+            if share < hot_share[e]:
                 p = choice(key_hash[i], 0, n)
             elif mapped_share[e, k] == 0.0:  # a new hot key: the lightest partition
                 p = least_loaded(load, n)
@@ -229,7 +229,7 @@ def _flexd(starts, key, key_hash, work, n_active, period, hot_share, growth,
                 if p < 0:  # all mapped already, or none of the mapped is active
                     p = least_loaded(load, n)
                 if grow:
-                    mapped_share[e, k] *= growth
+                    mapped_share[e, k] *= growth[e]
                 set_bit(mapped, e, k, p)
             key_count[e, k] += 1
             period_total[e] += 1
@@ -260,11 +260,15 @@ class FlexD(Baseline):
     """
 
     role, name = "partitioner", "flexd"
+    knobs = (Knob("hot_share", float, 0.0001, 1.0, 0.01, (0.005, 0.01, 0.02, 0.05),
+                  "a key is hot at this share of the period's tuples (SaSPartitioner's)"),
+             Knob("growth", float, 1.0, 4.0, 1.1, (1.05, 1.1, 1.25),
+                  "delta, the recorded share's growth per added partition (SaSPartitioner's)"),
+             Knob("refresh_batches", int, 1, 10000, 10, (5, 10, 20),
+                  "micro-batches between refreshes (SaSPartitioner's: 60 s)"))
 
-    def __init__(self, world, hot_share: float = 0.01, growth: float = 1.1,
-                 refresh_batches: int = 10):
-        super().__init__(world)
-        self.hot_share, self.growth, self.refresh = hot_share, growth, refresh_batches
+    def __init__(self, world, **knobs):
+        super().__init__(world, **knobs)
         n_envs, n_keys = world.n_envs, world.batches.trace.n_keys
         self.key_period = np.full((n_envs, n_keys), -1, dtype=np.int64)
         self.key_count = np.zeros((n_envs, n_keys), dtype=np.int64)
@@ -281,7 +285,7 @@ class FlexD(Baseline):
         t = gather_tuples(self.world)
         out = np.empty(len(t.key), dtype=np.int64)
         _flexd(t.starts, t.key, t.key_hash, t.work, self.world.n_active,
-               self.world.t // self.refresh, self.hot_share, self.growth, self.key_period,
+               self.world.t // self.refresh_batches, self.hot_share, self.growth, self.key_period,
                self.key_count, self.period_total, self.period_of_env, self.mapped_share,
                self.mapped, out)
         return TupleRouting(out)
@@ -312,13 +316,13 @@ def _dalton(starts, key, key_hash, work, n_active, batch, fragments, count, hot_
                         if slot_key[e, s] >= 0:
                             slot_of[e, slot_key[e, s]] = -1
                         slot_key[e, s], slot_of[e, k] = k, s
-                        q[e, s, :] = initial
+                        q[e, s, :] = initial[e]
             elif slot_of[e, k] >= 0:  # its hot spell expired: forget its values
                 slot_key[e, slot_of[e, k]] = -1
                 slot_of[e, k] = -1
             if s < 0:
                 p = choice(key_hash[i], 0, n)
-            elif uniform(rng_state, e) < 1.0 - epsilon:  # exploit, from the hash partition
+            elif uniform(rng_state, e) < 1.0 - epsilon[e]:  # exploit, from the hash partition
                 p = choice(key_hash[i], 0, n)
                 for r in range(n):
                     if q[e, s, r] > q[e, s, p]:
@@ -335,7 +339,7 @@ def _dalton(starts, key, key_hash, work, n_active, batch, fragments, count, hot_
                 cost_map = (load[p] - mean) / top if top > 0 else 0.0
                 cost_reduce = fragments_of(fragments, e, k, n) / n
                 reward = -(0.5 * cost_map + 0.5 * cost_reduce)
-                q[e, s, p] += step_size * (reward - q[e, s, p])
+                q[e, s, p] += step_size[e] * (reward - q[e, s, p])
 
 
 class Dalton(_BatchWindow):
@@ -374,16 +378,22 @@ class Dalton(_BatchWindow):
     """
 
     name = "dalton"
+    knobs = (Knob("epsilon", float, 0.0, 1.0, 0.1, (0.01, 0.05, 0.1, 0.2),
+                  "exploration probability (the authors' code)"),
+             Knob("step_size", float, 0.001, 1.0, 0.1, (0.05, 0.1, 0.3),
+                  "a, the value's step toward the reward (the authors' code)"),
+             Knob("initial_value", float, -10.0, 10.0, -2.0, (-2.0, -1.0, 0.0),
+                  "a new hot key's value of every arm (the authors' code)"),
+             Knob("hot_fraction", float, 0.001, 1.0, 1.0, (0.25, 0.5, 1.0),
+                  "a key is hot above this fraction of the fair share (the paper's: 1)"))
 
-    def __init__(self, world, epsilon: float = 0.1, step_size: float = 0.1,
-                 initial_value: float = -2.0, hot_fraction: float = 1.0):
-        super().__init__(world, hot_fraction)
-        self.epsilon, self.step_size, self.initial_value = epsilon, step_size, initial_value
+    def __init__(self, world, **knobs):
+        super().__init__(world, **knobs)
         n_envs, n_keys, n_parts = world.n_envs, world.batches.trace.n_keys, world.max_partitions
         n_slots = 2 * n_parts + 2
         self.slot_of = np.full((n_envs, n_keys), -1, dtype=np.int64)
         self.slot_key = np.full((n_envs, n_slots), -1, dtype=np.int64)
-        self.q = np.full((n_envs, n_slots, n_parts), initial_value)
+        self.q = np.zeros((n_envs, n_slots, n_parts))
         self.rng_state = np.zeros(n_envs, dtype=np.uint64)
         self.initial.update(slot_of=-1, slot_key=-1)
 

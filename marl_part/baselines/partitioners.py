@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from marl_part.baselines.base import Baseline
+from marl_part.baselines.knobs import Knob
 from marl_part.sim.routing import KeyRouting, TupleRouting
 from marl_part.workloads.trace import mix64
 
@@ -54,36 +55,37 @@ class ConsistentHash(Baseline):
     """
 
     role, name = "partitioner", "consistent_hash"
+    knobs = (Knob("virtual_nodes", int, 1, 4096, 64, (16, 64, 256),
+                  "ring points per partition"),)
 
-    def __init__(self, world, virtual_nodes: int = 64):
-        super().__init__(world)
-        self.virtual_nodes = virtual_nodes
-        p = np.repeat(np.arange(world.max_partitions, dtype=np.uint64), virtual_nodes)
-        v = np.tile(np.arange(virtual_nodes, dtype=np.uint64), world.max_partitions)
-        self.point = mix64((p << np.uint64(32)) | v)  # ring position of each virtual node
-        self.owner = p.astype(np.int64)
-        self.rings: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    def __init__(self, world, **knobs):
+        super().__init__(world, **knobs)
+        self.rings: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         # a key's ring position: a re-mix of its hash (chunk traces hash domains to 0..D-1)
         self.key_position = mix64(world.batches.trace.key_hash ^ np.uint64(0x5BD1E995))
 
-    def ring(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def ring(self, n: int, virtual_nodes: int) -> tuple[np.ndarray, np.ndarray]:
         """The sorted points and their owners of the ring over partitions 0..n-1."""
-        if n not in self.rings:
-            mine = self.owner < n
-            order = np.argsort(self.point[mine], kind="stable")
-            self.rings[n] = self.point[mine][order], self.owner[mine][order]
-        return self.rings[n]
+        if (n, virtual_nodes) not in self.rings:
+            p = np.repeat(np.arange(n, dtype=np.uint64), virtual_nodes)
+            v = np.tile(np.arange(virtual_nodes, dtype=np.uint64), n)
+            point = mix64((p << np.uint64(32)) | v)  # ring position of each virtual node
+            order = np.argsort(point, kind="stable")
+            self.rings[n, virtual_nodes] = point[order], p[order].astype(np.int64)
+        return self.rings[n, virtual_nodes]
 
-    def partition_of(self, position: np.ndarray, n: int) -> np.ndarray:
-        points, owners = self.ring(n)
+    def partition_of(self, position: np.ndarray, n: int, virtual_nodes: int) -> np.ndarray:
+        points, owners = self.ring(n, virtual_nodes)
         return owners[np.searchsorted(points, position, side="left") % len(points)]
 
     def act(self) -> KeyRouting:
         view, n_active = self.world.view, self.world.n_active
         position = self.key_position[view.key]
-        row_n = n_active[view.env]
+        ring_of_env = np.stack([n_active, self.virtual_nodes], axis=1)
+        rings, ring_index = np.unique(ring_of_env, axis=0, return_inverse=True)
+        ring_of_row = ring_index.reshape(-1)[view.env]
         part = np.empty(len(view.key), dtype=np.int64)
-        for n in np.unique(n_active):
-            rows = row_n == n
-            part[rows] = self.partition_of(position[rows], int(n))
+        for index, (n, virtual_nodes) in enumerate(rings):
+            rows = ring_of_row == index
+            part[rows] = self.partition_of(position[rows], int(n), int(virtual_nodes))
         return KeyRouting(part)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from marl_part.baselines.base import Baseline
+from marl_part.baselines.knobs import INITIAL_NODES, LEAD_TIME, MAX_NODES, Knob
 from marl_part.sim.world import World
 
 
@@ -40,9 +41,15 @@ def node_capacity(world: World) -> np.ndarray:
 
 
 class Static(Baseline):
-    """A static cluster: the initial nodes and parallelism, never changed."""
+    """A static cluster: ``nodes`` nodes, ready when the episode starts, and their
+    parallelism (every slot, or ``scheduler.initial_parallelism``), never changed."""
 
     role, name = "scheduler", "static"
+    knobs = (Knob("nodes", int, 1, MAX_NODES, INITIAL_NODES, None,
+                  "the cluster's size"),)
+
+    def reset(self, env_ids, rngs):
+        self.world.start_nodes(env_ids, self.nodes[env_ids])
 
     def act(self) -> np.ndarray:
         return self.world.hold_action()
@@ -58,17 +65,24 @@ class Threshold(Baseline):
     ``window`` decisions (scale-up is immediate, HPA's default). Replicas are nodes.
     The metric is node utilization: the busy time of the last batch over the ready
     slots' time, ``sum_i T_i / (ready nodes * slots * batch interval)``, like CPU
-    usage over request (it exceeds 1 when the batch overran its interval). Target
-    0.7; window 10 batches (HPA's default 300 s at its 15 s sync period is 20
+    usage over request (it exceeds 1 when the batch overran its interval). The HPA
+    has no default target (its documentation's example is 50% CPU); ours is 0.7. The
+    window is 10 batches (HPA's default 300 s at its 15 s sync period is 20
     decisions; our episodes are shorter).
     """
 
     role, name = "scheduler", "threshold"
+    knobs = (Knob("target", float, 0.05, 1.5, 0.7, (0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
+                  "the utilization to hold"),
+             Knob("tolerance", float, 0.0, 0.5, 0.1, (0.0, 0.1, 0.2),
+                  "no change within it (HPA's default 0.1)"),
+             Knob("window", int, 1, 1000, 10, (1, 10),
+                  "scale-down stabilization, in decisions"))
 
-    def __init__(self, world, target: float = 0.7, tolerance: float = 0.1, window: int = 10):
-        super().__init__(world)
-        self.target, self.tolerance = target, tolerance
-        self.recommendations = np.zeros((world.n_envs, window), dtype=np.int64)
+    def __init__(self, world, **knobs):
+        super().__init__(world, **knobs)
+        self.recommendations = np.zeros((world.n_envs, self.window.max()), dtype=np.int64)
+        self.in_window = np.arange(self.window.max())[None, :] < self.window[:, None]
 
     def reset(self, env_ids, rngs):
         self.recommendations[env_ids] = self.world.cluster.initial_nodes
@@ -87,7 +101,7 @@ class Threshold(Baseline):
         measured = world.t > 0
         self.recommendations[measured] = np.roll(self.recommendations[measured], 1, axis=1)
         self.recommendations[measured, 0] = desired[measured]
-        stabilized = np.minimum(n_on, self.recommendations.max(axis=1))
+        stabilized = np.minimum(n_on, np.where(self.in_window, self.recommendations, 0).max(axis=1))
         target = np.where(desired >= n_on, desired, stabilized)
         return scale_action(world, target, hold=~measured)
 
@@ -104,10 +118,13 @@ class DS2(Baseline):
     processed per busy second over all instances (sum L_i / sum T_i). The parallelism
     maps to nodes as ``ceil(parallelism / slots per node)``; with ``parallelism: free``
     exactly that many partitions are requested. One decision per batch (policy
-    interval = one micro-batch), no target-rate headroom (the paper's formula).
+    interval = one micro-batch). ``headroom`` multiplies the observed input rate into
+    the target rate the parallelism must sustain (1: the paper's formula).
     """
 
     role, name = "scheduler", "ds2"
+    knobs = (Knob("headroom", float, 0.25, 4.0, 1.0, (0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0),
+                  "target rate / observed rate (the paper's: 1)"),)
 
     def act(self) -> np.ndarray:
         world, last = self.world, self.world.last
@@ -115,7 +132,7 @@ class DS2(Baseline):
         processed = last.loads.sum(axis=1)
         mean_speed = world.nodes.speed.mean()
         true_rate = np.divide(processed, busy, out=np.full_like(busy, mean_speed), where=busy > 0)
-        input_rate = last.work / world.cluster.batch_interval
+        input_rate = self.headroom * last.work / world.cluster.batch_interval
         parallelism = np.maximum(1, np.ceil(input_rate / true_rate - 1e-9)).astype(np.int64)
         parallelism = np.minimum(parallelism, world.max_partitions)
         nodes = -(-parallelism // world.cluster.slots_per_node)
@@ -130,8 +147,8 @@ class LinearRegression(Baseline):
 
     Ordinary least squares of the work per batch on the batch index over the last
     ``history`` batches of the episode (those that have arrived, the current one
-    included) predicts the work of the batch that the nodes asked for now will first
-    serve (1 + provisioning delay batches ahead). The scaler then takes the fewest
+    included) predicts the work ``horizon`` batches ahead, by default the batch that
+    the nodes asked for now will first serve. The scaler then takes the fewest
     nodes whose full capacity processes that work in time, assuming perfectly
     balanced partitions: ``work / capacity(k) <= min(interval, deadline - backlog)``
     (at least 10% of the interval): within the deadline once the backlog is served,
@@ -139,10 +156,13 @@ class LinearRegression(Baseline):
     """
 
     role, name = "scheduler", "linear_regression"
+    knobs = (Knob("history", int, 2, 1000, 10, (3, 5, 10, 20), "batches the line is fit to"),
+             Knob("horizon", int, 1, 100, LEAD_TIME, (1, 2, 3, 5),
+                  "batches ahead the prediction looks"))
 
-    def __init__(self, world, history: int = 10):
-        super().__init__(world)
-        self.work = np.zeros((world.n_envs, history))
+    def __init__(self, world, **knobs):
+        super().__init__(world, **knobs)
+        self.work = np.zeros((world.n_envs, self.history.max()))
         self.seen = np.zeros(world.n_envs, dtype=np.int64)
 
     def reset(self, env_ids, rngs):
@@ -155,9 +175,8 @@ class LinearRegression(Baseline):
         self.work = np.roll(self.work, -1, axis=1)
         self.work[:, -1] = arrived
         self.seen += 1
-        horizon = 1 + cluster.provisioning_delay
-        known = np.minimum(self.seen, self.work.shape[1])
-        predicted = np.maximum(0.0, predict_linear(self.work, known, horizon))
+        known = np.minimum(self.seen, self.history)
+        predicted = np.maximum(0.0, predict_linear(self.work, known, self.horizon))
         budget = np.clip(cluster.deadline - world.backlog, 0.1 * cluster.batch_interval,
                          cluster.batch_interval)
         needed = predicted / budget  # work per second the nodes must sustain
@@ -165,9 +184,9 @@ class LinearRegression(Baseline):
         return scale_action(world, nodes, hold=world.t == 0)
 
 
-def predict_linear(series: np.ndarray, count: np.ndarray, horizon: int) -> np.ndarray:
+def predict_linear(series: np.ndarray, count: np.ndarray, horizon) -> np.ndarray:
     """Least-squares line through the last ``count[e]`` values of each row of
-    ``series`` (newest last), evaluated ``horizon`` steps after the newest one; a
+    ``series`` (newest last), evaluated ``horizon`` (per row) steps after the newest one; a
     single value is predicted flat."""
     length = series.shape[1]
     x = np.arange(length, dtype=np.float64)[None, :]

@@ -18,11 +18,13 @@ import numpy as np
 
 
 class SpaceSaving:
-    """The summaries of ``n_envs`` streams of keys ``0 .. n_keys-1``, m counters each."""
+    """The summaries of ``n_envs`` streams of keys ``0 .. n_keys-1``, m counters each
+    (``counters``: one m, or one per env)."""
 
-    def __init__(self, n_envs: int, n_keys: int, counters: int):
-        self.keys = np.empty((n_envs, counters), dtype=np.int64)  # heap order
-        self.counts = np.empty((n_envs, counters), dtype=np.int64)
+    def __init__(self, n_envs: int, n_keys: int, counters):
+        self.capacity = np.broadcast_to(np.asarray(counters, dtype=np.int64), (n_envs,)).copy()
+        self.keys = np.empty((n_envs, self.capacity.max()), dtype=np.int64)  # heap order
+        self.counts = np.empty((n_envs, self.capacity.max()), dtype=np.int64)
         self.slot = np.empty((n_envs, n_keys), dtype=np.int32)  # heap position of a key
         self.size = np.empty(n_envs, dtype=np.int64)  # counters in use
         self.total = np.empty(n_envs, dtype=np.int64)  # tuples counted
@@ -37,7 +39,7 @@ class SpaceSaving:
 
     @property
     def arrays(self):
-        return self.keys, self.counts, self.slot, self.size, self.total
+        return self.keys, self.counts, self.slot, self.size, self.capacity, self.total
 
     def estimates(self, e: int) -> dict[int, int]:
         """Env ``e``'s monitored keys and their estimated counts."""
@@ -74,12 +76,12 @@ def _sift_up(keys, counts, slot, e, i):
 
 
 @numba.njit(cache=True, inline="always")
-def space_saving_add(keys, counts, slot, size, total, e, k):
+def space_saving_add(keys, counts, slot, size, capacity, total, e, k):
     """Count one tuple of key ``k`` in env ``e``; returns its estimated count."""
     total[e] += 1
     i = slot[e, k]
     if i < 0:
-        if size[e] < keys.shape[1]:  # a free counter, count 1
+        if size[e] < capacity[e]:  # a free counter, count 1
             i = size[e]
             size[e] += 1
             keys[e, i], counts[e, i], slot[e, k] = k, 1, i

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from marl_part.baselines import baseline_class
+from marl_part.baselines import make_baseline
 from marl_part.scenarios import LEARN, load_scenario
 from marl_part.sim.world import StepRecord, World
 
@@ -30,13 +30,17 @@ class StepOutcome:
 
 
 class Simulation:
-    def __init__(self, config: EnvConfig, n_envs: int = 1):
+    """``knobs`` (role -> knob -> per-env array) replace the knob values of the baselines
+    the config names, env by env (how ``marl-part tune`` runs many settings at once)."""
+
+    def __init__(self, config: EnvConfig, n_envs: int = 1,
+                 knobs: dict[str, dict[str, np.ndarray]] | None = None):
         self.config = config
         self.scenario = load_scenario(config.scenario, Path(config.base_dir))
         self.world: World = self.scenario.make_world(config, n_envs)
         fills = config.role_fills()
         self.agents = tuple(role for role, fill in fills.items() if fill == LEARN)
-        self.baselines = {role: baseline_class(role, fill)(self.world)
+        self.baselines = {role: make_baseline(role, fill, self.world, (knobs or {}).get(role))
                           for role, fill in fills.items() if fill != LEARN}
         self._seed_sequences = [np.random.SeedSequence() for _ in range(n_envs)]
 

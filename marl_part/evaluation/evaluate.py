@@ -65,10 +65,12 @@ def episode_seed(seed: int, episode: int) -> np.random.SeedSequence:
     return np.random.SeedSequence([seed, episode])
 
 
-def rollout(config: EnvConfig, actors: dict[str, Actor], seeds: list) -> Rollout:
-    """One episode per entry of ``seeds``, all envs of one batched simulation."""
+def rollout(config: EnvConfig, actors: dict[str, Actor], seeds: list,
+            knobs: dict[str, dict[str, np.ndarray]] | None = None) -> Rollout:
+    """One episode per entry of ``seeds``, all envs of one batched simulation;
+    ``knobs`` (role -> knob -> per-env values) set the baselines' knobs env by env."""
     n_envs = len(seeds)
-    simulation = Simulation(config, n_envs)
+    simulation = Simulation(config, n_envs, knobs)
     simulation.reset(np.arange(n_envs), seeds)
     observations = simulation.observations()
     for role, actor in actors.items():

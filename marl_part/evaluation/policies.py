@@ -1,6 +1,8 @@
 """Filling a role by name: a baseline, or the learned agent of a checkpoint.
 
-``--policy partitioner=pkg`` names a baseline; ``--policy partitioner=runs/x`` (a run
+``--policy partitioner=pkg`` names a baseline (``--policy
+scheduler=threshold:target=0.85,tolerance=0.05`` one with knobs set, see
+:mod:`marl_part.baselines.knobs`); ``--policy partitioner=runs/x`` (a run
 directory) or ``=runs/x/checkpoint.pt`` names a trained agent. A checkpoint is refused,
 with the mismatch named, when it was trained on another scenario, and when the role's
 observation or action space differs from this config's (checked where the actor meets
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from marl_part.baselines import ROLES, baseline_class
+from marl_part.baselines import ROLES, parse_policy
 from marl_part.config import EnvConfig
 from marl_part.errors import InputError, one_of
 from marl_part.evaluation.evaluate import Actor
@@ -41,7 +43,10 @@ def parse_policies(specs: list[str]) -> dict[str, str]:
         if not sep or role not in ROLES:
             raise InputError(f"write ROLE=NAME with ROLE {one_of(ROLES)}", f"--policy {spec}")
         if checkpoint_path(name) is None:
-            baseline_class(role, name)
+            try:
+                parse_policy(role, name)
+            except InputError as exc:
+                raise InputError(str(exc), f"--policy {spec}") from None
         policies[role] = name
     return policies
 

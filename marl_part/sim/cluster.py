@@ -81,9 +81,11 @@ class Nodes:
         self.price = config.node_price
         self.ready_in = np.full((n_envs, config.max_nodes), OFF, dtype=np.int64)
 
-    def reset(self, env_ids: np.ndarray) -> None:
-        self.ready_in[env_ids] = OFF
-        self.ready_in[env_ids, : self.config.initial_nodes] = 0
+    def reset(self, env_ids: np.ndarray, ready: np.ndarray) -> None:
+        """Env ``env_ids[i]`` starts with its first ``ready[i]`` nodes ready, the rest off."""
+        env_ids = np.asarray(env_ids)
+        first = np.arange(self.config.max_nodes)[None, :] < np.asarray(ready)[:, None]
+        self.ready_in[env_ids] = np.where(first, 0, OFF)
 
     @property
     def ready(self) -> np.ndarray:

@@ -186,11 +186,6 @@ class World:
             self.cursor[env] = 0 if settings.episode_start == "beginning" else rng.integers(
                 0, last_start + 1)
         self.t[env_ids] = 0
-        self.nodes.reset(env_ids)
-        slots = cluster.initial_nodes * cluster.slots_per_node
-        initial = settings.scheduler.initial_parallelism or slots
-        self.requested_parallelism[env_ids] = initial
-        self.n_active[env_ids] = min(initial, slots)
         self.backlog[env_ids] = 0.0
         self.key_home[env_ids] = -1
         if self.stores is not None:
@@ -198,6 +193,17 @@ class World:
         self.totals.reset(env_ids)
         for f in fields(StepRecord):
             getattr(self.last, f.name)[env_ids] = 0.0
+        self.start_nodes(env_ids, np.full(len(env_ids), cluster.initial_nodes))
+
+    def start_nodes(self, env_ids: np.ndarray, nodes: np.ndarray) -> None:
+        """Begin the new episodes of ``env_ids`` with ``nodes`` ready nodes (reset uses
+        ``cluster.initial_nodes``; a static cluster may be sized otherwise) and every
+        slot of them active, or ``scheduler.initial_parallelism`` partitions."""
+        slots = np.asarray(nodes, dtype=np.int64) * self.cluster.slots_per_node
+        initial = self.settings.scheduler.initial_parallelism or slots
+        self.nodes.reset(env_ids, nodes)
+        self.requested_parallelism[env_ids] = initial
+        self.n_active[env_ids] = np.minimum(initial, slots)
         self.view = BatchView(self.batches, self.cursor, self.hot_keys, self.n_active,
                               self.max_partitions)
 

@@ -77,14 +77,14 @@ def test_d_choices_d_is_the_least_that_balances_head_and_tail():
     # two head keys of frequency 0.2 among n = 20: 0.4 + 0.6 b^2 <= b needs b >= 2/3,
     # b = 1 - 0.95 ** (2 d) >= 2/3  <=>  d >= ln 3 / (2 ln(1 / 0.95)) = 10.7  ->  d = 11
     summary = summary_of([0] * 200 + [1] * 200 + [k for k in range(2, 102) for _ in range(6)])
-    _, counts, _, size, total = summary.arrays
+    counts, size, total = summary.counts, summary.size, summary.total
     assert choices_for_head(counts, size, total, 0, 20, 0.2 / 20, 1e-4) == 11
     assert dchoices_d([0.2, 0.2], 20, 1e-4) == 11
     b10, b11 = 1 - 0.95 ** 20, 1 - 0.95 ** 22
     assert 0.4 + 0.6 * b10 ** 2 > b10 and 0.4 + 0.6 * b11 ** 2 <= b11
     # a key of frequency 0.6 needs every worker
     summary = summary_of([0] * 600 + [k for k in range(2, 102) for _ in range(4)])
-    _, counts, _, size, total = summary.arrays
+    counts, size, total = summary.counts, summary.size, summary.total
     assert choices_for_head(counts, size, total, 0, 20, 0.01, 1e-4) == 20
 
 
@@ -95,7 +95,8 @@ def test_d_choices_d_also_lets_the_top_keys_choices_absorb_it():
     # workers, short of 0.3 + 0.2 c^8 + 0.5 c^2 = 0.357; d = 9 covers 0.370 >= 0.368
     stream = [0] * 300 + [k for k in range(1, 11) for _ in range(20)]
     stream += [k for k in range(11, 111) for _ in range(5)]
-    _, counts, _, size, total = summary_of(stream).arrays
+    summary = summary_of(stream)
+    counts, size, total = summary.counts, summary.size, summary.total
     assert choices_for_head(counts, size, total, 0, 20, 0.01, 1e-4) == 9
     assert dchoices_d([0.3] + [0.02] * 10, 20, 1e-4) == 9
     c8, c9 = 1 - 0.95 ** 8, 1 - 0.95 ** 9
@@ -115,7 +116,8 @@ def test_d_choices_sends_head_tuples_only_to_their_d_hash_choices():
     world = tiny_world(keys, batch_size=1000, partitions=16)
     router = DChoices(world)
     world.step(router.act(), world.hold_action())  # learn the head in the first batch
-    _, counts, _, size, total = router.summary.arrays
+    summary = router.summary
+    counts, size, total = summary.counts, summary.size, summary.total
     d = choices_for_head(counts, size, total, 0, 16, 0.2 / 16, 1e-4)
     assert 2 < d < 16
     routed = router.act().tuple_partition

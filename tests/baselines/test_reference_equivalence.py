@@ -63,11 +63,11 @@ def test_pkg_matches_reference():
 
 
 def test_d_choices_matches_reference():
-    run_against_reference("d_choices", lambda seed: ChoicesRef(all_workers=False), counters=64)
+    run_against_reference("d_choices", lambda seed: ChoicesRef(all_workers=False))
 
 
 def test_w_choices_matches_reference():
-    run_against_reference("w_choices", lambda seed: ChoicesRef(all_workers=True), counters=64)
+    run_against_reference("w_choices", lambda seed: ChoicesRef(all_workers=True))
 
 
 def test_cam_matches_reference():
