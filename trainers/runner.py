@@ -8,7 +8,6 @@ its last evaluation with the same step numbering in TensorBoard.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from math import ceil
@@ -38,6 +37,7 @@ from marl_part.trainers.checkpoint import (
 )
 from marl_part.trainers.numba_cache import cache_tianshou_kernels
 from marl_part.trainers.registry import algorithm_spec
+from marl_part.trainers.seeding import RunStreams, seed_everything
 from marl_part.trainers.team_logger import TeamLogger
 from marl_part.trainers.training_stats import TeamCollectStats
 
@@ -59,12 +59,6 @@ class TeamCollector(Collector):
             stats = super()._collect(*args, **kwargs)
         stats.info_sums, stats.info_steps = self.env.take_scalar_sums()
         return stats
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def warm_start(algorithm: Algorithm, path: str | Path, config: Any, layout: JointLayout) -> None:
@@ -158,9 +152,12 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
 
     train_envs, test_envs = make_train_envs(), make_test_envs()
     start_step = restored[1] if restored else 0
-    train_envs.seed(seed + start_step)
-    test_envs.seed(seed + start_step + len(train_envs))
+    streams = RunStreams.of([seed, start_step] if restored else seed, len(train_envs),
+                            len(test_envs))
+    train_envs.seed(list(streams.train_envs))
+    test_envs.seed(list(streams.test_envs))
     buffer = spec.make_buffer(algo_config, len(train_envs))
+    buffer._random_state = np.random.RandomState(streams.buffer_sampling)
     if restored and not algo_config.on_policy:
         load_replay_buffer(run_dir / REPLAY_BUFFER_FILE, start_step, buffer)
     train_collector = TeamCollector(algorithm, train_envs, buffer, exploration_noise=True,

@@ -25,7 +25,8 @@ from marl_part.trainers.checkpoint import (
     set_rng_state,
 )
 from marl_part.trainers.registry import algorithm_spec
-from marl_part.trainers.runner import seed_everything, train, warm_start
+from marl_part.trainers.runner import train, warm_start
+from marl_part.trainers.seeding import seed_everything
 
 TINY_BUDGET = 1024
 
