@@ -1,4 +1,4 @@
-"""Checkpoints: everything needed to continue a run, written atomically.
+"""Checkpoints: everything needed to continue a run, written atomically, checksummed.
 
 A checkpoint (``checkpoint.pt`` in the run directory) holds the algorithm's state dict
 (networks, target networks, optimizers, value-normalizer statistics, step counters and
@@ -6,17 +6,25 @@ epsilon), the trainer's progress (epoch, env step, update step, run totals the l
 keeps), the Python, numpy and
 torch RNG states, the algorithm config and the joint layout. It contains only tensors
 and plain data, so it loads with ``torch.load(weights_only=True)`` (no code runs).
-Off-policy runs also keep their replay buffer beside it (``replay_buffer.h5``): the
-filled slots of each env's sub-buffer, lzf-compressed, and the counters that place them
-(its sampling RNG state is pickled, so read a buffer back only from your own runs).
+Off-policy runs also keep their replay buffer beside it (``replay_buffer-<env
+step>.h5``, named in the checkpoint): the filled slots of each env's sub-buffer,
+lzf-compressed, and the counters that place them (its sampling RNG state is pickled,
+so read a buffer back only from your own runs).
+
+Integrity: the checkpoint file is a container of the serialized payload and its
+SHA-256, and the checkpoint holds the SHA-256 of its replay buffer; both are verified
+on load, and a file that does not match is refused, named, before anything is used.
 
 Files are written to a temporary name, synced and moved into place with
 ``os.replace``: a run killed at any moment leaves the previous or the new checkpoint,
-never a torn one.
+never a torn one. The buffer is written before the checkpoint that names it, and the
+previous buffer is removed only after, so either checkpoint finds its own buffer.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import random
 from pathlib import Path
@@ -35,10 +43,10 @@ from marl_part.envs.joint import AgentLayout, JointLayout
 from marl_part.errors import InputError
 
 CHECKPOINT_FILE = "checkpoint.pt"
-REPLAY_BUFFER_FILE = "replay_buffer.h5"
+REPLAY_BUFFER_GLOB = "replay_buffer-*.h5"
 SUB_BUFFER_COUNTERS = ("_insertion_idx", "_size", "last_index", "_ep_return", "_ep_len",
                        "_ep_start_idx")
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def _write_atomically(path: Path, write) -> None:
@@ -107,11 +115,17 @@ def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
 
 
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 def save_checkpoint(path: Path, *, config: Any, layout: JointLayout, algorithm: torch.nn.Module,
                     epoch: int, env_step: int, update_step: int,
-                    cumulative: dict[str, float]) -> None:
+                    cumulative: dict[str, float], replay_buffer: dict | None = None) -> None:
+    """Write the checkpoint; ``replay_buffer`` is what :func:`save_replay_buffer`
+    returned for the buffer saved with it (off-policy runs)."""
     payload = {
-        "format_version": FORMAT_VERSION,
         "algorithm": config.algorithm,
         "config": typed_yaml.to_dict(config),
         "layout": layout_to_dict(layout),
@@ -119,23 +133,38 @@ def save_checkpoint(path: Path, *, config: Any, layout: JointLayout, algorithm: 
         "progress": {"epoch": epoch, "env_step": env_step, "update_step": update_step,
                      "cumulative": dict(cumulative)},
         "rng": rng_state(),
+        "replay_buffer": replay_buffer,
     }
-    _write_atomically(Path(path), lambda f: torch.save(payload, f))
+    serialized = io.BytesIO()
+    torch.save(payload, serialized)
+    data = serialized.getbuffer()
+    container = {"format_version": FORMAT_VERSION, "sha256": hashlib.sha256(data).hexdigest(),
+                 "payload": torch.frombuffer(data, dtype=torch.uint8)}
+    _write_atomically(Path(path), lambda f: torch.save(container, f))
 
 
 def load_checkpoint(path: str | Path) -> dict:
-    """Read a checkpoint; a missing or foreign file is an :class:`InputError`."""
+    """Read a checkpoint; a missing, foreign or corrupt file is an :class:`InputError`."""
     path = Path(path)
     if not path.is_file():
         raise InputError("no checkpoint here", str(path))
+    container = _load_plain(path, path)
+    if not isinstance(container, dict) or container.get("format_version") != FORMAT_VERSION:
+        raise InputError(f"not a marl-part checkpoint of format {FORMAT_VERSION}", str(path))
+    payload = container.get("payload")
+    data = payload.numpy().tobytes() if isinstance(payload, torch.Tensor) else b""
+    if hashlib.sha256(data).hexdigest() != container.get("sha256"):
+        raise InputError("checkpoint is corrupt: its content does not match its SHA-256 "
+                         "checksum", str(path))
+    return _load_plain(io.BytesIO(data), path)
+
+
+def _load_plain(source, path: Path):
     try:
-        checkpoint = torch.load(path, weights_only=True)
+        return torch.load(source, weights_only=True)
     except Exception as exc:
         raise InputError(f"not a readable marl-part checkpoint ({exc.__class__.__name__})",
                          str(path)) from None
-    if not isinstance(checkpoint, dict) or checkpoint.get("format_version") != FORMAT_VERSION:
-        raise InputError(f"not a marl-part checkpoint of format {FORMAT_VERSION}", str(path))
-    return checkpoint
 
 
 def checkpoint_config(checkpoint: dict, path: str | Path, config_class: type) -> Any:
@@ -150,9 +179,10 @@ def check_layout(checkpoint: dict, path: str | Path, layout: JointLayout) -> Non
         raise InputError(f"checkpoint does not fit this run: {mismatch}", str(path))
 
 
-def save_replay_buffer(path: Path, buffer: ReplayBufferManager, env_step: int) -> None:
+def save_replay_buffer(run_dir: Path, buffer: ReplayBufferManager, env_step: int) -> dict:
     """Write the filled part of ``buffer`` (a pickle of the whole buffer holds every slot
-    twice, once in the manager and once in its sub-buffers, empty slots included)."""
+    twice, once in the manager and once in its sub-buffers, empty slots included) to
+    ``run_dir``; returns its file name and SHA-256, for the checkpoint to hold."""
     saved = {"meta": buffer._meta[_filled_slots(buffer, [sub._size for sub in buffer.buffers])],
              "counters": {name: np.array([getattr(sub, name) for sub in buffer.buffers])
                           for name in SUB_BUFFER_COUNTERS},
@@ -161,26 +191,36 @@ def save_replay_buffer(path: Path, buffer: ReplayBufferManager, env_step: int) -
 
     def write(f) -> None:
         with h5py.File(f, "w") as h5:
-            h5.attrs["env_step"] = env_step
             to_hdf5(saved, h5, compression="lzf")
 
-    _write_atomically(Path(path), write)
+    path = Path(run_dir) / REPLAY_BUFFER_GLOB.replace("*", str(env_step))
+    _write_atomically(path, write)
+    return {"file": path.name, "sha256": _sha256(path)}
 
 
-def load_replay_buffer(path: Path, env_step: int, into: ReplayBufferManager) -> bool:
-    """Fill ``into`` (an empty buffer of the run's size) with the buffer saved with the
-    checkpoint at ``env_step``; False, leaving it empty, if there is none (a run killed
-    between writing the buffer and the checkpoint leaves a newer one).
+def remove_other_replay_buffers(run_dir: Path, keep: str) -> None:
+    """Delete the replay buffers of earlier checkpoints (once a newer one names its own)."""
+    for path in Path(run_dir).glob(REPLAY_BUFFER_GLOB):
+        if path.name != keep:
+            path.unlink()
+
+
+def load_replay_buffer(run_dir: Path, saved: dict, into: ReplayBufferManager) -> None:
+    """Fill ``into`` (an empty buffer of the run's size) with the buffer a checkpoint
+    names (``saved``: its file and SHA-256); a missing or corrupt file is an
+    :class:`InputError`.
 
     The episodes the kill cut short are marked truncated, so n-step returns stop at
     their last transition and bootstrap from its (valid) next observation instead of
     running on into the episodes the resumed run appends.
     """
-    if not Path(path).is_file():
-        return False
+    path = Path(run_dir) / saved["file"]
+    if not path.is_file():
+        raise InputError("the replay buffer of this checkpoint is missing", str(path))
+    if _sha256(path) != saved["sha256"]:
+        raise InputError("replay buffer is corrupt: its content does not match the SHA-256 "
+                         "checksum in its checkpoint", str(path))
     with h5py.File(path, "r") as h5:
-        if h5.attrs["env_step"] != env_step:
-            return False
         saved = from_hdf5(h5)
     counters = saved["counters"]
     meta = saved["meta"]
@@ -199,7 +239,6 @@ def load_replay_buffer(path: Path, env_step: int, into: ReplayBufferManager) -> 
     for sub in into.buffers:  # Tianshou has no public call to start a new episode
         sub._ep_return, sub._ep_len = 0.0, 0
         sub._ep_start_idx = sub._insertion_idx
-    return True
 
 
 def _filled_slots(buffer: ReplayBufferManager, sizes) -> np.ndarray:

@@ -26,11 +26,11 @@ from marl_part.envs.joint import JointLayout
 from marl_part.errors import InputError
 from marl_part.trainers.checkpoint import (
     CHECKPOINT_FILE,
-    REPLAY_BUFFER_FILE,
     check_layout,
     checkpoint_config,
     load_checkpoint,
     load_replay_buffer,
+    remove_other_replay_buffers,
     save_checkpoint,
     save_replay_buffer,
     set_rng_state,
@@ -159,7 +159,7 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
     buffer = spec.make_buffer(algo_config, len(train_envs))
     buffer._random_state = np.random.RandomState(streams.buffer_sampling)
     if restored and not algo_config.on_policy:
-        load_replay_buffer(run_dir / REPLAY_BUFFER_FILE, start_step, buffer)
+        load_replay_buffer(run_dir, checkpoint["replay_buffer"], buffer)
     train_collector = TeamCollector(algorithm, train_envs, buffer, exploration_noise=True,
                                       collect_stats_class=TeamCollectStats)
     test_collector = TeamCollector(algorithm, test_envs, collect_stats_class=TeamCollectStats)
@@ -173,11 +173,13 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
         logger.write_hparams(_hparams(algo_config, seed, budget_env_steps, len(train_envs)))
 
     def save(epoch: int, env_step: int, update_step: int) -> str:
-        if not algo_config.on_policy:
-            save_replay_buffer(run_dir / REPLAY_BUFFER_FILE, train_collector.buffer, env_step)
+        replay_buffer = (None if algo_config.on_policy else
+                         save_replay_buffer(run_dir, train_collector.buffer, env_step))
         save_checkpoint(checkpoint_path, config=algo_config, layout=layout, algorithm=algorithm,
                         epoch=epoch, env_step=env_step, update_step=update_step,
-                        cumulative=logger.cumulative)
+                        cumulative=logger.cumulative, replay_buffer=replay_buffer)
+        if replay_buffer is not None:
+            remove_other_replay_buffers(run_dir, keep=replay_buffer["file"])
         return str(checkpoint_path)
 
     def on_training_step(epoch: int, env_step: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import shutil
 
 import numpy as np
 import pytest
@@ -17,7 +18,6 @@ from marl_part.errors import InputError
 from marl_part.trainers.acting import load_actor
 from marl_part.trainers.checkpoint import (
     CHECKPOINT_FILE,
-    REPLAY_BUFFER_FILE,
     load_checkpoint,
     load_replay_buffer,
     save_checkpoint,
@@ -169,15 +169,65 @@ def test_resume_without_checkpoint_and_foreign_files_are_input_errors(tmp_path):
 
 def test_replay_buffer_is_kept_with_its_checkpoint(tiny_runs):
     run_dir = tiny_runs["qmix"]
-    env_step = load_checkpoint(run_dir / CHECKPOINT_FILE)["progress"]["env_step"]
+    checkpoint = load_checkpoint(run_dir / CHECKPOINT_FILE)
+    env_step = checkpoint["progress"]["env_step"]
     assert env_step >= TINY_BUDGET
+    # the checkpoint names its own buffer; the buffers of earlier checkpoints are gone
+    assert checkpoint["replay_buffer"]["file"] == f"replay_buffer-{env_step}.h5"
+    assert [p.name for p in run_dir.glob("replay_buffer*")] == [f"replay_buffer-{env_step}.h5"]
     buffer = algorithm_spec("qmix").make_buffer(SMALL_CONFIGS["qmix"], 4)
-    assert load_replay_buffer(run_dir / REPLAY_BUFFER_FILE, env_step, buffer)
+    load_replay_buffer(run_dir, checkpoint["replay_buffer"], buffer)
     assert len(buffer) == env_step
     assert len(buffer.unfinished_index()) == 0  # episodes cut by the stop end truncated
     assert buffer.truncated.sum() == env_step // 8 + 4 - 4 * (env_step % 8 == 0)
-    assert not load_replay_buffer(run_dir / REPLAY_BUFFER_FILE, env_step - 16,
-                                  algorithm_spec("qmix").make_buffer(SMALL_CONFIGS["qmix"], 4))
+
+
+def _flip_bytes(path, count: int, rng: np.random.Generator, around: float | None = None):
+    """Invert ``count`` bytes of ``path``: at random, or in a run at that fraction of it."""
+    data = bytearray(path.read_bytes())
+    if around is None:
+        positions = rng.choice(len(data), count, replace=False)
+    else:
+        start = int(around * len(data))
+        positions = range(start, start + count)
+    for position in positions:
+        data[position] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_a_checkpoint_with_flipped_bytes_is_refused(tiny_runs, tmp_path):
+    original = (tiny_runs["mappo"] / CHECKPOINT_FILE).read_bytes()
+    path = tmp_path / CHECKPOINT_FILE
+    rng = np.random.default_rng(0)
+    for _ in range(20):  # 64 bytes anywhere: the checksum or the container refuses it
+        path.write_bytes(original)
+        _flip_bytes(path, 64, rng)
+        with pytest.raises(InputError, match=rf"^{path}: (checkpoint is corrupt|not a readable)"):
+            load_checkpoint(path)
+    path.write_bytes(original)
+    _flip_bytes(path, 64, rng, around=0.5)  # inside the networks' weights
+    with pytest.raises(InputError, match=rf"^{path}: checkpoint is corrupt: its content does "
+                                         "not match its SHA-256 checksum$"):
+        load_checkpoint(path)
+    path.write_bytes(original)
+    assert load_checkpoint(path)["progress"]["env_step"] == TINY_BUDGET
+
+
+def test_a_corrupt_or_missing_replay_buffer_is_refused(tiny_runs, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_runs["qmix"], run_dir)
+    saved = load_checkpoint(run_dir / CHECKPOINT_FILE)["replay_buffer"]
+    buffer_path = run_dir / saved["file"]
+    _flip_bytes(buffer_path, 64, np.random.default_rng(1))
+    buffer = algorithm_spec("qmix").make_buffer(SMALL_CONFIGS["qmix"], 4)
+    with pytest.raises(InputError, match=rf"^{buffer_path}: replay buffer is corrupt"):
+        load_replay_buffer(run_dir, saved, buffer)
+    with pytest.raises(InputError, match=rf"^{buffer_path}: replay buffer is corrupt"):
+        train(SMALL_CONFIGS["qmix"], game_layout(), vector_envs(4), vector_envs(4), run_dir,
+              2 * TINY_BUDGET, TINY_BUDGET // 2, 4, seed=0, resume=True, show_progress=False)
+    buffer_path.unlink()
+    with pytest.raises(InputError, match="the replay buffer of this checkpoint is missing"):
+        load_replay_buffer(run_dir, saved, buffer)
 
 
 def test_replay_buffer_round_trip_keeps_slots_counters_and_sampling(tmp_path):
@@ -190,9 +240,7 @@ def test_replay_buffer_round_trip_keeps_slots_counters_and_sampling(tmp_path):
                            truncated=np.array([False]), obs_next=np.zeros((1, 3), np.float32),
                            info=Batch(scalars=np.full((1, 2), step, np.float32))),
                      buffer_ids=[env])
-    path = tmp_path / REPLAY_BUFFER_FILE
-    save_replay_buffer(path, original, env_step=14)
-    assert load_replay_buffer(path, 14, loaded)
+    load_replay_buffer(tmp_path, save_replay_buffer(tmp_path, original, env_step=14), loaded)
     assert len(loaded) == len(original) == 8 + 3
     written = np.r_[0:8, 8:11]
     for key in ("obs", "act", "rew", "terminated", "obs_next"):
