@@ -39,7 +39,8 @@ class PPOFamilyConfig:
     of value (one centralized or one per agent), per-agent ratio clipping and GAE."""
 
     algorithm: str
-    lr: float = 5e-4  # `lr` and `critic_lr` (one Adam for actors and critics here)
+    lr: float = 5e-4  # `lr`: the actors' Adam
+    critic_lr: float = 5e-4  # `critic_lr`: the critic's own Adam
     adam_eps: float = 1e-5  # `opti_eps`
     gamma: float = 0.99  # `gamma`
     gae_lambda: float = 0.95  # `gae_lambda`
@@ -48,10 +49,9 @@ class PPOFamilyConfig:
     num_minibatches: int = 1  # `num_mini_batch`
     rollout_env_steps: int = 6400  # transitions per update: 32 rollout threads x 200 steps
     entropy_coef: float = 0.01  # `entropy_coef`, on the mean entropy of an agent's dimensions
-    value_loss_coef: float = 1.0  # `value_loss_coef`
     value_clip: bool = True  # `use_clipped_value_loss`, clip range = `clip`
     huber_delta: float = 10.0  # `huber_delta` (`use_huber_loss` is on)
-    max_grad_norm: float = 10.0  # `max_grad_norm`
+    max_grad_norm: float = 10.0  # `max_grad_norm`, for the actors and the critic apart
     value_normalization: bool = True  # `use_valuenorm`: running mean/std of value targets
     advantage_normalization: bool = True  # over the whole batch, as the reference does
     hidden_sizes: tuple[int, ...] = (64, 64)  # `hidden_size` 64, `layer_N` 1 (two hidden layers)
@@ -68,6 +68,7 @@ class PPOFamilyConfig:
 
     def __post_init__(self) -> None:
         _require(self.lr > 0, "lr", f"must be > 0, got {self.lr}")
+        _require(self.critic_lr > 0, "critic_lr", f"must be > 0, got {self.critic_lr}")
         _require(self.adam_eps > 0, "adam_eps", f"must be > 0, got {self.adam_eps}")
         _require(0 <= self.gamma <= 1, "gamma", f"must be in [0, 1], got {self.gamma}")
         _require(0 <= self.gae_lambda <= 1, "gae_lambda",
@@ -80,8 +81,6 @@ class PPOFamilyConfig:
                  f"must be at least num_minibatches ({self.num_minibatches}), "
                  f"got {self.rollout_env_steps}")
         _require(self.entropy_coef >= 0, "entropy_coef", f"must be >= 0, got {self.entropy_coef}")
-        _require(self.value_loss_coef > 0, "value_loss_coef",
-                 f"must be > 0, got {self.value_loss_coef}")
         _require(self.huber_delta > 0, "huber_delta", f"must be > 0, got {self.huber_delta}")
         _require(self.max_grad_norm > 0, "max_grad_norm", f"must be > 0, got {self.max_grad_norm}")
         _require(self.actor_output_gain > 0, "actor_output_gain",
@@ -133,7 +132,10 @@ class QLearningConfig:
     double_q: bool = True  # `double_q`
     epsilon_start: float = 1.0  # `epsilon_start`
     epsilon_finish: float = 0.05  # `epsilon_finish`
-    epsilon_anneal_env_steps: int = 100_000  # `epsilon_anneal_time`
+    # the share of the training budget over which epsilon falls to epsilon_finish:
+    # pymarl2's `epsilon_anneal_time` (100k of 10M steps, 1%) would leave our 100k-step
+    # runs mostly random; CleanRL's DQN anneals over half its budget (exploration_fraction)
+    epsilon_anneal_fraction: float = 0.5
     max_grad_norm: float = 10.0  # `grad_norm_clip`
     hidden_sizes: tuple[int, ...] = (64, 64)  # `rnn_hidden_dim` 64 (feed-forward here)
 
@@ -162,8 +164,8 @@ class QLearningConfig:
         for name in ("epsilon_start", "epsilon_finish"):
             value = getattr(self, name)
             _require(0 <= value <= 1, name, f"must be in [0, 1], got {value}")
-        _require(self.epsilon_anneal_env_steps >= 1, "epsilon_anneal_env_steps",
-                 f"must be >= 1, got {self.epsilon_anneal_env_steps}")
+        _require(0 < self.epsilon_anneal_fraction <= 1, "epsilon_anneal_fraction",
+                 f"must be in (0, 1], got {self.epsilon_anneal_fraction}")
         _require(self.max_grad_norm > 0, "max_grad_norm", f"must be > 0, got {self.max_grad_norm}")
         _check_hidden_sizes(self.hidden_sizes)
 

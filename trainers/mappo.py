@@ -15,6 +15,11 @@ Yu et al., "The Surprising Effectiveness of PPO in Cooperative Multi-Agent Games
   tiny change of each, and stop its learning;
 - value normalization (:class:`~marl_part.trainers.value_norm.ValueNorm`), a Huber value loss
   with value clipping, and advantages normalized over the whole batch;
+- one Adam for the actors and one for the critic, each clipping its own gradient norm,
+  as the reference does (a value loss scale is then moot: Adam ignores it);
+- diagnostics per agent and update (approximate KL, clip fraction, entropy) and of the
+  critic (explained variance of the returns, gradient norms), so that under- or
+  over-training shows in TensorBoard;
 - GAE from Tianshou's ``compute_episodic_return``, which bootstraps from ``V(s')``
   when an episode is truncated and only stops at true termination.
 """
@@ -39,6 +44,7 @@ from marl_part.trainers.action_dims import ActionDims
 from marl_part.trainers.configs import PPOFamilyConfig
 from marl_part.trainers.distributions import FactorizedCategorical
 from marl_part.trainers.nets import AgentCritics, AgentScorers, SharedScorer, StateCritic
+from marl_part.trainers.optimizer import NormReportingOptimizer
 from marl_part.trainers.training_stats import TeamTrainingStats, mean_losses
 from marl_part.trainers.value_norm import ValueNorm
 
@@ -51,6 +57,8 @@ class MAPPO(PPO):
     of a single column are shared by all agents.
     """
 
+    Optimizer = NormReportingOptimizer
+
     def __init__(self, *, policy: ProbabilisticActorPolicy, critic: torch.nn.Module,
                  dims: ActionDims, critic_names: tuple[str, ...], config: PPOFamilyConfig):
         super().__init__(
@@ -58,9 +66,18 @@ class MAPPO(PPO):
             optim=AdamOptimizerFactory(lr=config.lr, eps=config.adam_eps),
             eps_clip=config.clip, value_clip=config.value_clip,
             advantage_normalization=config.advantage_normalization,
-            vf_coef=config.value_loss_coef, ent_coef=config.entropy_coef,
-            max_grad_norm=config.max_grad_norm, gae_lambda=config.gae_lambda,
-            gamma=config.gamma, max_batchsize=4096)  # chunk of no-grad passes over a rollout
+            ent_coef=config.entropy_coef, max_grad_norm=config.max_grad_norm,
+            gae_lambda=config.gae_lambda, gamma=config.gamma,
+            max_batchsize=4096)  # chunk of no-grad passes over a rollout
+        # A2C made one optimizer over actor and critic; MAPPO keeps one for each
+        del self.optim
+        self._optimizers.clear()
+        self.actor_optim = self._create_optimizer(
+            policy.actor, AdamOptimizerFactory(lr=config.lr, eps=config.adam_eps),
+            max_grad_norm=config.max_grad_norm)
+        self.critic_optim = self._create_optimizer(
+            critic, AdamOptimizerFactory(lr=config.critic_lr, eps=config.adam_eps),
+            max_grad_norm=config.max_grad_norm)
         self.agent_names = dims.agent_names
         self.critic_names = critic_names
         self.huber_delta = config.huber_delta
@@ -130,14 +147,16 @@ class MAPPO(PPO):
 
     def _update_with_batch(self, batch: Batch, batch_size: int | None,
                            repeat: int) -> TeamTrainingStats:
-        """Each agent's clipped surrogate (summed over its action dimensions) and entropy
-        bonus, plus each value column's loss, summed into one gradient step per minibatch."""
+        """Per minibatch, one step of the actors' Adam on every agent's clipped surrogate
+        (summed over its action dimensions) and entropy bonus, and one of the critic's
+        Adam on each value column's loss."""
         per_step = []
         membership = self.dimension_share.ne(0).float()  # (dims, agents)
         for _ in range(repeat):
             for minibatch in batch.split(batch_size or -1, merge_last=True):
                 dist = self._distribution(minibatch.obs)
-                ratio = (dist.dimension_log_prob(minibatch.act) - minibatch.logp_old).exp()
+                log_ratio = dist.dimension_log_prob(minibatch.act) - minibatch.logp_old
+                ratio = log_ratio.exp()
                 clipped_ratio = ratio.clamp(1.0 - self.eps_clip, 1.0 + self.eps_clip)
                 # one advantage column for all agents, or one per agent (IPPO)
                 adv = minibatch.adv if minibatch.adv.shape[1] == 1 else minibatch.adv @ membership.T
@@ -146,20 +165,33 @@ class MAPPO(PPO):
                 entropy = (dist.dimension_entropy() @ self.dimension_share).mean(dim=0)
                 value_loss = self._value_loss(self.critic(minibatch.obs), minibatch.v_s,
                                               minibatch.value_targets)
-                loss = ((policy_loss - self.ent_coef * entropy).sum()
-                        + self.vf_coef * value_loss.sum())
-                self.optim.step(loss)
-                clip_fraction = (((ratio - 1.0).abs() > self.eps_clip).float().mean(dim=0)
-                                 @ self.dimension_share)
-                losses = {}
+                actor_norm = self.actor_optim.step((policy_loss - self.ent_coef * entropy).sum())
+                critic_norm = self.critic_optim.step(value_loss.sum())
+                with torch.no_grad():  # Schulman's estimator of KL(old || new), per dimension
+                    approx_kl = ((ratio - 1.0) - log_ratio).mean(dim=0) @ self.dimension_share
+                    clip_fraction = (((ratio - 1.0).abs() > self.eps_clip).float().mean(dim=0)
+                                     @ self.dimension_share)
+                losses = {"team/actor_grad_norm": actor_norm, "team/critic_grad_norm": critic_norm}
                 for i, name in enumerate(self.agent_names):
                     losses[f"{name}/policy_loss"] = policy_loss[i].item()
                     losses[f"{name}/entropy"] = entropy[i].item()
                     losses[f"{name}/clip_fraction"] = clip_fraction[i].item()
+                    losses[f"{name}/approx_kl"] = approx_kl[i].item()
                 for c, name in enumerate(self.critic_names):
                     losses[f"{name}/value_loss"] = value_loss[c].item()
                 per_step.append(losses)
-        return TeamTrainingStats(losses=mean_losses(per_step))
+        stats = mean_losses(per_step)
+        for c, name in enumerate(self.critic_names):
+            stats[f"{name}/explained_variance"] = explained_variance(
+                batch.v_s[:, c], batch.value_targets[:, c])
+        return TeamTrainingStats(losses=stats)
+
+
+def explained_variance(predicted: torch.Tensor, targets: torch.Tensor) -> float:
+    """1 - Var(targets - predicted) / Var(targets): 1 for a perfect critic, 0 for one no
+    better than a constant, negative for worse (here on the normalized value scale)."""
+    variance = targets.var()
+    return float("nan") if variance == 0 else float(1.0 - (targets - predicted).var() / variance)
 
 
 def build(config: PPOFamilyConfig, layout: JointLayout) -> MAPPO:

@@ -39,6 +39,7 @@ from marl_part.envs.joint import JointLayout
 from marl_part.trainers.action_dims import ActionDims
 from marl_part.trainers.configs import QLearningConfig
 from marl_part.trainers.nets import AgentScorers, as_tensor
+from marl_part.trainers.optimizer import NormReportingOptimizer
 from marl_part.trainers.training_stats import TeamTrainingStats
 
 
@@ -104,13 +105,14 @@ class TeamQ(nn.Module):
 
 
 class LinearEpsilon:
-    """Epsilon annealed linearly over env steps, then held."""
+    """Epsilon annealed linearly over the first ``anneal_fraction`` of training, then held."""
 
-    def __init__(self, start: float, finish: float, anneal_env_steps: int):
-        self.start, self.finish, self.anneal_env_steps = start, finish, anneal_env_steps
+    def __init__(self, start: float, finish: float, anneal_fraction: float):
+        self.start, self.finish, self.anneal_fraction = start, finish, anneal_fraction
 
-    def __call__(self, env_step: int) -> float:
-        return self.start + (self.finish - self.start) * min(1.0, env_step / self.anneal_env_steps)
+    def __call__(self, progress: float) -> float:
+        """Epsilon once ``progress`` (env steps / budget) of training is done."""
+        return self.start + (self.finish - self.start) * min(1.0, progress / self.anneal_fraction)
 
 
 class FactoredQPolicy(Policy):
@@ -125,9 +127,10 @@ class FactoredQPolicy(Policy):
         self.model, self.dims, self.epsilon = model, dims, epsilon
         self.eps_training, self.eps_inference = epsilon(0), 0.0
 
-    def set_env_step(self, env_step: int) -> None:
-        """Anneal the training epsilon to the trainer's env step (called every training step)."""
-        self.eps_training = self.epsilon(env_step)
+    def set_training_progress(self, progress: float) -> None:
+        """Anneal the training epsilon to ``progress`` (env steps / budget; the runner calls
+        it every training step)."""
+        self.eps_training = self.epsilon(progress)
 
     def forward(self, batch: Batch, state: Any = None) -> Batch:
         utilities, _ = self.model(batch.obs)
@@ -150,6 +153,8 @@ class QMIX(OffPolicyAlgorithm[FactoredQPolicy], LaggedNetworkFullUpdateAlgorithm
     """Value-factorized Q-learning over utilities; the mixer (monotonic or per-agent
     sum) decides between QMIX and independent DQN. ``column_names`` name the columns
     of the mixed value: ``("team",)`` for QMIX, the agents for independent DQN."""
+
+    Optimizer = NormReportingOptimizer
 
     def __init__(self, *, policy: FactoredQPolicy, column_names: tuple[str, ...],
                  config: QLearningConfig):
@@ -192,8 +197,7 @@ class QMIX(OffPolicyAlgorithm[FactoredQPolicy], LaggedNetworkFullUpdateAlgorithm
         self.gradient_steps += 1
         _, q_taken = self.policy.model(batch.obs, actions=batch.act)
         td_loss = (batch.returns - q_taken).pow(2).mean(dim=0)
-        self.optim.step(td_loss.sum())
-        losses = {}
+        losses = {"team/grad_norm": self.optim.step(td_loss.sum())}
         for c, name in enumerate(self.column_names):
             losses[f"{name}/td_loss"] = td_loss[c].item()
             losses[f"{name}/q_taken"] = q_taken[:, c].mean().item()
@@ -214,7 +218,7 @@ def build(config: QLearningConfig, layout: JointLayout) -> QMIX:
     policy = FactoredQPolicy(
         model=TeamQ(utilities, mixer, layout.state), dims=dims,
         epsilon=LinearEpsilon(config.epsilon_start, config.epsilon_finish,
-                              config.epsilon_anneal_env_steps),
+                              config.epsilon_anneal_fraction),
         observation_space=gym.spaces.Box(-np.inf, np.inf, (layout.obs_dim,), np.float32))
     return QMIX(policy=policy, column_names=column_names, config=config)
 

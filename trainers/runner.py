@@ -43,10 +43,10 @@ from marl_part.trainers.training_stats import TeamCollectStats
 
 
 @runtime_checkable
-class EnvStepScheduled(Protocol):
-    """A policy whose exploration follows the trainer's env step (e.g. epsilon)."""
+class ProgressScheduled(Protocol):
+    """A policy whose exploration follows the share of the budget done (e.g. epsilon)."""
 
-    def set_env_step(self, env_step: int) -> None: ...
+    def set_training_progress(self, progress: float) -> None: ...
 
 
 class TeamCollector(Collector):
@@ -183,8 +183,8 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
         return str(checkpoint_path)
 
     def on_training_step(epoch: int, env_step: int) -> None:
-        if isinstance(algorithm.policy, EnvStepScheduled):
-            algorithm.policy.set_env_step(env_step)
+        if isinstance(algorithm.policy, ProgressScheduled):
+            algorithm.policy.set_training_progress(env_step / budget_env_steps)
 
     collection = ceil(algo_config.env_steps_per_collection / len(train_envs)) * len(train_envs)
     eval_every = ceil(eval_every_env_steps / collection) * collection

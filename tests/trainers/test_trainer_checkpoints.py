@@ -57,7 +57,7 @@ def _trained_algorithm(name: str):
                 algorithm.update(collector.buffer, batch_size=128, repeat=2)
                 collector.reset_buffer(keep_statistics=True)
             else:
-                algorithm.policy.set_env_step(collector.collect_step)
+                algorithm.policy.set_training_progress(collector.collect_step / 768)
                 for _ in range(5):
                     algorithm.update(collector.buffer, sample_size=64)
     return config, algorithm

@@ -102,7 +102,7 @@ def test_mixer_is_monotonic_in_every_utility():
 def test_exploration_is_per_dimension_and_only_while_training():
     algorithm = algorithm_spec("qmix").build(SMALL_CONFIGS["qmix"], game_layout())
     policy = algorithm.policy
-    policy.set_env_step(SMALL_CONFIGS["qmix"].epsilon_anneal_env_steps // 2)
+    policy.set_training_progress(SMALL_CONFIGS["qmix"].epsilon_anneal_fraction / 2)
     assert policy.eps_training == pytest.approx(0.525)
     greedy = np.zeros((20000, 3), np.int64)
     policy.is_within_training_step = True
@@ -139,3 +139,15 @@ def test_tianshou_kernels_are_cached_and_index_as_tianshou_does():
                          info=[{}, {}]), buffer_ids=[0, 1])
     assert buffer.prev(np.array([1, 4])).tolist() == [0, 4]
     assert buffer.next(np.array([1, 2])).tolist() == [2, 2]  # the episode ends at 2
+
+
+def test_mappo_steps_actors_and_critic_with_their_own_adam():
+    config = dataclasses.replace(SMALL_CONFIGS["mappo"], lr=1e-3, critic_lr=2e-3)
+    algorithm = algorithm_spec("mappo").build(config, game_layout())
+    actor_optim, critic_optim = algorithm._optimizers
+    assert [g["lr"] for g in actor_optim._optim.param_groups] == [1e-3]
+    assert [g["lr"] for g in critic_optim._optim.param_groups] == [2e-3]
+    actor_params = {id(p) for p in algorithm.policy.actor.parameters()}
+    critic_params = {id(p) for p in algorithm.critic.parameters()}
+    assert {id(p) for g in actor_optim._optim.param_groups for p in g["params"]} == actor_params
+    assert {id(p) for g in critic_optim._optim.param_groups for p in g["params"]} == critic_params

@@ -32,7 +32,12 @@ def test_evaluations_fall_on_whole_rollouts_and_keys_are_namespaced(tmp_path):
     assert {"train/episode_reward", "train/env_steps_per_second", "reward_terms/key",
             "reward_terms/convention", "metrics/step", "eval/reward_terms/convention",
             "losses/partitioner/policy_loss", "losses/scheduler/entropy",
-            "losses/partitioner/value_loss", "losses/scheduler/value_loss"} <= scalars
+            "losses/partitioner/value_loss", "losses/scheduler/value_loss",
+            "losses/partitioner/approx_kl", "losses/scheduler/clip_fraction",
+            "losses/partitioner/explained_variance", "losses/team/actor_grad_norm",
+            "losses/team/critic_grad_norm"} <= scalars
+    assert all(e.value >= 0 for e in events.Scalars("losses/partitioner/approx_kl"))
+    assert all(e.value <= 1 for e in events.Scalars("losses/partitioner/explained_variance"))
     assert all(tag.split("/")[0] in {"train", "eval", "reward_terms", "metrics", "losses"}
                for tag in scalars)
     # per-step means of the env's reward terms: a hit rate lies in [0, 1]
@@ -51,7 +56,8 @@ def test_qmix_logs_its_team_loss_and_epsilon(tmp_path):
           log_every_env_steps=128, show_progress=False)
     events = _events(tmp_path / "run")
     epsilon = [e.value for e in events.Scalars("train/epsilon")]
-    assert {"losses/team/td_loss", "losses/team/q_taken"} <= set(events.Tags()[SCALARS])
+    assert {"losses/team/td_loss", "losses/team/q_taken",
+            "losses/team/grad_norm"} <= set(events.Tags()[SCALARS])
     assert epsilon == sorted(epsilon, reverse=True) and epsilon[0] < 1.0
 
 

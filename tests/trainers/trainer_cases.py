@@ -17,11 +17,11 @@ from marl_part.trainers.configs import (
 
 FULL_BUDGET = os.environ.get("MARL_PART_FULL_BUDGET") == "1"
 
-# Small-problem settings: short rollouts and a quick epsilon anneal; the rest of every
+# Small-problem settings: short rollouts and big batches; the rest of every
 # config keeps its published default.
 PPO_TEST = dict(rollout_env_steps=512, ppo_epochs=10)
 Q_TEST = dict(batch_size=256, gradient_steps_per_env_step=0.125, buffer_size=8192,
-              target_update_interval=50, epsilon_anneal_env_steps=4000)
+              target_update_interval=50, epsilon_anneal_fraction=0.5)
 
 SMALL_CONFIGS = {
     "mappo": MAPPOConfig(**PPO_TEST),
