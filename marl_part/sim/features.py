@@ -77,10 +77,15 @@ def _log_scale(seconds: np.ndarray, deadline: float) -> np.ndarray:
 
 
 def cluster(world: World) -> np.ndarray:
-    """(n_envs, 10): the load of the coming batch against the whole cluster's capacity,
+    """(n_envs, 9): the load of the coming batch against the whole cluster's capacity,
     backlog and last latency against the deadline (log scale), nodes ready / on, active
-    partitions, last imbalance, utilization and deadline miss, and progress through the
-    episode."""
+    partitions, last imbalance, utilization and deadline miss.
+
+    No progress through the episode: episodes end by truncation, and learners bootstrap
+    there as if the stream went on, which is right only if the state shows no clock
+    (Pardo et al., "Time Limits in Reinforcement Learning", ICML 2018). With t /
+    episode_length in it, they bootstrapped from states with progress 1 that they never
+    trained on."""
     c, last = world.cluster, world.last
     capacity = (world.nodes.speed.sum() * c.slots_per_node * c.batch_interval)
     demand = world.batches.batch_work[world.cursor] * world.settings.rate_scale / capacity
@@ -94,6 +99,5 @@ def cluster(world: World) -> np.ndarray:
         last.imbalance / 4.0,
         last.utilization,
         last.deadline_miss,
-        world.t / world.settings.episode_length,
     ]
     return np.clip(np.stack(columns, axis=1), 0.0, 1.0)
