@@ -10,7 +10,7 @@ for the nodes it keeps.
 |---|---|
 | Import | ``scenario: autoscale`` |
 | Agents | ``scheduler`` |
-| Action | ``MultiDiscrete([2y+1, P])``: scale by ``a0 - y`` nodes; ``a1 + 1`` active partitions (``[2y+1]`` with ``scheduler.parallelism: tied``) |
+| Action | ``MultiDiscrete([2y+1, P])``: scale by ``a0 - y`` nodes (with ``scheduler.action: target``, ``[N, P]``: ``a0 + 1`` nodes, at most y more or fewer a step); ``a1 + 1`` active partitions (``[2y+1]`` with ``scheduler.parallelism: tied``) |
 | Observation | ``Box(0, 1, (9 + P,))``: load against capacity, backlog, latency, nodes ready/on, parallelism, imbalance, utilization, miss; busy time per partition |
 | State | ``Box(0, 1, (3K + 3P + 9,))``: the hash-routed batch as the partitioner of `partition` would see it, and the scheduler's observation |
 | Reward terms (default weight) | deadline_miss 1, lateness 0.5, backlog 1, node_cost 0.5 |

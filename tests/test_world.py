@@ -131,6 +131,21 @@ def test_scaling_waits_for_provisioning_and_pays_from_the_request():
     assert world.nodes.n_on[0] == 4
 
 
+def test_target_actions_name_a_size_reached_at_most_y_nodes_a_step():
+    world = hand_world(MIXED, [[(A, 1, F0)]] * 6,
+                       scheduler=SchedulerConfig(action="target", max_scale_step=2))
+    assert world.scheduler_action_sizes() == (4, 8)  # 1..4 nodes, 1..8 partitions
+    assert world.hold_action().tolist() == [[0, 1]]  # 1 node on, 2 partitions
+    world.step(world.hash_routing(), [[3, 7]])  # 4 nodes: +2 now (y = 2)
+    assert world.nodes.n_on[0] == 3
+    assert world.hold_action()[0, 0] == 2  # holding means naming the 3 nodes on
+    world.step(world.hash_routing(), [[3, 7]])  # the last one
+    assert world.nodes.n_on[0] == 4
+    world.step(world.hash_routing(), [[0, 0]])  # down to 1 node: -2 a step
+    assert world.nodes.n_on[0] == 2
+    assert world.scale_choice(np.array([9])).tolist() == [3]  # beyond N: all 4 nodes
+
+
 def test_tied_parallelism_follows_ready_slots():
     world = hand_world(MIXED, [[(A, 1, F0)]] * 4, scheduler=SchedulerConfig(parallelism="tied"))
     y = world.max_scale_step

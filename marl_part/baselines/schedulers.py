@@ -1,9 +1,10 @@
 """Scheduling baselines: static, threshold (Kubernetes HPA), DS2, linear regression.
 
 Each decides a target node count (and parallelism) per env and turns it into the
-world's scheduler action with :func:`scale_action`: scale by ``target - nodes on``
-(nodes still provisioning count as on, so a pending request is not repeated),
-clipped to the largest step y; with ``parallelism: free`` the parallelism index asks
+world's scheduler action with :func:`scale_action`: the world's choice toward that
+target (a relative step of ``target - nodes on``, clipped to y, or the target itself;
+nodes still provisioning count as on, so a pending request is not repeated); with
+``parallelism: free`` the parallelism index asks
 for ``parallelism`` partitions (the world caps it at the ready slots). In the first
 step of an episode nothing has been measured yet and every baseline holds.
 """
@@ -22,10 +23,10 @@ def scale_action(world: World, target_nodes: np.ndarray, parallelism: np.ndarray
     """The scheduler action that moves every env toward ``target_nodes`` nodes and
     ``parallelism`` active partitions (default: every slot of the target nodes);
     envs where ``hold`` is true keep :meth:`World.hold_action`."""
-    y, cluster = world.max_scale_step, world.cluster
+    cluster = world.cluster
     target = np.clip(np.asarray(target_nodes, dtype=np.int64), 1, cluster.max_nodes)
     action = world.hold_action()
-    action[:, 0] = np.clip(target - world.nodes.n_on, -y, y) + y
+    action[:, 0] = world.scale_choice(target)
     if action.shape[1] > 1:
         wanted = target * cluster.slots_per_node if parallelism is None else parallelism
         action[:, 1] = np.clip(wanted, 1, world.max_partitions) - 1

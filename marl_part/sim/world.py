@@ -61,6 +61,9 @@ class PartitionerConfig:
 @dataclass(frozen=True)
 class SchedulerConfig:
     parallelism: Literal["free", "tied"] = "free"  # tied: active partitions = ready slots
+    # the scale dimension names a relative step (a0 - y nodes more) or a target size
+    # (a0 + 1 nodes); either way the nodes on change by at most y per step
+    action: Literal["relative", "target"] = "relative"
     max_scale_step: int | None = None  # y: largest scale out/in per step (default N-1)
     initial_parallelism: int | None = None  # default: every slot of the initial nodes
 
@@ -246,14 +249,25 @@ class World:
 
     def scheduler_action_sizes(self) -> tuple[int, ...]:
         """Choices per dimension of the scheduler's action: scale, then parallelism."""
-        scale = 2 * self.max_scale_step + 1
+        scale = (self.cluster.max_nodes if self.settings.scheduler.action == "target"
+                 else 2 * self.max_scale_step + 1)
         if self.settings.scheduler.parallelism == "tied":
             return (scale,)
         return (scale, self.max_partitions)
 
+    def scale_choice(self, target_nodes: np.ndarray) -> np.ndarray:
+        """The choice of the scale dimension that moves every env toward ``target_nodes``
+        nodes on (within 1..N and at most y per step)."""
+        target = np.clip(np.asarray(target_nodes, dtype=np.int64), 1, self.cluster.max_nodes)
+        if self.settings.scheduler.action == "target":
+            return target - 1
+        y = self.max_scale_step
+        return np.clip(target - self.nodes.n_on, -y, y) + y
+
     def hold_action(self) -> np.ndarray:
         """The scheduler action that changes nothing."""
-        action = np.full((self.n_envs, len(self.scheduler_action_sizes())), self.max_scale_step)
+        action = np.empty((self.n_envs, len(self.scheduler_action_sizes())), dtype=np.int64)
+        action[:, 0] = self.scale_choice(self.nodes.n_on)
         if action.shape[1] > 1:
             action[:, 1] = self.requested_parallelism - 1
         return action
@@ -342,7 +356,11 @@ class World:
         return logical, result.stored_bytes, result.ideal_bytes
 
     def _schedule(self, action: np.ndarray) -> None:
-        self.nodes.scale(action[:, 0] - self.max_scale_step)
+        y = self.max_scale_step
+        if self.settings.scheduler.action == "target":
+            self.nodes.scale(np.clip(action[:, 0] + 1 - self.nodes.n_on, -y, y))
+        else:
+            self.nodes.scale(action[:, 0] - y)
         self.nodes.tick()
         if self.settings.scheduler.parallelism == "free":
             self.requested_parallelism = action[:, 1] + 1

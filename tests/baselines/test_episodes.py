@@ -65,3 +65,15 @@ def test_schedulers_with_parallelism_tied_to_the_nodes(scheduler):
         sim.step({})
         assert (world.n_active == np.maximum(world.nodes.ready_slots(), 1)).all()
     assert sim.baselines["scheduler"].act().shape == (N_ENVS, 1)
+
+
+@pytest.mark.parametrize("scheduler", sorted(BASELINES["scheduler"]))
+def test_schedulers_size_the_cluster_alike_in_relative_and_target_actions(scheduler):
+    nodes_on = {}
+    for action in ("relative", "target"):
+        sim = simulation("zipf.yaml", N_ENVS, [f"scheduler.action={action}",
+                                               f"episode_length={EPISODE}"],
+                         partitioner="hash", scheduler=scheduler)
+        nodes_on[action] = [sim.step({}).metrics["nodes_on"].tolist() for _ in range(EPISODE)]
+    assert nodes_on["relative"] == nodes_on["target"]
+    assert (len({n for step in nodes_on["target"] for n in step}) > 1) == (scheduler != "static")
