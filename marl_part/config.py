@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -11,6 +12,7 @@ import yaml
 from marl_part import typed_yaml
 from marl_part.baselines import BASELINES, ROLES, baseline_named, parse_policy
 from marl_part.baselines.knobs import parse_knobs
+from marl_part.envs.parallel_env import make_parallel_env
 from marl_part.envs.wrappers import Wrapper
 from marl_part.errors import FieldError, InputError, one_of
 from marl_part.scenarios import LEARN, load_scenario
@@ -20,6 +22,8 @@ from marl_part.trainers.configs import AlgorithmConfig, MAPPOConfig
 from marl_part.workloads import WorkloadConfig
 
 STR_TAG = "tag:yaml.org,2002:str"
+MAX_NAME = 100  # characters of a run or variant name
+MAX_EPISODES = 10_000  # envs stepped together: an evaluation's episodes x seeds, n_envs
 
 
 def check_pairs(key: str, pairs, settings: WorldSettings | None = None,
@@ -75,7 +79,7 @@ class EnvConfig(WorldSettings):
         try:
             scenario = load_scenario(self.scenario, Path(self.base_dir))
         except InputError as exc:
-            raise FieldError("scenario", str(exc)) from None
+            raise FieldError("scenario", exc.message if exc.key else str(exc)) from None
         for role, fill in self.roles.items():
             if role not in ROLES:
                 raise FieldError("roles", f"unknown role '{role}'; roles are {one_of(ROLES)}")
@@ -120,13 +124,31 @@ class TrainSettings:
                      "final_episodes", "final_seeds"):
             if getattr(self, name) < 1:
                 raise FieldError(name, "must be at least 1")
+        for name in ("n_envs", "eval_episodes"):
+            if getattr(self, name) > MAX_EPISODES:
+                raise FieldError(name, f"at most {MAX_EPISODES:,}")
+        if self.final_episodes * self.final_seeds > MAX_EPISODES:
+            raise FieldError("final_episodes", f"final_episodes x final_seeds at most "
+                             f"{MAX_EPISODES:,}")
         check_pairs("compare_with", self.compare_with)
+
+
+def check_folder_name(field_name: str, name: str) -> None:
+    """``name`` becomes a folder under ``runs/``: refuse one that would leave it."""
+    if (not name.strip() or name in (".", "..") or any(c in name for c in "/\\")
+            or not name.isprintable() or len(name) > MAX_NAME):
+        raise FieldError(field_name, f"{name!r} is no plain folder name (it names a folder "
+                         f"under runs/): give up to {MAX_NAME} printable characters, no "
+                         "'/' or '\\', not '.' or '..'")
 
 
 @dataclass(frozen=True)
 class AblationVariant:
-    name: str  # the row label
+    name: str  # the row label, and the folder of its runs
     set: tuple[str, ...] = ()  # overrides of the config, as --set key=value
+
+    def __post_init__(self):
+        check_folder_name("name", self.name)
 
 
 @dataclass(frozen=True)
@@ -177,6 +199,9 @@ class Config(EnvConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        check_folder_name("name", self.name)
+        if self.seed < 0:
+            raise FieldError("seed", f"must not be negative, got {self.seed}")
         # ranges that depend on the cluster (static's nodes), now that it is known
         for section, key, pairs in (("train", "compare_with", self.train.compare_with),
                                     ("ablate", "baselines", self.ablate and self.ablate.baselines),
@@ -211,7 +236,43 @@ def load_config(path: str | Path, overrides=(), cls: type = Config,
                                yaml.ScalarNode(STR_TAG, str(folder))))
         elif isinstance(entry[1], yaml.ScalarNode):
             entry[1].value = str(folder / entry[1].value)
-    return typed_yaml.build(cls, node, str(path))
+    config = typed_yaml.build(cls, node, str(path))
+    try:
+        check_env(config)
+    except InputError as exc:
+        raise _placed(exc, node, path) from None
+    if getattr(config, "ablate", None) is not None:
+        _check_variants(config.ablate, node, path, cls)
+    return config
+
+
+def check_env(config: EnvConfig) -> None:
+    """Build the env ``config`` describes once, so that what only shows there (the
+    trace, its batches, what a scenario or baseline needs, the sizes) is refused when
+    the config is loaded, before a command starts its work."""
+    make_parallel_env(config)
+
+
+def _placed(error: InputError, node: yaml.Node, path: str | Path) -> InputError:
+    """``error`` placed in the config file, at the line of the key it names."""
+    line = typed_yaml.line_of(node, error.key) if error.key else None
+    return error.in_file(f"{path}:{line}" if line else str(path))
+
+
+def _check_variants(settings: AblateSettings, node: yaml.Node, path: str | Path,
+                    cls: type) -> None:
+    """Every ``ablate.variants[i].set`` gives a config that loads and builds."""
+    for index, variant in enumerate(settings.variants):
+        key = f"ablate.variants[{index}].set"
+        varied = copy.deepcopy(node)
+        try:
+            for assignment in variant.set:
+                typed_yaml.set_value(varied, assignment)
+            check_env(typed_yaml.build(cls, varied, str(path)))
+        except InputError as exc:
+            line = typed_yaml.line_of(node, key)
+            raise InputError(f"variant '{variant.name}': {exc.message if exc.where == str(path) else exc}",
+                             f"{path}:{line}" if line else str(path), key=key) from None
 
 
 def workload_node(spec: str) -> yaml.Node:

@@ -10,15 +10,28 @@ bad raises :class:`FieldError`; :mod:`marl_part.typed_yaml` turns it into an
 
 from __future__ import annotations
 
+import re
+
 EXIT_BAD_INPUT = 2
 
 
 class InputError(Exception):
-    """Bad user input, with a message fit to print as it is."""
+    """Bad user input, with a message fit to print as it is: one line.
 
-    def __init__(self, message: str, where: str | None = None):
-        self.where = where
-        super().__init__(f"{where}: {message}" if where else message)
+    ``where`` is the place (a file, ``file:line``, an option); ``key`` the config key
+    it concerns, when the error is raised where the config's file is not known (while
+    building an env): :meth:`in_file` names the file later.
+    """
+
+    def __init__(self, message: str, where: str | None = None, *, key: str | None = None):
+        self.message, self.where, self.key = message, where, key
+        text = f"key '{key}': {message}" if key else message
+        # one line, also when the message quotes a multi-line library error
+        super().__init__(re.sub(r"\s*\n\s*", " ", f"{where}: {text}" if where else text))
+
+    def in_file(self, where: str) -> InputError:
+        """This error placed in ``where`` (the config file), unless it names a place."""
+        return self if self.where else InputError(self.message, where, key=self.key)
 
 
 class FieldError(ValueError):

@@ -16,14 +16,20 @@ dataclass may check its fields together in ``__post_init__`` by raising
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import yaml
 
 from marl_part.errors import FieldError, InputError, one_of
+
+MAX_DEPTH = 50  # nesting levels of a YAML file
+MAX_INT = 2**53  # integers beyond +-2**53 are refused (a float there is no exact integer)
+FloatOrInf = Annotated[float, "may be infinite"]  # a float field that takes .inf and -.inf
 
 
 class _Where:
@@ -46,15 +52,57 @@ class _Where:
         return InputError(message, place)
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe composer, refusing explicit tags (``!!float``, ``!foo``: a config
+    holds plain values) and nesting deeper than :data:`MAX_DEPTH` (which would
+    otherwise end in a RecursionError)."""
+
+    depth = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        tag = getattr(event, "tag", None)
+        if tag not in (None, "!"):
+            raise yaml.composer.ComposerError(
+                None, None, f"explicit tags such as {tag} are not allowed; write the plain "
+                "value", event.start_mark)
+        if self.depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _compose(text: str) -> yaml.Node | None:
+    loader = _StrictLoader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
 def read_node(path: str | Path) -> yaml.Node:
     """Parse a YAML file into its node tree (with line numbers)."""
     path = Path(path)
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read config file: {exc.strerror}", str(path)) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"not UTF-8 text (byte {raw[exc.start]:#04x}); save the file as "
+                         "UTF-8", f"{path}:{line}") from None
+    try:
+        node = _compose(text)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise InputError(f"not valid YAML: character {chr(exc.character)!r} is not allowed",
+                         f"{path}:{line}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         place = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -65,16 +113,19 @@ def read_node(path: str | Path) -> yaml.Node:
 
 
 def set_value(root: yaml.Node, assignment: str) -> None:
-    """Apply a ``dotted.key=value`` override (the CLI's ``--set``) to a node tree."""
+    """Apply a ``dotted.key=value`` override (the CLI's ``--set``) to a node tree.
+
+    A value that is not valid YAML is taken as a string; its nodes carry no line (an
+    error in it names the file and key)."""
     dotted, sep, raw = assignment.partition("=")
     if not sep or not dotted:
         raise InputError("an override is written key=value, e.g. cluster.max_nodes=8",
                          f"--set {assignment}")
     try:
-        value = yaml.compose(raw, Loader=yaml.SafeLoader) or yaml.ScalarNode(
-            "tag:yaml.org,2002:null", "")
+        value = _compose(raw) or yaml.ScalarNode("tag:yaml.org,2002:null", "")
     except yaml.YAMLError:
         value = yaml.ScalarNode("tag:yaml.org,2002:str", raw)
+    _forget_lines(value)
     node = root
     parts = dotted.split(".")
     for depth, part in enumerate(parts):
@@ -93,6 +144,34 @@ def set_value(root: yaml.Node, assignment: str) -> None:
             node = child
         else:
             node = entry[1]
+
+
+def _forget_lines(node: yaml.Node) -> None:
+    node.start_mark = None
+    children = node.value if isinstance(node, (yaml.SequenceNode, yaml.MappingNode)) else ()
+    for child in children:
+        for part in (child if isinstance(child, tuple) else (child,)):
+            _forget_lines(part)
+
+
+def line_of(root: yaml.Node, key: str) -> int | None:
+    """The line of a dotted key (``workload.batch``, ``wrappers[0]``) in a node tree:
+    of its deepest part that is there (None if not even the first is)."""
+    node, line = root, None
+    for part in filter(None, re.split(r"[.\[\]]", key)):
+        if isinstance(node, yaml.MappingNode):
+            entry = next(((k, v) for k, v in node.value if k.value == part), None)
+            node = entry and entry[1]
+            mark = entry and entry[0].start_mark
+        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            node = node.value[int(part)]
+            mark = node.start_mark
+        else:
+            break
+        if node is None:
+            break
+        line = mark.line + 1 if mark is not None else line
+    return line
 
 
 def build(cls: type, node: yaml.Node, source: str, key: str = "") -> Any:
@@ -147,6 +226,8 @@ def _type_name(tp: Any) -> str:
 
 def _build(tp: Any, node: yaml.Node, where: _Where) -> Any:
     origin = get_origin(tp)
+    if tp == FloatOrInf:
+        return _build_plain(float, node, where, allow_inf=True)
     if origin in (typing.Union, types.UnionType):
         return _build_union(tp, node, where)
     if origin is Literal:
@@ -171,25 +252,33 @@ def _build(tp: Any, node: yaml.Node, where: _Where) -> Any:
     return _build_plain(tp, node, where)
 
 
-def _build_plain(tp: Any, node: yaml.Node, where: _Where) -> Any:
+def _build_plain(tp: Any, node: yaml.Node, where: _Where, allow_inf: bool = False) -> Any:
     value = _scalar(node)
     if tp is Any:
         return yaml.SafeLoader("").construct_object(node, deep=True)
     if tp is float:
         if isinstance(value, str):
             try:
-                return float(value)
+                value = float(value)
             except ValueError:
                 pass
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+            if math.isnan(value) or (math.isinf(value) and not allow_inf):
+                raise where.error(f"expected a finite number, got {value}")
             return value
+    elif tp is int:
         if isinstance(value, float) and value.is_integer():
-            return int(value)
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > MAX_INT:
+                raise where.error(f"{value:.6g} is out of range: integers lie within "
+                                  f"+-{MAX_INT:,}")
+            return value
     elif tp is str:
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            if "\0" in str(value):
+                raise where.error("a NUL character is not allowed")
             return str(value)
     elif tp is bool:
         if isinstance(value, bool):
@@ -236,7 +325,7 @@ def _build_dataclass(cls: type, node: yaml.Node, where: _Where) -> Any:
         node = yaml.MappingNode("tag:yaml.org,2002:map", [], start_mark=node.start_mark)
     if not isinstance(node, yaml.MappingNode):
         raise where.error(f"expected a mapping, got {_show(node)}")
-    hints = typing.get_type_hints(cls)
+    hints = typing.get_type_hints(cls, include_extras=True)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     values, key_nodes = {}, {}
     for key_node, value_node in node.value:

@@ -38,22 +38,22 @@ def load_scenario(name: str, base_dir: Path = Path(".")) -> ModuleType:
         path = Path(name) if Path(name).is_absolute() else base_dir / name
         if not path.is_file():
             raise InputError(f"scenario file not found (looked at {path}); shipped scenarios "
-                             f"are {one_of(SHIPPED)}", "scenario")
+                             f"are {one_of(SHIPPED)}", key="scenario")
         module = _load_file(path.resolve())
     elif not DOTTED_NAME.fullmatch(name):
         raise InputError(f"'{name}' is no scenario: give a shipped scenario "
-                         f"({one_of(SHIPPED)}), a dotted module path or a .py file", "scenario")
+                         f"({one_of(SHIPPED)}), a dotted module path or a .py file", key="scenario")
     else:
         try:
             module = importlib.import_module(name)
         except ImportError as exc:
             raise InputError(f"cannot import scenario '{name}' ({exc}); give a shipped scenario "
                              f"({one_of(SHIPPED)}), a dotted module path or a .py file",
-                             "scenario") from None
+                             key="scenario") from None
     missing = [attr for attr in REQUIRED if not hasattr(module, attr)]
     if missing:
         raise InputError(f"scenario '{name}' lacks {', '.join(missing)}; a scenario defines "
-                         f"{', '.join(REQUIRED)}", "scenario")
+                         f"{', '.join(REQUIRED)}", key="scenario")
     return module
 
 

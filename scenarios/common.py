@@ -20,19 +20,15 @@ if TYPE_CHECKING:  # a type only: the config layer sits above the scenarios
 def build_world(config: EnvConfig, n_envs: int, default_weights: dict[str, float]) -> World:
     """The world a config describes, with the scenario's reward weights overridden by
     the config's ``reward:`` (what a scenario's ``make_world`` usually returns)."""
-    try:
-        batches = load_batches(config.workload, config.cluster.batch_interval,
-                               Path(config.base_dir))
-    except InputError as exc:
-        raise InputError(f"workload: {exc}") from None
+    batches = load_batches(config.workload, config.cluster.batch_interval, Path(config.base_dir))
     if batches.n_batches < config.episode_length:
         raise InputError(f"the workload has {batches.n_batches} micro-batches, fewer than "
                          f"episode_length {config.episode_length}; shorten the episode or "
-                         "batch the trace more finely", "episode_length")
+                         "batch the trace more finely", key="episode_length")
     try:
         check_partition_limit(config, batches)
     except FieldError as exc:
-        raise InputError(str(exc), exc.field) from None
+        raise InputError(str(exc), key=exc.field) from None
     return World(config, batches, n_envs, {**default_weights, **config.reward})
 
 

@@ -40,7 +40,7 @@ OBSERVATION_BOUNDS = (0.0, 1.0)
 def make_world(config, n_envs=1):
     if config.workload.source != "chunks_csv":
         raise InputError(f"dedup_route routes backup regions; its workload source must be "
-                         f"chunks_csv, not {config.workload.source}", "workload.source")
+                         f"chunks_csv, not {config.workload.source}", key="workload.source")
     return build_world(config, n_envs, REWARD_WEIGHTS)
 
 

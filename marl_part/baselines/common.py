@@ -90,4 +90,4 @@ def require_content(world: World, name: str) -> None:
     if world.stores is None:
         raise InputError(f"partitioner '{name}' routes by content; give the workload content "
                          "(a chunks_csv trace, or 'content:' for a key stream)",
-                         "roles.partitioner")
+                         key="roles.partitioner")

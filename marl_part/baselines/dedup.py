@@ -50,7 +50,7 @@ class _Stateless(Baseline):
         column = f"{self.feature}_fp"
         if column not in trace.attributes:
             raise InputError(f"partitioner '{self.name}' routes regions by their {self.feature} "
-                             "fingerprint; it needs a chunks_csv workload", "roles.partitioner")
+                             "fingerprint; it needs a chunks_csv workload", key="roles.partitioner")
         self.domain = (trace.attributes[column] % np.uint64(trace.n_keys)).astype(np.int64)
 
     def act(self) -> TupleRouting:

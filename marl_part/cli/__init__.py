@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
+from pathlib import Path
 
 from marl_part.errors import EXIT_BAD_INPUT, InputError
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, but a usage error is one line and exit status 2, like every
+    other bad input (argparse prints its usage block first)."""
+
+    def error(self, message):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {' '.join(message.split())}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="marl-part", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="marl-part", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     commands = parser.add_subparsers(dest="command", required=True)
     from marl_part.cli import ablate, bench, check, evaluate, train
@@ -21,10 +31,23 @@ def main(argv: list[str] | None = None) -> int:
     for module in (check, evaluate, train, ablate, bench):
         module.add_parser(commands)
     args = parser.parse_args(argv)
-    try:
-        return args.run(args) or 0
-    except InputError as exc:
-        if args.debug:
-            raise
-        print(f"marl-part: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    # warnings (numpy's, pandas') are shown after a command that succeeds; a refused
+    # one prints its one line only
+    with warnings.catch_warnings(record=True) as caught:
+        try:
+            status = args.run(args) or 0
+        except InputError as exc:
+            if args.debug:
+                raise
+            print(f"marl-part: error: {exc.in_file(config_file(args))}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    for warning in caught:
+        warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+    return status
+
+
+def config_file(args) -> str:
+    """The config file a command reads: named in errors found after it was loaded."""
+    if getattr(args, "resume", None):
+        return str(Path(args.resume) / "config.yaml")
+    return getattr(args, "config", None) or getattr(args, "grid", None) or "the command line"

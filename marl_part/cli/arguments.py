@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from marl_part.errors import InputError
@@ -24,7 +25,19 @@ def check_config_or_resume(args, resume_metavar: str,
     if args.resume:
         given = (("CONFIG", args.config), ("--set", args.set), *also)
         if clashes := [name for name, value in given if value]:
-            raise InputError(f"--resume continues from the folder's own config; drop "
-                             f"{', '.join(clashes)}")
+            raise InputError(f"continues from the folder's own config; drop "
+                             f"{', '.join(clashes)}", "--resume")
     elif not args.config:
         raise InputError(f"give a CONFIG.yaml, or --resume {resume_metavar}")
+
+
+def check_output_file(path: Path, option: str = "--out", make_folder: bool = False) -> None:
+    """Refuse an output file that cannot be written, before any work is done; with
+    ``make_folder`` its folder may be missing (it is made)."""
+    if path.is_dir():
+        raise InputError(f"{option} names a directory; give a file name", str(path))
+    folder = next((p for p in path.parents if p.exists()), Path("."))
+    if not folder.is_dir() or not (make_folder or folder == path.parent):
+        raise InputError(f"{option}: its folder does not exist", str(path))
+    if not os.access(folder, os.W_OK) or path.exists() and not os.access(path, os.W_OK):
+        raise InputError(f"{option}: not writable here", str(path))

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from marl_part.experiments.bench import SIZES, markdown, run_bench, write
+from marl_part.cli.arguments import check_output_file
 from marl_part.experiments.rundir import new_run_dir
 
 
@@ -21,6 +22,9 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
+    for option in ("json", "markdown"):
+        if getattr(args, option):
+            check_output_file(getattr(args, option), f"--{option}")
     results = run_bench(args.size)
     json_path = args.json or new_run_dir(f"bench-{args.size}") / "bench.json"
     command = "marl-part " + " ".join(sys.argv[1:])

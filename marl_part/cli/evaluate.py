@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from marl_part.config import load_config, workload_node
+from marl_part.cli.arguments import check_output_file
+from marl_part.config import MAX_EPISODES, load_config, workload_node
 from marl_part.errors import InputError
 from marl_part.evaluation.capacity import max_sustainable_throughput, whole_trace_objectives
 from marl_part.evaluation.evaluate import evaluate, format_table
 from marl_part.evaluation.plots import plot_episode
 from marl_part.evaluation.policies import checkpoint_actors, parse_policies, role_overrides
-from marl_part.experiments.grid import run_grid
+from marl_part.experiments.grid import plan_grid, run_grid
 from marl_part.experiments.rundir import new_run_dir
 
 
@@ -54,16 +55,17 @@ def run(args) -> int:
     if args.grid:
         if given := [name for name in SINGLE_ONLY if getattr(args, name)]:
             raise InputError(f"--grid takes everything from the grid file; drop "
-                             f"{', '.join(_option(name) for name in given)}")
+                             f"{', '.join(_option(name) for name in given)}", "--grid")
         return run_grid_command(args)
     if given := [name for name in GRID_ONLY if getattr(args, name)]:
-        raise InputError(f"{', '.join(_option(name) for name in given)} goes with --grid")
+        raise InputError("goes with --grid", ", ".join(_option(name) for name in given))
     if not args.config:
         raise InputError("give a CONFIG.yaml, or --grid GRID.yaml")
     args.episodes = 5 if args.episodes is None else args.episodes
     args.seeds = 3 if args.seeds is None else args.seeds
-    if args.episodes < 1 or args.seeds < 1:
-        raise InputError("--episodes and --seeds must be at least 1")
+    if args.episodes < 1 or args.seeds < 1 or args.episodes * args.seeds > MAX_EPISODES:
+        raise InputError(f"give at least 1 of each, and at most {MAX_EPISODES:,} episodes x "
+                         "seeds", "--episodes, --seeds")
     if args.out:
         check_output_file(Path(args.out))
     policies = parse_policies(args.policy)
@@ -98,17 +100,11 @@ def _option(name: str) -> str:
     return "CONFIG" if name == "config" else "--" + name.replace("_", "-")
 
 
-def check_output_file(path: Path) -> None:
-    """Refuse an output file that cannot be written, before any work is done."""
-    if path.is_dir():
-        raise InputError("--out names a directory; give a file name", str(path))
-    if not path.parent.is_dir():
-        raise InputError("--out: its folder does not exist", str(path))
-
-
 def run_grid_command(args) -> int:
-    name = Path(args.grid).stem
-    run_dir = new_run_dir(f"grid-{name}")
+    if args.page:
+        check_output_file(Path(args.page), "--page", make_folder=True)
+    plan_grid(Path(args.grid))  # every entry's config and checkpoints, before any work
+    run_dir = new_run_dir(f"grid-{Path(args.grid).stem}")
     print(f"grid {args.grid} -> {run_dir}")
     rows = run_grid(Path(args.grid), run_dir)
     table = (run_dir / "grid.md").read_text()

@@ -6,8 +6,13 @@ curves continue); ``--init-from CHECKPOINT`` warm-starts a new run's networks.
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from marl_part.cli.arguments import add_config_or_resume, check_config_or_resume
 from marl_part.config import load_config
+from marl_part.errors import InputError
+from marl_part.evaluation.policies import CHECKPOINT_FILE
 from marl_part.experiments.training_run import best_baseline, resume_config, start_run, train_run
 
 
@@ -31,12 +36,20 @@ def run(args) -> int:
     from marl_part.experiments.training_run import check_learnable
 
     agents = check_learnable(config)
+    if args.init_from and not Path(args.init_from).is_file():
+        raise InputError("no checkpoint file there", args.init_from)
+    fresh = run_dir is None
     run_dir = run_dir or start_run(config)
     print(f"training {config.learner.algorithm} for {', '.join(agents)} in scenario "
           f"{config.scenario}: {config.train.budget_env_steps:,} env steps")
     print(f"run directory {run_dir}  (watch: tensorboard --logdir {run_dir.parent})")
-    summary = train_run(config, run_dir, resume=bool(args.resume), init_from=args.init_from,
-                        show_progress=not args.no_progress)
+    try:
+        summary = train_run(config, run_dir, resume=bool(args.resume), init_from=args.init_from,
+                            show_progress=not args.no_progress)
+    except InputError:
+        if fresh and not (run_dir / CHECKPOINT_FILE).exists():  # refused at the start
+            shutil.rmtree(run_dir)
+        raise
     print(f"trained {summary['env_steps']:,} env steps in {summary['wall_time_s']:.0f} s; "
           f"final evaluation over {config.train.final_episodes} episodes x "
           f"{config.train.final_seeds} seeds:")

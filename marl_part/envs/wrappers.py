@@ -17,7 +17,8 @@ from typing import Literal
 import numpy as np
 import supersuit
 
-from marl_part.errors import FieldError
+from marl_part.errors import FieldError, InputError
+from marl_part.typed_yaml import FloatOrInf
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,10 @@ class NormalizeObs:
     env_min: float = 0.0  # observations are rescaled from their space's bounds into this range
     env_max: float = 1.0
 
+    def __post_init__(self):
+        if not self.env_min < self.env_max:
+            raise FieldError("env_max", f"must be above env_min ({self.env_min}), got {self.env_max}")
+
     def apply(self, env):
         return supersuit.normalize_obs_v0(env, env_min=self.env_min, env_max=self.env_max)
 
@@ -55,8 +60,13 @@ class Dtype:
 @dataclass(frozen=True)
 class ClipReward:
     name: Literal["clip_reward"]
-    lower_bound: float = -1.0
-    upper_bound: float = 1.0
+    lower_bound: FloatOrInf = -1.0
+    upper_bound: FloatOrInf = 1.0
+
+    def __post_init__(self):
+        if not self.lower_bound <= self.upper_bound:
+            raise FieldError("upper_bound", f"must not be below lower_bound ({self.lower_bound}), "
+                             f"got {self.upper_bound}")
 
     def apply(self, env):
         return supersuit.clip_reward_v0(env, lower_bound=self.lower_bound,
@@ -77,6 +87,11 @@ class AgentIndicator:
     type_only: bool = False
 
     def apply(self, env):
+        shapes = {env.observation_space(agent).shape for agent in env.possible_agents}
+        if len(shapes) > 1:
+            raise InputError(f"agent_indicator needs the agents' observations in one shape, "
+                             f"they have {sorted(shapes)}: put pad_observations before it",
+                             key="wrappers")
         return supersuit.agent_indicator_v0(env, type_only=self.type_only)
 
 

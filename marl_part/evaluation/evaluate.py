@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from marl_part.config import EnvConfig
+from marl_part.config import MAX_EPISODES, EnvConfig
 from marl_part.envs.simulation import Simulation
 from marl_part.errors import InputError
 from marl_part.evaluation.stats import mean_ci95
@@ -94,17 +94,34 @@ def rollout(config: EnvConfig, actors: dict[str, Actor], seeds: list,
         if outcome.truncated.all():
             break
     outcomes = [o for o, _ in steps]
-    return Rollout(
+    run = Rollout(
         metrics={k: np.stack([o.metrics[k] for o in outcomes]) for k in outcomes[0].metrics},
         reward_terms={k: np.stack([o.reward_terms[k] for o in outcomes])
                       for k in outcomes[0].reward_terms},
         reward=np.stack([o.reward for o in outcomes]),
         first_loads=np.stack([loads for _, loads in steps]))
+    check_finite(run)
+    return run
+
+
+def check_finite(run: Rollout) -> None:
+    """Refuse the results of invalid arithmetic (NaN, inf), never report them as a score."""
+    values = {"team_reward": run.reward, **{f"reward_terms/{k}": v for k, v in
+                                            run.reward_terms.items()}, **run.metrics}
+    for name, value in values.items():
+        if not np.isfinite(value).all():
+            first = value[~np.isfinite(value)].flat[0]
+            raise InputError(f"the simulation computed {name} = {first}: a config number is "
+                             "too extreme for its arithmetic (a node speed near 0, a price or "
+                             "weight near the float limit)")
 
 
 def evaluate(config: EnvConfig, actors: dict[str, Actor], episodes: int, seeds: int,
              policies: dict[str, str] | None = None) -> EvalResult:
     """Run ``episodes`` x ``seeds`` episodes of ``config``; learned roles act by ``actors``."""
+    if not 1 <= episodes * seeds <= MAX_EPISODES:
+        raise InputError(f"episodes x seeds = {episodes * seeds:,}: give between 1 and "
+                         f"{MAX_EPISODES:,}")
     run = rollout(config, actors, [episode_seed(s, e) for s in range(seeds)
                                    for e in range(episodes)])
     return EvalResult(

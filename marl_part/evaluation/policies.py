@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from marl_part import typed_yaml
 from marl_part.baselines import ROLES, parse_policy
 from marl_part.config import EnvConfig
 from marl_part.errors import InputError, one_of
@@ -69,7 +70,9 @@ def checkpoint_actors(config: EnvConfig, policies: dict[str, str]) -> dict[str, 
             raise InputError("no checkpoint there", str(path))
         run_config = path.parent / RUN_CONFIG_FILE
         if run_config.is_file():
-            trained_on = (yaml.safe_load(run_config.read_text()) or {}).get("scenario")
+            node = typed_yaml.read_node(run_config)
+            trained_on = next((v.value for k, v in node.value if k.value == "scenario"),
+                              None) if isinstance(node, yaml.MappingNode) else None
             if trained_on != config.scenario:
                 raise InputError(f"this checkpoint was trained on scenario '{trained_on}', "
                                  f"not '{config.scenario}'", str(path))

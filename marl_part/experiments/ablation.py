@@ -48,6 +48,11 @@ def run_ablation(config_path: str, overrides: list[str], log=print) -> Path:
     base = load_config(config_path, overrides)
     if base.ablate is None:
         raise InputError("the config has no 'ablate:' section listing variants", str(config_path))
+    for variant in base.ablate.variants:  # each can be trained, before any is
+        try:
+            check_learnable(load_config(config_path, [*overrides, *variant.set, "ablate=null"]))
+        except InputError as exc:
+            raise InputError(f"variant '{variant.name}': {exc}", str(config_path)) from None
     out = new_run_dir(f"{base.name}-ablate")
     write_resolved_config(base, out, only_changed=True)
     return _ablate(out, log)
@@ -57,6 +62,9 @@ def resume_ablation(out: Path, log=print) -> Path:
     """Finish a killed ablation in its own folder ``out``."""
     if not (out / RUN_CONFIG_FILE).is_file():
         raise InputError(f"not an ablation folder (no {RUN_CONFIG_FILE})", str(out))
+    if (out / CHECKPOINT_FILE).is_file() or load_config(out / RUN_CONFIG_FILE).ablate is None:
+        raise InputError("a training run, not an ablation folder: resume it with "
+                         "'marl-part train --resume'", str(out))
     return _ablate(out, log)
 
 

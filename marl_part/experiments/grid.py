@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from marl_part import typed_yaml  # noqa: E402
-from marl_part.config import load_config  # noqa: E402
+from marl_part.config import Config, load_config  # noqa: E402
 from marl_part.errors import FieldError  # noqa: E402
 from marl_part.evaluation.capacity import max_sustainable_throughput, whole_trace_objectives  # noqa: E402
 from marl_part.evaluation.evaluate import evaluate  # noqa: E402
@@ -52,6 +52,8 @@ class GridEntry:
     note: str = ""  # a sentence under the heading: what the table shows
 
     def __post_init__(self):
+        if not self.pairs:
+            raise FieldError("pairs", "list at least one policy pair")
         if self.columns is not None:
             _check_columns(self.columns)
 
@@ -64,6 +66,8 @@ class Grid:
     seeds: int = 3
 
     def __post_init__(self):
+        if not self.entries:
+            raise FieldError("entries", "list at least one entry")
         _check_columns(self.columns)
         if self.episodes < 1 or self.seeds < 1:
             raise FieldError("episodes", "episodes and seeds must be at least 1")
@@ -79,34 +83,43 @@ class GridRow:
     values: dict[str, dict[str, float]]  # column -> {"mean", "ci95"}
 
 
-def run_grid(path: Path, out_dir: Path, log=print) -> list[GridRow]:
-    """Run every pair of every entry of the grid at ``path``; write results in ``out_dir``."""
+def plan_grid(path: Path) -> tuple[Grid, list[tuple[GridEntry, dict[str, str], Config, dict]]]:
+    """The grid at ``path`` and, for each of its (entry, pair), the config and the
+    checkpoint actors, all loaded (so checked) before any is run."""
     grid = typed_yaml.load(Grid, path)
-    rows = []
+    plan = []
     for entry in grid.entries:
         for pair in entry.pairs:
             config = load_config(Path(path).parent / entry.config,
                                  role_overrides(pair) + list(entry.set))
-            actors = checkpoint_actors(config, pair)
-            result = evaluate(config, actors, grid.episodes, grid.seeds,
-                              {**config.role_fills(), **pair})
-            data = result.to_json()
-            values = {"team_reward": result.team_reward, **result.metrics,
-                      **{f"reward_terms/{k}": v for k, v in result.reward_terms.items()}}
-            if entry.max_throughput:
-                data["max_throughput"] = max_sustainable_throughput(config, actors, grid.episodes)
-                values["max_throughput"] = {"mean": data["max_throughput"]["tuples_per_second"],
-                                            "ci95": 0.0}
-            if entry.whole_trace:
-                data["whole_trace"] = whole_trace_objectives(config, actors, grid.seeds)
-                values.update(makespan=data["whole_trace"]["makespan"],
-                              average_utilization=data["whole_trace"]["average_utilization"],
-                              total_node_cost=data["whole_trace"]["node_cost"])
-            label = "+".join(f"{r}={p}" for r, p in result.policies.items())
-            slug = re.sub(r"[^A-Za-z0-9._=+-]+", "_", f"{entry.name}--{label}")
-            (out_dir / f"{slug}.json").write_text(json.dumps(data, indent=2))
-            rows.append(GridRow(entry.name, result.policies, values))
-            log(f"  {entry.name}: {label}: team reward {result.team_reward['mean']:.3f}")
+            plan.append((entry, pair, config, checkpoint_actors(config, pair)))
+    return grid, plan
+
+
+def run_grid(path: Path, out_dir: Path, log=print) -> list[GridRow]:
+    """Run every pair of every entry of the grid at ``path``; write results in ``out_dir``."""
+    grid, plan = plan_grid(path)
+    rows = []
+    for entry, pair, config, actors in plan:
+        result = evaluate(config, actors, grid.episodes, grid.seeds,
+                          {**config.role_fills(), **pair})
+        data = result.to_json()
+        values = {"team_reward": result.team_reward, **result.metrics,
+                  **{f"reward_terms/{k}": v for k, v in result.reward_terms.items()}}
+        if entry.max_throughput:
+            data["max_throughput"] = max_sustainable_throughput(config, actors, grid.episodes)
+            values["max_throughput"] = {"mean": data["max_throughput"]["tuples_per_second"],
+                                        "ci95": 0.0}
+        if entry.whole_trace:
+            data["whole_trace"] = whole_trace_objectives(config, actors, grid.seeds)
+            values.update(makespan=data["whole_trace"]["makespan"],
+                          average_utilization=data["whole_trace"]["average_utilization"],
+                          total_node_cost=data["whole_trace"]["node_cost"])
+        label = "+".join(f"{r}={p}" for r, p in result.policies.items())
+        slug = re.sub(r"[^A-Za-z0-9._=+-]+", "_", f"{entry.name}--{label}")
+        (out_dir / f"{slug}.json").write_text(json.dumps(data, indent=2))
+        rows.append(GridRow(entry.name, result.policies, values))
+        log(f"  {entry.name}: {label}: team reward {result.team_reward['mean']:.3f}")
     write_tables(grid, rows, out_dir)
     plot_grid(grid, rows, out_dir / "grid.png")
     return rows

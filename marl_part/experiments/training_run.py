@@ -36,15 +36,15 @@ def check_learnable(config: Config) -> list[str]:
     agents = [role for role, fill in fills.items() if fill == "learn"]
     if not agents:
         raise InputError(f"no role is set to learn in scenario '{config.scenario}' "
-                         f"(roles: {fills}); set roles.<role>=learn", "roles")
+                         f"(roles: {fills}); set roles.<role>=learn", key="roles")
     if config.learner.algorithm == "mappo_shared" and len(agents) < 2:
         raise InputError(f"mappo_shared shares one actor among agents, but this config "
-                         f"learns only {agents[0]}; use mappo or ippo", "learner.algorithm")
+                         f"learns only {agents[0]}; use mappo or ippo", key="learner.algorithm")
     for pair in config.train.compare_with:
         if missing := [role for role in agents if role not in pair]:
             raise InputError(f"the baseline pair {pair} leaves {', '.join(missing)} to "
                              "learn; name a baseline for every learned role",
-                             "train.compare_with")
+                             key="train.compare_with")
     return agents
 
 

@@ -19,6 +19,8 @@ import numpy as np
 from marl_part.errors import FieldError
 
 OFF = -1
+MAX_NODES = 4096
+MAX_CLUSTER_PARTITIONS = 4096  # partitions of all nodes (the scheduler's and routers' arrays)
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,11 @@ class ClusterConfig:
             raise FieldError("nodes", "give node types with count >= 1, speed > 0, price >= 0")
         if self.slots_per_node < 1:
             raise FieldError("slots_per_node", "must be at least 1")
+        if self.max_nodes > MAX_NODES:
+            raise FieldError("nodes", f"at most {MAX_NODES:,} nodes in all, got {self.max_nodes:,}")
+        if self.max_partitions > MAX_CLUSTER_PARTITIONS:
+            raise FieldError("slots_per_node", f"nodes x slots_per_node = {self.max_partitions:,} "
+                             f"partitions; at most {MAX_CLUSTER_PARTITIONS:,}")
         if not 1 <= self.initial_nodes <= self.max_nodes:
             raise FieldError("initial_nodes", f"must lie in [1, {self.max_nodes}] (the nodes listed)")
         for name in ("provisioning_delay", "merge_cost", "migration_cost"):

@@ -25,7 +25,7 @@ from typing import Literal
 
 import numpy as np
 
-from marl_part.errors import FieldError
+from marl_part.errors import FieldError, InputError
 from marl_part.sim.cluster import ClusterConfig, Nodes
 from marl_part.sim.dedup import MAX_PARTITIONS, FingerprintStores
 from marl_part.sim.routing import (
@@ -38,6 +38,9 @@ from marl_part.sim.routing import (
     place_by_tuple,
 )
 from marl_part.workloads import Batches
+
+MAX_ACTION_DIMS = 1024  # the partitioner's action: hot_keys x split_ways choices
+MAX_STATE_BYTES = 4 * 2**30  # what the envs of a world and its routers keep per key
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,9 @@ class PartitionerConfig:
             raise FieldError("rank_choices", "must be at least 2 (stay, least busy)")
         if self.split_ways < 1:
             raise FieldError("split_ways", "must be at least 1")
+        if self.hot_keys * self.split_ways > MAX_ACTION_DIMS:
+            raise FieldError("hot_keys", f"hot_keys x split_ways = {self.hot_keys * self.split_ways:,} "
+                             f"action dimensions; at most {MAX_ACTION_DIMS:,}")
 
 
 @dataclass(frozen=True)
@@ -166,6 +172,7 @@ class World:
         self.split_ways = settings.partitioner.split_ways
         self.max_scale_step = (cluster.max_nodes - 1 if settings.scheduler.max_scale_step is None
                                else min(settings.scheduler.max_scale_step, cluster.max_nodes - 1))
+        check_state_size(settings, batches, n_envs)
         self.nodes = Nodes(cluster, n_envs)
         self.stores = (FingerprintStores(n_envs, batches.trace.n_fingerprints, self.max_partitions)
                        if batches.has_content else None)
@@ -372,6 +379,21 @@ class World:
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return np.divide(numerator, denominator, out=np.ones_like(numerator), where=denominator > 0)
+
+
+def check_state_size(settings: WorldSettings, batches: Batches, n_envs: int) -> None:
+    """Refuse, before allocating, envs whose state would pass :data:`MAX_STATE_BYTES`:
+    per env, each key's home and a router's counters (up to 32 bytes, plus a bit per
+    partition), a store word per fingerprint and the per-partition arrays."""
+    partitions = settings.cluster.max_partitions
+    per_env = (batches.trace.n_keys * (32 + partitions / 8) + batches.trace.n_fingerprints * 8
+               + partitions * 8 * 64)
+    if n_envs * per_env > MAX_STATE_BYTES:
+        raise InputError(f"{n_envs:,} envs of this world would keep about "
+                         f"{n_envs * per_env / 2**30:.3g} GiB ({batches.trace.n_keys:,} keys, "
+                         f"{batches.trace.n_fingerprints:,} fingerprints, {partitions:,} "
+                         f"partitions); at most {MAX_STATE_BYTES / 2**30:.3g} GiB: run fewer "
+                         "envs or episodes, or a smaller workload")
 
 
 def check_partition_limit(settings: WorldSettings, batches: Batches) -> None:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from pathlib import Path
 
 from marl_part.errors import InputError
@@ -19,6 +20,7 @@ from marl_part.workloads.batches import (
     batch_bounds_by_time,
 )
 from marl_part.workloads.chunks_csv import ChunksCsvSource
+from marl_part.workloads.common import MAX_BATCHES, MAX_TUPLES
 from marl_part.workloads.keys_csv import KeysCsvSource
 from marl_part.workloads.swf import SwfSource
 from marl_part.workloads.text import TextSource
@@ -37,16 +39,26 @@ def load_batches(config: WorkloadConfig, batch_interval: float, base_dir: Path) 
         trace = trace.with_content(config.content)
     if trace.n_tuples == 0:
         raise InputError("the workload has no tuples", getattr(config, "path", config.source))
+    if trace.n_tuples > MAX_TUPLES:
+        raise InputError(f"the workload has {trace.n_tuples:,} tuples, more than {MAX_TUPLES:,}; "
+                         "set workload.limit", key="workload")
     if config.batch.tuples is not None:
         bounds = batch_bounds_by_count(trace.n_tuples, config.batch.tuples)
     else:
         if trace.times is None:
             raise InputError(f"a '{config.source}' trace has no times; batch it by "
-                             "'batch: {tuples: N}'", "workload.batch")
-        bounds = batch_bounds_by_time(trace.times, batch_interval * config.batch.time_compression)
+                             "'batch: {tuples: N}'", key="workload.batch")
+        window = batch_interval * config.batch.time_compression
+        span = float(trace.times[-1] - trace.times[0])
+        if span >= MAX_BATCHES * window:
+            raise InputError(f"windows of {window:.3g} trace seconds (cluster.batch_interval x "
+                             f"time_compression) cut the trace's {span:.3g} s into "
+                             f"{span / window if window > 0 else math.inf:.3g} micro-batches, more than {MAX_BATCHES:,}; "
+                             "raise time_compression", key="workload.batch.time_compression")
+        bounds = batch_bounds_by_time(trace.times, window)
     if len(bounds) < 2:
         raise InputError(f"the trace holds {trace.n_tuples} tuples, fewer than one micro-batch",
-                         "workload.batch")
+                         key="workload.batch")
     return aggregate(trace, bounds)
 
 

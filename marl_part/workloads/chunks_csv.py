@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 
 from marl_part.errors import FieldError, InputError
-from marl_part.workloads.common import Batching, numeric_column, read_table, resolve
+from marl_part.workloads.common import MAX_KEYS, Batching, numeric_column, read_table, resolve
 from marl_part.workloads.source import Source
 from marl_part.workloads.trace import Trace, dense_ids
 
@@ -40,10 +40,10 @@ class ChunksCsvSource(Source):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.region_bytes <= 0:
-            raise FieldError("region_bytes", "must be positive")
-        if self.domains < 1:
-            raise FieldError("domains", "must be at least 1")
+        if self.region_bytes < 1:
+            raise FieldError("region_bytes", f"must be at least 1, got {self.region_bytes}")
+        if not 1 <= self.domains <= MAX_KEYS:
+            raise FieldError("domains", f"must lie in [1, {MAX_KEYS:,}], got {self.domains}")
         if self.content is not None:
             raise FieldError("content", "a chunk trace carries its own content; remove 'content'")
 
@@ -67,7 +67,7 @@ class ChunksCsvSource(Source):
         work = (np.add.reduceat(sizes, starts) if self.work == "bytes"
                 else np.diff(np.append(starts, len(sizes))).astype(np.float64))
         return Trace(keys=domain.astype(np.int64), work=work, times=None,
-                     key_names=np.array([f"domain{d}" for d in range(self.domains)]),
+                     key_names=np.char.add("domain", np.arange(self.domains).astype(str)),
                      key_hash=np.arange(self.domains, dtype=np.uint64),
                      content_offsets=np.append(starts, len(sizes)).astype(np.int64),
                      chunk_fingerprint=dense_fp, chunk_bytes=sizes, attributes=features)

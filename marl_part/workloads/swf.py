@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from marl_part.errors import InputError
-from marl_part.workloads.common import resolve
+from marl_part.workloads.common import read_text, resolve
 from marl_part.workloads.source import Source
 from marl_part.workloads.trace import Trace, dense_ids, stable_key_hash
 
@@ -31,16 +31,7 @@ class SwfSource(Source):
 
     def read(self, base_dir: Path) -> Trace:
         path = resolve(self.path, base_dir)
-        try:
-            table = pd.read_csv(path, sep=r"\s+", comment=";", header=None, engine="c",
-                                dtype=np.float64, on_bad_lines="error", nrows=self.limit)
-        except (pd.errors.ParserError, ValueError) as exc:
-            raise InputError(f"not Standard Workload Format ({SWF_FIELDS} numeric fields "
-                             f"per line, ';' comments): {exc}", str(path)) from None
-        if table.shape[1] != SWF_FIELDS:
-            raise InputError(f"SWF lines have {SWF_FIELDS} fields; this file has "
-                             f"{table.shape[1]}", str(path))
-        jobs = table.to_numpy()
+        jobs = parse_swf(path, self.limit)
         known = (jobs[:, RUN_TIME] >= 0) & (jobs[:, PROCESSORS] >= 1)
         jobs = jobs[known]
         order = np.argsort(jobs[:, SUBMIT], kind="stable")
@@ -48,3 +39,33 @@ class SwfSource(Source):
         keys, names = dense_ids(jobs[:, KEY_FIELDS[self.key]].astype(np.int64))
         return Trace(keys, jobs[:, RUN_TIME] * jobs[:, PROCESSORS], jobs[:, SUBMIT],
                      names, stable_key_hash(len(names)))
+
+
+def parse_swf(path: Path, limit: int | None = None) -> np.ndarray:
+    """The jobs of an SWF file as a (jobs, 18) float array; a line with another number
+    of fields, a field that is not a finite number or a negative submit time is refused
+    with its line number (-1, SWF's "unknown", is allowed elsewhere)."""
+    lines = read_text(path).splitlines()
+    numbers, rows = [], []
+    for number, line in enumerate(lines, 1):
+        fields = line.split(";", 1)[0].split()
+        if not fields:
+            continue
+        if len(fields) != SWF_FIELDS:
+            raise InputError(f"SWF lines have {SWF_FIELDS} fields, separated by spaces; this "
+                             f"one has {len(fields)}", f"{path}:{number}")
+        numbers.append(number)
+        rows.append(fields)
+        if len(rows) == limit:
+            break
+    if not rows:
+        raise InputError("no job lines", str(path))
+    table = pd.DataFrame(rows)
+    values = table.apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+    bad = ~np.isfinite(values)
+    bad[:, SUBMIT] |= values[:, SUBMIT] < 0
+    if bad.any():
+        row, column = map(int, np.argwhere(bad)[0])
+        raise InputError(f"field {column + 1}: {rows[row][column]!r} is not a finite number"
+                         + (" >= 0" if column == SUBMIT else ""), f"{path}:{numbers[row]}")
+    return values

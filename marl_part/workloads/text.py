@@ -3,7 +3,6 @@ as in SaSPartitioner's and the PKG papers' word-count experiments)."""
 
 from __future__ import annotations
 
-import gzip
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Literal
 import numpy as np
 
 from marl_part.errors import InputError
-from marl_part.workloads.common import resolve
+from marl_part.workloads.common import read_text, resolve
 from marl_part.workloads.source import Source
 from marl_part.workloads.trace import Trace, dense_ids, stable_key_hash
 
@@ -27,12 +26,7 @@ class TextSource(Source):
 
     def read(self, base_dir: Path) -> Trace:
         path = resolve(self.path, base_dir)
-        opener = gzip.open if path.suffix == ".gz" else open
-        try:
-            with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
-                text = handle.read()
-        except (OSError, EOFError) as exc:
-            raise InputError(f"cannot read text: {exc}", str(path)) from None
+        text = read_text(path)
         words = WORD.findall(text.lower() if self.lowercase else text)
         if not words:
             raise InputError("no words in the file", str(path))

@@ -35,6 +35,8 @@ class ContentModel:
             raise FieldError("change_rate", f"must lie in [0, 1], got {self.change_rate}")
         if self.chunk_bytes <= 0:
             raise FieldError("chunk_bytes", f"must be positive, got {self.chunk_bytes}")
+        if self.seed < 0:
+            raise FieldError("seed", f"must not be negative, got {self.seed}")
 
 
 @dataclass(frozen=True)

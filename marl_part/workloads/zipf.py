@@ -16,9 +16,11 @@ from typing import Literal
 import numpy as np
 
 from marl_part.errors import FieldError
-from marl_part.workloads.common import Batching
+from marl_part.workloads.common import MAX_KEYS, MAX_TUPLES, Batching
 from marl_part.workloads.source import Source
 from marl_part.workloads.trace import Trace, stable_key_hash
+
+MAX_SECONDS = 10_000_000  # 115 days of stream
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,6 +50,20 @@ class ZipfSource(Source):
             raise FieldError("rate_curve", "give one or more non-negative multipliers")
         if not 0.0 <= self.burst_probability <= 1.0:
             raise FieldError("burst_probability", "must lie in [0, 1]")
+        if self.burst_factor < 0:
+            raise FieldError("burst_factor", f"must not be negative, got {self.burst_factor}")
+        if self.drift_period is not None and self.drift_period <= 0:
+            raise FieldError("drift_period", f"must be positive, got {self.drift_period}")
+        if self.seed < 0:
+            raise FieldError("seed", f"must not be negative, got {self.seed}")
+        for name, most in (("keys", MAX_KEYS), ("seconds", MAX_SECONDS)):
+            if getattr(self, name) > most:
+                raise FieldError(name, f"at most {most:,}, got {getattr(self, name):,}")
+        burst = max(1.0, self.burst_factor) if self.burst_probability > 0 else 1.0
+        most = self.rate * max(self.rate_curve) * burst * self.seconds
+        if most > MAX_TUPLES:
+            raise FieldError("rate", f"rate x seconds x the largest rate_curve and burst_factor "
+                             f"allow up to {most:.3g} tuples, more than {MAX_TUPLES:,}")
 
     def read(self, base_dir: Path) -> Trace:
         rng = np.random.default_rng(self.seed)
@@ -68,5 +84,5 @@ class ZipfSource(Source):
             np.floor(times / self.drift_period).astype(np.int64) * self.drift_shift)
         key_of_rank = rng.permutation(self.keys)
         keys = key_of_rank[(ranks + rotation) % self.keys]
-        names = np.array([f"k{i}" for i in range(self.keys)])
+        names = np.char.add("k", np.arange(self.keys).astype(str))
         return Trace(keys.astype(np.int64), np.ones(n), times, names, stable_key_hash(self.keys))
