@@ -29,9 +29,9 @@ class InputError(Exception):
         # one line, also when the message quotes a multi-line library error
         super().__init__(re.sub(r"\s*\n\s*", " ", f"{where}: {text}" if where else text))
 
-    def in_file(self, where: str) -> InputError:
+    def in_file(self, where: str | None) -> InputError:
         """This error placed in ``where`` (the config file), unless it names a place."""
-        return self if self.where else InputError(self.message, where, key=self.key)
+        return self if self.where or not where else InputError(self.message, where, key=self.key)
 
 
 class FieldError(ValueError):

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
+from marl_part.scenarios import SHIPPED
+
 DATA = Path(__file__).parent / "data"
+FUZZ_COUNTS: Counter = Counter()  # (kind, outcome) of generated inputs (test_generated_inputs)
 
 WORKLOADS = {
     "text": {"source": "text", "path": str(DATA / "shakespeare_head.txt.gz"),
@@ -49,6 +54,23 @@ def small_config(scenario: str = "partition_schedule", workload: str | None = No
     return config
 
 
+def random_valid_config(rng: np.random.Generator) -> dict:
+    scenario = str(rng.choice(SHIPPED))
+    workload = "chunks_csv" if scenario == "dedup_route" else str(
+        rng.choice([w for w in WORKLOADS if w != "chunks_csv"]))
+    config = small_config(scenario, workload)
+    config["episode_length"] = int(rng.integers(3, 10))
+    config["partitioner"] = {"hot_keys": int(rng.integers(1, 6)), "split_ways": int(rng.integers(1, 4))}
+    if scenario != "dedup_route":
+        config["cluster"]["slots_per_node"] = int(rng.integers(1, 5))
+        config["cluster"]["provisioning_delay"] = int(rng.integers(0, 3))
+        config["scheduler"] = {"parallelism": str(rng.choice(["free", "tied"])),
+                               "max_scale_step": int(rng.integers(0, 4))}
+    if rng.random() < 0.5:
+        config["reward"] = {"balance": float(rng.random()), "dedup": float(rng.random())}
+    return config
+
+
 @pytest.fixture
 def write_config(tmp_path):
     """Write a config dict as YAML; returns its path."""
@@ -57,3 +79,11 @@ def write_config(tmp_path):
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         return path
     return write
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The counts of the generated-input tests: tried, accepted, clean refusal, traceback."""
+    for kind in sorted({kind for kind, _ in FUZZ_COUNTS}):
+        counts = {o: FUZZ_COUNTS[kind, o] for o in ("accepted", "clean refusal", "traceback")}
+        terminalreporter.write_line(f"generated {kind}s: tried {sum(counts.values())}, "
+                                    + ", ".join(f"{o} {n}" for o, n in counts.items()))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import WORKLOADS, small_config
+from conftest import random_valid_config, small_config
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
 from marl_part.cli.check import random_episode
@@ -97,23 +97,6 @@ def test_user_scenario_from_a_py_file_and_a_dotted_module(tmp_path, write_config
     dotted = load_config(write_config({**small_config("partition"), "scenario": "my_balance"},
                                       "dotted.yaml"))
     assert make_parallel_env(dotted).possible_agents == ["partitioner"]
-
-
-def random_valid_config(rng: np.random.Generator) -> dict:
-    scenario = str(rng.choice(SHIPPED))
-    workload = "chunks_csv" if scenario == "dedup_route" else str(
-        rng.choice([w for w in WORKLOADS if w != "chunks_csv"]))
-    config = small_config(scenario, workload)
-    config["episode_length"] = int(rng.integers(3, 10))
-    config["partitioner"] = {"hot_keys": int(rng.integers(1, 6)), "split_ways": int(rng.integers(1, 4))}
-    if scenario != "dedup_route":
-        config["cluster"]["slots_per_node"] = int(rng.integers(1, 5))
-        config["cluster"]["provisioning_delay"] = int(rng.integers(0, 3))
-        config["scheduler"] = {"parallelism": str(rng.choice(["free", "tied"])),
-                               "max_scale_step": int(rng.integers(0, 4))}
-    if rng.random() < 0.5:
-        config["reward"] = {"balance": float(rng.random()), "dedup": float(rng.random())}
-    return config
 
 
 INVALID = [

@@ -46,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
-def config_file(args) -> str:
+def config_file(args) -> str | None:
     """The config file a command reads: named in errors found after it was loaded."""
     if getattr(args, "resume", None):
         return str(Path(args.resume) / "config.yaml")
-    return getattr(args, "config", None) or getattr(args, "grid", None) or "the command line"
+    return getattr(args, "config", None) or getattr(args, "grid", None)

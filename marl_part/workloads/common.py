@@ -45,7 +45,7 @@ def resolve(path: str, base_dir: Path) -> Path:
     """A trace path as written in a config: relative paths start at the config's folder."""
     resolved = Path(path) if Path(path).is_absolute() else base_dir / path
     if not resolved.is_file():
-        raise InputError(f"trace file not found (looked at {resolved})", path)
+        raise InputError(f"trace file not found (looked at {resolved})", key="workload.path")
     return resolved
 
 
