@@ -269,9 +269,10 @@ def _check_variants(settings: AblateSettings, node: yaml.Node, path: str | Path,
             for assignment in variant.set:
                 typed_yaml.set_value(varied, assignment)
             check_env(typed_yaml.build(cls, varied, str(path)))
-        except InputError as exc:
+        except InputError as exc:  # named by the variant's line, not the file again
+            detail = exc.message if exc.where == str(path) else str(exc)
             line = typed_yaml.line_of(node, key)
-            raise InputError(f"variant '{variant.name}': {exc.message if exc.where == str(path) else exc}",
+            raise InputError(f"variant '{variant.name}': {detail}",
                              f"{path}:{line}" if line else str(path), key=key) from None
 
 

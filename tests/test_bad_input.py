@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import DATA, WORKLOADS, small_config
+from conftest import WORKLOADS, small_config
 
 from marl_part.cli import main
 from marl_part.config import load_config

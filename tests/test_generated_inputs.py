@@ -11,6 +11,7 @@ the counts: tried, accepted, clean refusal, traceback.
 from __future__ import annotations
 
 import contextlib
+import copy
 import gzip
 import io
 import os
@@ -113,8 +114,7 @@ def paths(data, prefix=()):
 def mutated(draw, config: dict) -> dict:
     """``config`` with one to three places replaced, deleted or added to."""
     for _ in range(draw(st.integers(1, 3))):
-        places = [p for p, _ in paths(config) if p]
-        path, current = draw(st.sampled_from([(p, v) for p, v in paths(config) if p in places]))
+        path, current = draw(st.sampled_from([(p, v) for p, v in paths(config) if p]))
         parent = config
         for step in path[:-1]:
             parent = parent[step]
@@ -123,9 +123,9 @@ def mutated(draw, config: dict) -> dict:
             del parent[path[-1]]
         elif action == "add" and isinstance(current, dict):
             current[draw(st.sampled_from(["x", "seed", "limit", "content", "set",
-                                          "time_compression"]))] = draw(values())
-        else:
-            parent[path[-1]] = draw(values(current))
+                                          "time_compression"]))] = copy.deepcopy(draw(values()))
+        else:  # a copy: hypothesis may hand the same object to a later draw
+            parent[path[-1]] = copy.deepcopy(draw(values(current)))
     return config
 
 
@@ -264,6 +264,7 @@ def test_generated_command_lines(tmp_path_factory, data):
     good = small_config("partition", episode_length=3)
     good["train"] = {"budget_env_steps": 8, "n_envs": 2, "eval_every_env_steps": 8,
                      "eval_episodes": 1, "final_episodes": 1, "final_seeds": 1}
+    good["learner"] = {"algorithm": "mappo", "rollout_env_steps": 8, "ppo_epochs": 1}
     (folder / "good.yaml").write_text(yaml.safe_dump(good))
     argv = data.draw(command_lines(folder))
     run_contract("command line", argv, [*filter(None, argv[1:]), "argument", "CONFIG"])

@@ -28,9 +28,21 @@ def _require(ok: bool, field: str, message: str) -> None:
         raise FieldError(field, message)
 
 
+MAX_LAYERS, MAX_WIDTH = 16, 8192  # hidden layers and units per layer
+MAX_TRANSITIONS = 2_000_000  # a replay buffer, a rollout or a batch
+
+
 def _check_hidden_sizes(hidden_sizes: tuple[int, ...]) -> None:
-    _require(len(hidden_sizes) > 0 and all(h > 0 for h in hidden_sizes), "hidden_sizes",
-             f"needs at least one positive layer width, got {list(hidden_sizes)}")
+    _require(0 < len(hidden_sizes) <= MAX_LAYERS and all(0 < h <= MAX_WIDTH for h in hidden_sizes),
+             "hidden_sizes", f"needs 1 to {MAX_LAYERS} layers of 1 to {MAX_WIDTH} units, got "
+             f"{list(hidden_sizes)}")
+
+
+def _check_transitions(config, *names: str) -> None:
+    """Buffers and batches are refused past :data:`MAX_TRANSITIONS`, before allocating."""
+    for name in names:
+        _require(getattr(config, name) <= MAX_TRANSITIONS, name,
+                 f"at most {MAX_TRANSITIONS:,}, got {getattr(config, name):,}")
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,7 @@ class PPOFamilyConfig:
         _require(self.actor_output_gain > 0, "actor_output_gain",
                  f"must be > 0, got {self.actor_output_gain}")
         _check_hidden_sizes(self.hidden_sizes)
+        _check_transitions(self, "rollout_env_steps")
 
 
 @dataclass(frozen=True)
@@ -168,6 +181,7 @@ class QLearningConfig:
                  f"must be in (0, 1], got {self.epsilon_anneal_fraction}")
         _require(self.max_grad_norm > 0, "max_grad_norm", f"must be > 0, got {self.max_grad_norm}")
         _check_hidden_sizes(self.hidden_sizes)
+        _check_transitions(self, "buffer_size", "batch_size", "collect_env_steps")
 
 
 @dataclass(frozen=True)

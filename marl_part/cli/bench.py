@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from marl_part.experiments.bench import SIZES, markdown, run_bench, write
 from marl_part.cli.arguments import check_output_file
+from marl_part.experiments.bench import SIZES, markdown, run_bench, write
 from marl_part.experiments.rundir import new_run_dir
 
 

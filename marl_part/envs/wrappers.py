@@ -42,7 +42,8 @@ class NormalizeObs:
 
     def __post_init__(self):
         if not self.env_min < self.env_max:
-            raise FieldError("env_max", f"must be above env_min ({self.env_min}), got {self.env_max}")
+            raise FieldError("env_max", f"must be above env_min ({self.env_min}), "
+                             f"got {self.env_max}")
 
     def apply(self, env):
         return supersuit.normalize_obs_v0(env, env_min=self.env_min, env_max=self.env_max)

@@ -60,7 +60,8 @@ class PartitionerConfig:
         if self.split_ways < 1:
             raise FieldError("split_ways", "must be at least 1")
         if self.hot_keys * self.split_ways > MAX_ACTION_DIMS:
-            raise FieldError("hot_keys", f"hot_keys x split_ways = {self.hot_keys * self.split_ways:,} "
+            raise FieldError("hot_keys", f"hot_keys x split_ways = "
+                             f"{self.hot_keys * self.split_ways:,} "
                              f"action dimensions; at most {MAX_ACTION_DIMS:,}")
 
 

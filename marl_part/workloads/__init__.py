@@ -51,10 +51,11 @@ def load_batches(config: WorkloadConfig, batch_interval: float, base_dir: Path) 
         window = batch_interval * config.batch.time_compression
         span = float(trace.times[-1] - trace.times[0])
         if span >= MAX_BATCHES * window:
+            count = span / window if window > 0 else math.inf
             raise InputError(f"windows of {window:.3g} trace seconds (cluster.batch_interval x "
-                             f"time_compression) cut the trace's {span:.3g} s into "
-                             f"{span / window if window > 0 else math.inf:.3g} micro-batches, more than {MAX_BATCHES:,}; "
-                             "raise time_compression", key="workload.batch.time_compression")
+                             f"time_compression) cut the trace's {span:.3g} s into {count:.3g} "
+                             f"micro-batches, more than {MAX_BATCHES:,}; raise time_compression",
+                             key="workload.batch.time_compression")
         bounds = batch_bounds_by_time(trace.times, window)
     if len(bounds) < 2:
         raise InputError(f"the trace holds {trace.n_tuples} tuples, fewer than one micro-batch",

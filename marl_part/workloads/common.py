@@ -13,7 +13,7 @@ import pandas as pd
 
 from marl_part.errors import FieldError, InputError, one_of
 
-MAX_TRACE_BYTES = 2**30  # a trace file, uncompressed
+MAX_TRACE_BYTES = 2**28  # a trace file, uncompressed
 MAX_TUPLES = 20_000_000  # tuples of a workload (a zipf stream's, before ``limit``)
 MAX_BATCHES = 1_000_000  # micro-batches a workload is cut into
 MAX_KEYS = 10_000_000  # keys of a synthetic stream, domains of a chunk trace

@@ -26,6 +26,3 @@ class Source(ABC):
     @abstractmethod
     def read(self, base_dir: Path) -> Trace:
         """The trace as arrays (relative paths start at ``base_dir``)."""
-
-    def _head(self, n: int) -> slice:
-        return slice(0, n if self.limit is None else min(n, self.limit))

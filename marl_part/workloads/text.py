@@ -3,6 +3,7 @@ as in SaSPartitioner's and the PKG papers' word-count experiments)."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Literal
 import numpy as np
 
 from marl_part.errors import InputError
-from marl_part.workloads.common import read_text, resolve
+from marl_part.workloads.common import MAX_TUPLES, read_text, resolve
 from marl_part.workloads.source import Source
 from marl_part.workloads.trace import Trace, dense_ids, stable_key_hash
 
@@ -27,9 +28,11 @@ class TextSource(Source):
     def read(self, base_dir: Path) -> Trace:
         path = resolve(self.path, base_dir)
         text = read_text(path)
-        words = WORD.findall(text.lower() if self.lowercase else text)
+        # at most limit words (and one past MAX_TUPLES, refused later) are kept
+        cap = min(self.limit or MAX_TUPLES + 1, MAX_TUPLES + 1)
+        found = WORD.finditer(text.lower() if self.lowercase else text)
+        words = [match.group() for match in itertools.islice(found, cap)]
         if not words:
             raise InputError("no words in the file", str(path))
-        words = words[self._head(len(words))]
         keys, names = dense_ids(words)
         return Trace(keys, np.ones(len(keys)), None, names, stable_key_hash(len(names)))
