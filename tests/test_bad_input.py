@@ -91,6 +91,9 @@ def test_tags_nesting_and_nul_bytes(tmp_path, capsys, text, override, line, frag
      "key 'wrappers[0].upper_bound': must not be below lower_bound (1.0), got -1.0"),
     ("cluster.slots_per_node=100000", "nodes x slots_per_node = 400,000 partitions; at most 4,096"),
     ("partitioner.hot_keys=5000", "hot_keys x split_ways = 10,000 action dimensions; at most 1,024"),
+    ("learner.hidden_sizes=[100000]", "key 'learner.hidden_sizes': needs 1 to 16 layers of 1 to 8192"),
+    ("learner={algorithm: qmix, buffer_size: 1000000000}", "key 'learner.buffer_size': at most 2,000,000"),
+    ("train.n_envs=100000", "key 'train.n_envs': at most 10,000"),
 ])
 def test_config_values_are_refused_where_they_enter(tmp_path, capsys, override, fragment):
     path = write(tmp_path, small_config("partition"))
