@@ -237,7 +237,7 @@ def test_ablate_variants_and_baselines_are_checked_at_load(tmp_path, capsys):
     assert "key 'ablate.variants[0].set': variant 'a': key 'learner.algorithm': got 'qmx'" in message
     path = write(tmp_path, {**base, "ablate": {"variants": [{"name": "a"}],
                                                "baselines": [{"partitioner": "pkk"}]}})
-    assert "key 'ablate.baselines': partitioner=pkk" in refusal(capsys, "check", path)
+    assert "key 'ablate.baselines': [0] partitioner: unknown partitioner 'pkk'" in refusal(capsys, "check", path)
 
 
 @pytest.mark.parametrize("name", ["../../x", "/tmp/x", "..", "a/b"])
