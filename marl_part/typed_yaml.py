@@ -11,6 +11,11 @@ and unions of dataclasses told apart by a shared tag field typed ``Literal`` wit
 value in each (e.g. ``source: zipf``; without the tag, the field's default member). A
 dataclass may check its fields together in ``__post_init__`` by raising
 :class:`FieldError`.
+
+What a config never holds is refused where it enters: text that is not UTF-8,
+characters YAML forbids (NUL), explicit tags (``!!float``), nesting past
+:data:`MAX_DEPTH`, NaN and infinite numbers (a :data:`FloatOrInf` field takes
+``.inf``), integers beyond +-:data:`MAX_INT` and NUL characters in strings.
 """
 
 from __future__ import annotations

@@ -77,7 +77,8 @@ def in_tmp(tmp_path_factory, monkeypatch):
 
 
 # ------------------------------------------------------------------ values
-NAMES = ["", ".", "..", "../x", "/tmp/x", "a b", "a\x00b", "ü", "learn", "hash", "pkg",
+NAMES = ["", ".", "..", "../x", "/tmp/x", "a b", "a\x00b", "ü", "learn", "hash", "pkg", "pkg:d=99",
+         "static:nodes=0", "w_choices:x=1",
          "mappo", "qmix", "zipf", "partition", "tied", "free", "x" * 300]
 NUMBERS = [0, 1, -1, 2, 3, 7, 2**31, 2**53 + 1, 10**30, 0.5, -0.5, 1e-9, 1e-320, 1e308,
            -1e308, float("nan"), float("inf"), float("-inf")]
