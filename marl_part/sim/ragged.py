@@ -1,7 +1,8 @@
-"""Gathering one CSR segment per env into flat arrays, without a Python loop."""
+"""Gathering one CSR segment per env into flat arrays, in one compiled pass."""
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 
@@ -13,9 +14,18 @@ def gather_segments(offsets: np.ndarray, segment: np.ndarray):
     arrays (length ``len(segment) + 1``).
     """
     first = offsets[segment]
-    lengths = offsets[segment + 1] - first
     starts = np.zeros(len(segment) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=starts[1:])
-    owner = np.repeat(np.arange(len(segment)), lengths)
-    index = np.arange(starts[-1], dtype=np.int64) + np.repeat(first - starts[:-1], lengths)
+    np.cumsum(offsets[segment + 1] - first, out=starts[1:])
+    index, owner = _gather(first, starts)
     return index, owner, starts
+
+
+@numba.njit(cache=True)
+def _gather(first, starts):
+    index = np.empty(starts[-1], dtype=np.int64)
+    owner = np.empty(starts[-1], dtype=np.int64)
+    for s in range(len(first)):
+        for j in range(starts[s], starts[s + 1]):
+            index[j] = first[s] + j - starts[s]
+            owner[j] = s
+    return index, owner
