@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import yaml
 
@@ -158,11 +158,21 @@ class AblateSettings:
     variants: tuple[AblationVariant, ...]  # each trained once per seed
     seeds: int = 5
     baselines: tuple[dict[str, str], ...] = ()  # baseline pairs in the same table, also tuned
-    statistic: Literal["iqm", "mean"] = "iqm"  # over seeds, with a 95% CI
+    # over training seeds: mean with a Student-t 95% interval, or IQM with a percentile
+    # bootstrap (as rliable), which needs MIN_IQM_SEEDS seeds
+    statistic: Literal["mean", "iqm"] = "mean"
+
+    # below, a 25% trim drops at most 2 seeds per side and a percentile bootstrap of
+    # so few values undercovers
+    MIN_IQM_SEEDS: ClassVar[int] = 10
 
     def __post_init__(self):
         if self.seeds < 1:
             raise FieldError("seeds", "must be at least 1")
+        if self.statistic == "iqm" and self.seeds < self.MIN_IQM_SEEDS:
+            raise FieldError("statistic", f"an IQM's bootstrap interval needs at least "
+                             f"{self.MIN_IQM_SEEDS} seeds (with {self.seeds}, a 25% trim drops "
+                             f"at most {self.seeds // 4} per side); use mean (Student-t)")
         names = [v.name for v in self.variants]
         if len(set(names)) != len(names):
             raise FieldError("variants", f"names must differ, got {names}")

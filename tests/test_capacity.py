@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import yaml
 from conftest import WORKLOADS, small_config
+from scipy import stats
 
 from marl_part.config import load_config
-from marl_part.evaluation.capacity import max_sustainable_throughput, whole_trace_objectives
+from marl_part.evaluation.capacity import (
+    bisect_rates,
+    max_sustainable_throughput,
+    whole_trace_objectives,
+)
 from marl_part.experiments.grid import run_grid
 
 
@@ -24,13 +30,29 @@ def zipf_partition(exponent: float) -> dict:
 def test_max_throughput_reaches_capacity_without_skew_and_less_with_it(write_config):
     uniform = load_config(write_config(zipf_partition(0.05), "uniform.yaml"))
     skewed = load_config(write_config(zipf_partition(1.4), "skewed.yaml"))
-    flat = max_sustainable_throughput(uniform, {}, episodes=2)
-    hot = max_sustainable_throughput(skewed, {}, episodes=2)
-    assert flat["bounded_above"] and hot["bounded_above"]
+    flat = max_sustainable_throughput(uniform, {}, episodes=2, seeds=1)
+    hot = max_sustainable_throughput(skewed, {}, episodes=2, seeds=1)
+    assert flat["per_seed"][0]["bounded_above"] and hot["per_seed"][0]["bounded_above"]
+    flat, hot = flat["tuples_per_second"]["mean"], hot["tuples_per_second"]["mean"]
     # hash over 8 partitions of a near-uniform stream: close to the 800 tuples/s capacity
-    assert 600 < flat["tuples_per_second"] <= 800
+    assert 600 < flat <= 800
     # exponent 1.4: the hottest key alone holds about a third of the stream
-    assert hot["tuples_per_second"] < 0.6 * flat["tuples_per_second"]
+    assert hot < 0.6 * flat
+
+
+def test_max_throughput_is_bisected_per_seed_and_reported_with_its_spread(write_config):
+    bursty = zipf_partition(0.8)
+    bursty["workload"].update(rate_curve=[0.4, 1.6, 0.8, 1.2], burst_probability=0.2,
+                              burst_factor=2.0)
+    config = load_config(write_config(bursty))
+    result = max_sustainable_throughput(config, {}, episodes=1, seeds=3)
+    rates = [p["tuples_per_second"] for p in result["per_seed"]]
+    assert len(set(rates)) == 3  # each seed's episode has its own bursts
+    assert result["tuples_per_second"]["mean"] == pytest.approx(np.mean(rates))
+    half = stats.t.ppf(0.975, 2) * np.std(rates, ddof=1) / np.sqrt(3)
+    assert result["tuples_per_second"]["ci95"] == pytest.approx(half) and half > 0
+    alone = bisect_rates(config, {}, [1], episodes=1, tolerance=0.02, max_doublings=12)
+    assert result["per_seed"][1] == alone[0]  # as if bisected alone
 
 
 def test_whole_trace_makespan_counts_the_backlog_left(write_config):
@@ -63,6 +85,6 @@ def test_grid_writes_one_table_for_all_pairs(tmp_path, write_config):
     assert table[2] == "| partitioner | scheduler | team_reward | imbalance | nodes_on |"
     assert table[4].startswith("| hash | static | ")
     lines = (out / "grid.csv").read_text().splitlines()
-    assert lines[0] == "workload,partitioner,scheduler,column,mean,ci95"
-    assert any(line.startswith("words,hash,static,nodes_on,3.0,") for line in lines)
+    assert lines[0] == "workload,partitioner,scheduler,row,column,mean,ci95"
+    assert any(line.startswith("words,hash,static,default,nodes_on,3.0,") for line in lines)
     assert (out / "grid.png").exists()

@@ -47,8 +47,11 @@ def test_train_writes_a_complete_run_and_eval_takes_its_checkpoint(tmp_path, wri
                            "reward_terms", "team_reward"}
     assert result["policies"]["partitioner"].startswith("mappo")
     table = (run_dir / "comparison.md").read_text().splitlines()
-    assert table[2].startswith("| learned mappo |") and "hash + scheduler=static" in table[3]
-    assert "against the best baseline pair" in capsys.readouterr().out
+    assert table[4].startswith("| learned mappo | learned |")
+    assert table[5].startswith("| partitioner=hash + scheduler=static | default |")
+    assert table[6].startswith("| partitioner=hash + scheduler=static:nodes=")
+    assert "| tuned |" in table[6] and "| oracle |" in table[7]
+    assert "against the best classical pair, tuned: partitioner=hash" in capsys.readouterr().out
 
     events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
     events.Reload()
@@ -126,16 +129,19 @@ def test_ablate_tables_learners_and_baselines_over_seeds(tmp_path, write_config,
     assert main(["ablate", str(config)]) == 0
     (out,) = [p for p in (tmp_path / "runs").iterdir()]
     rows = (out / "ablation.md").read_text().splitlines()
-    assert len(rows) == 2 + 3
     assert rows[2].startswith("| mappo | mappo | mappo |")
     assert rows[3].startswith("| partitioner-alone | mappo | static |")
-    assert rows[4].startswith("| partitioner=hash + scheduler=static | hash | static |")
-    cells = [[c.strip() for c in row.split("|")[1:-1]] for row in rows[2:]]
-    assert [c[4] for c in cells] == ["mean"] * 3
-    assert [c[6] for c in cells] == ["2 training seeds"] * 2 + ["2 episodes"]
+    # the baseline pair at its defaults, tuned, and the oracle static size
+    assert rows[4].startswith("| partitioner=hash + scheduler=static (default) | hash | static |")
+    assert rows[5].startswith("| partitioner=hash + scheduler=static:nodes=")
+    assert "(tuned)" in rows[5] and "(oracle)" in rows[6] and rows[7] == ""
+    assert "*tuned*: each pair's knobs searched on 8 training episodes" in rows[8]
+    cells = [[c.strip() for c in row.split("|")[1:-1]] for row in rows[2:7]]
+    assert [c[5] for c in cells] == ["mean, Student-t 95% interval"] * 5
+    assert [c[6] for c in cells] == ["2 training seeds"] * 2 + ["2 episodes"] * 3
     # a fixed baseline is scored on the learners' final evaluation episodes (2 x 1 here)
     hash_static = json.loads((out / "ablation.json").read_text())[2]
-    low, high = (float(x) for x in cells[2][5].strip("[]").split(","))
+    low, high = (float(x) for x in cells[2][4].strip("[]").split(","))
     assert float(cells[2][3]) == pytest.approx(sum(hash_static["scores"]) / 2, rel=1e-3)
     assert low <= float(cells[2][3]) <= high
     assert (out / "learning_curves.png").stat().st_size > 0

@@ -151,15 +151,19 @@ class LinearRegression(Baseline):
     included) predicts the work ``horizon`` batches ahead, by default the batch that
     the nodes asked for now will first serve. The scaler then takes the fewest
     nodes whose full capacity processes that work in time, assuming perfectly
-    balanced partitions: ``work / capacity(k) <= min(interval, deadline - backlog)``
-    (at least 10% of the interval): within the deadline once the backlog is served,
-    and within the batch interval, or the backlog would grow without bound.
+    balanced partitions: ``headroom * work / capacity(k) <= min(interval, deadline -
+    backlog)`` (at least 10% of the interval): within the deadline once the backlog is
+    served, and within the batch interval, or the backlog would grow without bound.
+    ``headroom`` > 1 leaves capacity for imbalance and prediction error (1: the
+    published scaler, which provisions for the prediction exactly).
     """
 
     role, name = "scheduler", "linear_regression"
     knobs = (Knob("history", int, 2, 1000, 10, (3, 5, 10, 20), "batches the line is fit to"),
              Knob("horizon", int, 1, 100, LEAD_TIME, (1, 2, 3, 5),
-                  "batches ahead the prediction looks"))
+                  "batches ahead the prediction looks"),
+             Knob("headroom", float, 0.25, 4.0, 1.0, (1.0, 1.25, 1.5, 2.0),
+                  "capacity / predicted work"))
 
     def __init__(self, world, **knobs):
         super().__init__(world, **knobs)
@@ -172,7 +176,7 @@ class LinearRegression(Baseline):
 
     def act(self) -> np.ndarray:
         world, cluster = self.world, self.world.cluster
-        arrived = world.batches.batch_work[world.cursor] * world.settings.rate_scale
+        arrived = world.batches.batch_work[world.cursor] * world.rate_scale
         self.work = np.roll(self.work, -1, axis=1)
         self.work[:, -1] = arrived
         self.seen += 1
@@ -180,7 +184,7 @@ class LinearRegression(Baseline):
         predicted = np.maximum(0.0, predict_linear(self.work, known, self.horizon))
         budget = np.clip(cluster.deadline - world.backlog, 0.1 * cluster.batch_interval,
                          cluster.batch_interval)
-        needed = predicted / budget  # work per second the nodes must sustain
+        needed = self.headroom * predicted / budget  # work per second the nodes must sustain
         nodes = np.searchsorted(node_capacity(world), needed - 1e-9) + 1
         return scale_action(world, nodes, hold=world.t == 0)
 

@@ -13,7 +13,8 @@ from marl_part.cli.arguments import add_config_or_resume, check_config_or_resume
 from marl_part.config import load_config
 from marl_part.errors import InputError
 from marl_part.evaluation.policies import CHECKPOINT_FILE
-from marl_part.experiments.training_run import best_baseline, resume_config, start_run, train_run
+from marl_part.evaluation.tuning import ORACLE, best_row
+from marl_part.experiments.training_run import resume_config, start_run, train_run
 
 
 def add_parser(commands) -> None:
@@ -54,11 +55,18 @@ def run(args) -> int:
           f"final evaluation over {config.train.final_episodes} episodes x "
           f"{config.train.final_seeds} seeds:")
     print((run_dir / "comparison.md").read_text())
-    best = best_baseline(summary["comparison"])
+    learned = summary["comparison"][0]["team_reward"]
+    best = best_row(summary["bar"])
     if best:
-        learned = summary["comparison"][0]["team_reward"]
-        print(f"learned {learned['mean']:.4g} ± {learned['ci95']:.2g} against the best "
-              f"baseline pair ({best['policy']}) {best['team_reward']['mean']:.4g} ± "
-              f"{best['team_reward']['ci95']:.2g}")
-    print(f"written: {run_dir}/checkpoint.pt, eval.json, comparison.md")
+        print(f"learned {_stat(learned)} against the best classical pair, tuned: "
+              f"{best.label} {_stat(best.result.team_reward)}")
+    oracle = next((row for row in summary["bar"] if row.kind == ORACLE), None)
+    if oracle:
+        print(f"and the oracle static (sized in hindsight on these episodes): {oracle.label} "
+              f"{_stat(oracle.result.team_reward)}")
+    print(f"written: {run_dir}/checkpoint.pt, eval.json, comparison.md, comparison.json")
     return 0
+
+
+def _stat(stat: dict) -> str:
+    return f"{stat['mean']:.4g} ± {stat['ci95']:.2g}"

@@ -3,9 +3,11 @@
 * **Maximum sustainable throughput**, the headline figure of the PKG papers (Nasir et
   al., ICDE 2015/2016) and SaSPartitioner: the highest input rate at which the backlog
   stays bounded. The stream is replayed ``rate_scale`` times faster; a rate is
-  sustainable when, averaged over the episodes, the backlog over the second half of an
-  episode grows by less than 1% of a batch interval per micro-batch and ends below the
-  deadline. Bisection on ``rate_scale`` between a sustainable and an unsustainable rate.
+  sustainable when, averaged over a seed's episodes, the backlog over the second half
+  of an episode grows by less than 1% of a batch interval per micro-batch and ends
+  below the deadline. Bisection on ``rate_scale`` between a sustainable and an
+  unsustainable rate, once per evaluation seed (its episodes as ``evaluate`` runs
+  them); the figure is the mean over seeds with its 95% Student-t interval.
 * **Whole-trace objectives** of HDeepRM for finite traces: the trace is played once
   from its beginning; makespan = its length in batch intervals plus the backlog left
   at the end (the time to drain), with the average utilization and the total node
@@ -27,37 +29,67 @@ from marl_part.workloads import load_batches
 GROWTH_LIMIT = 0.01  # backlog growth per micro-batch, in batch intervals
 
 
-def is_sustainable(config: EnvConfig, actors: dict[str, Actor], episodes: int) -> tuple[bool, float]:
-    """Whether ``config``'s rate is sustainable, and its mean arrival rate (tuples/s)."""
-    run = rollout(config, actors, [episode_seed(0, e) for e in range(episodes)])
-    backlog = run.metrics["backlog"]
+def max_sustainable_throughput(config: EnvConfig, actors: dict[str, Actor], episodes: int = 3,
+                               seeds: int = 3, tolerance: float = 0.02,
+                               max_doublings: int = 12) -> dict:
+    """The highest sustainable rate, bisected per seed on its ``episodes`` episodes to
+    within ``tolerance``: mean and 95% interval over seeds, and each seed's bisection."""
+    per_seed = bisect_rates(config, actors, list(range(seeds)), episodes, tolerance,
+                            max_doublings)
+    return {"tuples_per_second": mean_ci95([p["tuples_per_second"] for p in per_seed]),
+            "rate_scale": mean_ci95([p["rate_scale"] for p in per_seed]),
+            "seeds": seeds, "episodes": episodes, "per_seed": per_seed}
+
+
+def bisect_rates(config: EnvConfig, actors: dict[str, Actor], seeds: list[int], episodes: int,
+                 tolerance: float, max_doublings: int) -> list[dict]:
+    """One bisection per evaluation seed on its ``episodes`` episodes, run in lockstep:
+    each round probes every unfinished seed's next rate in one batched rollout (the
+    rate scale is per env)."""
+    searches = {seed: _bisection(tolerance, max_doublings) for seed in seeds}
+    probes = {seed: next(search) for seed, search in searches.items()}
+    results = {}
+    while probes:
+        active = list(probes)
+        run = rollout(config, actors, [episode_seed(s, e) for s in active for e in range(episodes)],
+                      rate_scale=np.repeat([probes[s] for s in active], episodes))
+        for i, seed in enumerate(active):
+            envs = slice(i * episodes, (i + 1) * episodes)
+            outcome = _sustainable(config, run.metrics["backlog"][:, envs],
+                                   run.metrics["arrival_rate"][:, envs])
+            try:
+                probes[seed] = searches[seed].send(outcome)
+            except StopIteration as finished:
+                results[seed] = finished.value
+                del probes[seed]
+    return [results[seed] for seed in seeds]
+
+
+def _sustainable(config: EnvConfig, backlog: np.ndarray, arrival_rate: np.ndarray):
+    """(sustainable, mean arrival rate in tuples/s) of a seed's episodes: (steps, episodes)."""
     half = backlog[len(backlog) // 2:]
     steps = np.arange(len(half))
     slope = np.polyfit(steps, half, 1)[0] if len(half) > 1 else half.mean(axis=0)
     interval, deadline = config.cluster.batch_interval, config.cluster.deadline
     bounded = (np.mean(slope) < GROWTH_LIMIT * interval) and (backlog[-1].mean() < deadline)
-    return bool(bounded), float(run.metrics["arrival_rate"].mean())
+    return bool(bounded), float(arrival_rate.mean())
 
 
-def max_sustainable_throughput(config: EnvConfig, actors: dict[str, Actor], episodes: int = 3,
-                               tolerance: float = 0.02, max_doublings: int = 12) -> dict:
-    """Bisect ``rate_scale`` to within ``tolerance``; the highest sustainable rate."""
-    def probe(scale):
-        return is_sustainable(dataclasses.replace(config, rate_scale=scale), actors, episodes)
-
-    low, high = 0.0, 1.0
-    low_rate = 0.0
-    ok, rate = probe(high)
+def _bisection(tolerance: float, max_doublings: int):
+    """One seed's search, as a coroutine: yields the rate scale to probe, is sent back
+    (sustainable, arrival rate), returns the highest sustainable rate found."""
+    low, high, low_rate = 0.0, 1.0, 0.0
+    ok, rate = yield high
     doublings = 0
     while ok and doublings < max_doublings:  # find an unsustainable upper bound
         low, low_rate, high = high, rate, high * 2
-        ok, rate = probe(high)
+        ok, rate = yield high
         doublings += 1
     if ok:
         return {"rate_scale": high, "tuples_per_second": rate, "bounded_above": False}
     while high - low > tolerance * high:
         middle = (low + high) / 2
-        ok, rate = probe(middle)
+        ok, rate = yield middle
         if ok:
             low, low_rate = middle, rate
         else:

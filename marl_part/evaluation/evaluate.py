@@ -66,11 +66,15 @@ def episode_seed(seed: int, episode: int) -> np.random.SeedSequence:
 
 
 def rollout(config: EnvConfig, actors: dict[str, Actor], seeds: list,
-            knobs: dict[str, dict[str, np.ndarray]] | None = None) -> Rollout:
+            knobs: dict[str, dict[str, np.ndarray]] | None = None,
+            rate_scale: np.ndarray | None = None) -> Rollout:
     """One episode per entry of ``seeds``, all envs of one batched simulation;
-    ``knobs`` (role -> knob -> per-env values) set the baselines' knobs env by env."""
+    ``knobs`` (role -> knob -> per-env values) set the baselines' knobs and
+    ``rate_scale`` the stream's speed-up, env by env."""
     n_envs = len(seeds)
     simulation = Simulation(config, n_envs, knobs)
+    if rate_scale is not None:
+        simulation.world.rate_scale[:] = rate_scale
     simulation.reset(np.arange(n_envs), seeds)
     observations = simulation.observations()
     for role, actor in actors.items():

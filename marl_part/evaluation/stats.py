@@ -7,11 +7,12 @@ from scipy import stats
 
 
 def mean_ci95(samples) -> dict[str, float]:
-    """Mean and the half-width of its 95% Student-t confidence interval (0 for one sample)."""
+    """Mean and the half-width of its 95% Student-t confidence interval (NaN, no
+    interval, for one sample)."""
     x = np.asarray(samples, dtype=np.float64)
     mean = float(x.mean())
     if len(x) < 2:
-        return {"mean": mean, "ci95": 0.0}
+        return {"mean": mean, "ci95": float("nan")}
     half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
     return {"mean": mean, "ci95": float(half)}
 
@@ -21,16 +22,20 @@ def iqm(samples) -> float:
     return float(stats.trim_mean(np.asarray(samples, dtype=np.float64), 0.25))
 
 
+METHODS = {"mean": "mean, Student-t 95% interval", "iqm": "IQM, percentile bootstrap 95% interval"}
+
+
 def interval(samples, statistic: str = "mean", resamples: int = 2000, seed: int = 0) -> dict:
-    """A point estimate with its 95% interval: ``mean`` with a Student-t interval, or
-    ``iqm`` with a percentile bootstrap over the samples (as rliable does per task)."""
+    """A point estimate with its 95% interval and the method's name (:data:`METHODS`):
+    ``mean`` with a Student-t interval, or ``iqm`` with a percentile bootstrap over the
+    samples (as rliable does per task; ``ablate`` asks for 10 samples at least)."""
     x = np.asarray(samples, dtype=np.float64)
     if statistic == "mean":
         point = mean_ci95(x)
         return {"value": point["mean"], "low": point["mean"] - point["ci95"],
-                "high": point["mean"] + point["ci95"]}
+                "high": point["mean"] + point["ci95"], "method": METHODS[statistic]}
     rng = np.random.default_rng(seed)
     draws = x[rng.integers(0, len(x), size=(resamples, len(x)))]
     boot = stats.trim_mean(draws, 0.25, axis=1)
     return {"value": iqm(x), "low": float(np.percentile(boot, 2.5)),
-            "high": float(np.percentile(boot, 97.5))}
+            "high": float(np.percentile(boot, 97.5)), "method": METHODS[statistic]}

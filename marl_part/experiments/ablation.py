@@ -3,11 +3,13 @@
 Every variant of the config's ``ablate:`` section (an algorithm, a single-agent
 ablation, ...: overrides of the config) is trained once per seed; each trained team is
 evaluated on the same ``train.final_episodes`` x ``train.final_seeds`` episodes and
-scores its mean team reward; a row gives the interquartile mean (or mean) over training
-seeds with a 95% interval. Baseline pairs are fixed policies with no training seed: a
-row gives their mean team reward on those same episodes, with the 95% interval of that
-mean over the episodes. Learning curves plot the evaluation reward against env steps,
-mean and 95% band.
+scores its mean team reward; a row gives the mean over training seeds with a Student-t
+95% interval (or, with 10 seeds or more, the interquartile mean with a percentile
+bootstrap), and names the method. Baseline pairs are fixed policies with no training
+seed: each appears at its defaults and tuned (:mod:`~marl_part.evaluation.tuning`),
+beside the oracle static; a row gives the mean team reward on those same episodes,
+with the Student-t 95% interval of that mean over the episodes. Learning curves plot
+the evaluation reward against env steps, mean and 95% band.
 
 The output folder keeps the resolved config (``config.yaml``) and one run directory per
 variant and seed, so a killed ablation resumes (``resume_ablation``): finished runs are
@@ -30,9 +32,9 @@ import numpy as np  # noqa: E402
 
 from marl_part.config import Config, load_config  # noqa: E402
 from marl_part.errors import InputError  # noqa: E402
-from marl_part.evaluation.evaluate import evaluate  # noqa: E402
-from marl_part.evaluation.policies import CHECKPOINT_FILE, RUN_CONFIG_FILE, role_overrides  # noqa: E402
+from marl_part.evaluation.policies import CHECKPOINT_FILE, RUN_CONFIG_FILE  # noqa: E402
 from marl_part.evaluation.stats import interval, mean_ci95  # noqa: E402
+from marl_part.evaluation.tuning import classical_bar, tuning_note  # noqa: E402
 from marl_part.experiments.rundir import new_run_dir  # noqa: E402
 from marl_part.experiments.training_run import (  # noqa: E402
     check_learnable,
@@ -83,14 +85,13 @@ def _ablate(out: Path, log) -> Path:
             runs.append(run_dir)
         rows.append(_row(variant.name, scores, settings.statistic, config, trained=True))
         curves[variant.name] = [eval_curve(run) for run in runs]
-    for pair in settings.baselines:
-        config = load_config(base_path, role_overrides(pair))
-        result = evaluate(config, {}, config.train.final_episodes, config.train.final_seeds)
-        label = " + ".join(f"{role}={name}" for role, name in pair.items())
-        rows.append(_row(label, result.rollout.reward.sum(axis=0).tolist(), "mean", config,
-                         trained=False))
-        log(f"  {label}: team reward {result.team_reward['mean']:.4g}")
-    write_table(rows, out)
+    base = load_config(base_path)
+    bar = classical_bar(base, settings.baselines, base.tune, base.train.final_episodes,
+                        base.train.final_seeds, log)
+    for bar_row in bar:
+        rows.append(_row(bar_row.label, bar_row.result.rollout.reward.sum(axis=0).tolist(),
+                         "mean", base, trained=False, fills=bar_row.result.policies))
+    write_table(rows, out, tuning_note(bar))
     plot_curves(curves, rows, out / "learning_curves.png")
     return out
 
@@ -118,13 +119,13 @@ def _trained_score(base_path: Path, overrides: list[str], run_dir: Path, log):
     return config, score
 
 
-def _row(name: str, scores: list[float], statistic: str, config: Config, trained: bool):
+def _row(name: str, scores: list[float], statistic: str, config: Config, trained: bool,
+         fills: dict[str, str] | None = None):
     """A table row: ``scores`` are per training seed (``trained``) or per evaluation
-    episode (a baseline pair)."""
-    fills = config.role_fills()
+    episode (a baseline pair, its roles' ``fills``)."""
     if trained:
         fills = {role: (config.learner.algorithm if fill == "learn" else fill)
-                 for role, fill in fills.items()}
+                 for role, fill in config.role_fills().items()}
     return {"name": name, "roles": fills, "scores": scores, "statistic": statistic,
             "over": f"{len(scores)} training seeds" if trained else f"{len(scores)} episodes",
             "estimate": interval(scores, statistic),
@@ -139,24 +140,26 @@ def eval_curve(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.array([step for step, _ in points]), np.array([value for _, value in points])
 
 
-def write_table(rows: list[dict], out: Path) -> None:
-    lines = ["| row | partitioner | scheduler | team reward | statistic | 95% interval | over |",
+def write_table(rows: list[dict], out: Path, note: str = "") -> None:
+    """``ablation.md`` (the table, then ``note``: what the tuned rows were tuned over),
+    ``ablation.csv`` and ``ablation.json``."""
+    lines = ["| row | partitioner | scheduler | team reward | 95% interval | method | over |",
              "|---|---|---|---|---|---|---|"]
     for row in rows:
         e = row["estimate"]
         lines.append(f"| {row['name']} | {row['roles'].get('partitioner', '')} | "
                      f"{row['roles'].get('scheduler', '')} | {e['value']:.4g} | "
-                     f"{row['statistic']} | [{e['low']:.4g}, {e['high']:.4g}] | {row['over']} |")
-    (out / "ablation.md").write_text("\n".join(lines) + "\n")
+                     f"[{e['low']:.4g}, {e['high']:.4g}] | {e['method']} | {row['over']} |")
+    (out / "ablation.md").write_text("\n".join(lines + (["", note] if note else [])) + "\n")
     with open(out / "ablation.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["row", "partitioner", "scheduler", "statistic", "value", "low", "high",
-                         "over", "scores"])
+                         "method", "over", "scores"])
         for row in rows:
             e = row["estimate"]
             writer.writerow([row["name"], row["roles"].get("partitioner", ""),
                              row["roles"].get("scheduler", ""), row["statistic"], e["value"],
-                             e["low"], e["high"], row["over"],
+                             e["low"], e["high"], e["method"], row["over"],
                              " ".join(f"{s:.6g}" for s in row["scores"])])
     (out / "ablation.json").write_text(json.dumps(rows, indent=2, default=str) + "\n")
 

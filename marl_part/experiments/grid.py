@@ -3,6 +3,9 @@
 A grid file (``marl-part eval --grid GRID.yaml``) lists workload entries, each a config
 with optional ``--set`` overrides and the pairs to run on it; the result is a markdown
 and a CSV table (mean ± 95% CI per column) and a bar plot, in a fresh run directory.
+An entry with ``tune: true`` also shows each pair tuned on training episodes and, where
+the scheduler is part of the task, the oracle static
+(:mod:`~marl_part.evaluation.tuning`), and says what was tuned over what.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from marl_part.errors import FieldError  # noqa: E402
 from marl_part.evaluation.capacity import max_sustainable_throughput, whole_trace_objectives  # noqa: E402
 from marl_part.evaluation.evaluate import evaluate  # noqa: E402
 from marl_part.evaluation.policies import checkpoint_actors, role_overrides  # noqa: E402
+from marl_part.evaluation.tuning import BarRow, classical_bar, tuning_note, with_pair  # noqa: E402
 from marl_part.sim.world import StepRecord  # noqa: E402
 
 SPECIAL_COLUMNS = ("team_reward", "max_throughput", "makespan", "average_utilization",
@@ -49,6 +53,7 @@ class GridEntry:
     columns: tuple[str, ...] | None = None  # this table's columns (default: the grid's)
     max_throughput: bool = False  # also bisect the maximum sustainable throughput
     whole_trace: bool = False  # also play the whole trace once (makespan, utilization)
+    tune: bool = False  # also each pair tuned (the config's tune:) and the oracle static
     note: str = ""  # a sentence under the heading: what the table shows
 
     def __post_init__(self):
@@ -81,6 +86,7 @@ class GridRow:
     workload: str
     pair: dict[str, str]
     values: dict[str, dict[str, float]]  # column -> {"mean", "ci95"}
+    kind: str = "default"  # with tune: default, tuned, no knobs or oracle
 
 
 def plan_grid(path: Path) -> tuple[Grid, list[tuple[GridEntry, dict[str, str], Config, dict]]]:
@@ -96,31 +102,52 @@ def plan_grid(path: Path) -> tuple[Grid, list[tuple[GridEntry, dict[str, str], C
     return grid, plan
 
 
+def evaluate_entry(grid: Grid, entry: GridEntry, planned: list[tuple], config_path: Path,
+                   log) -> list[tuple]:
+    """(row, its config, its learned actors) of every ``planned`` (pair, config, actors)
+    of an entry, evaluated; with ``tune``, each pair at its defaults and tuned, and the
+    oracle static, from the entry's config."""
+    if entry.tune:
+        base = load_config(config_path, list(entry.set))
+        rows = classical_bar(base, entry.pairs, base.tune, grid.episodes, grid.seeds,
+                             lambda text: log(f"  {entry.name}:{text}"))
+        return [(row, with_pair(base, row.pair), {}) for row in rows]
+    return [(BarRow("default", pair, evaluate(config, actors, grid.episodes, grid.seeds,
+                                              {**config.role_fills(), **pair})), config, actors)
+            for pair, config, actors in planned]
+
+
 def run_grid(path: Path, out_dir: Path, log=print) -> list[GridRow]:
     """Run every pair of every entry of the grid at ``path``; write results in ``out_dir``."""
     grid, plan = plan_grid(path)
-    rows = []
-    for entry, pair, config, actors in plan:
-        result = evaluate(config, actors, grid.episodes, grid.seeds,
-                          {**config.role_fills(), **pair})
-        data = result.to_json()
-        values = {"team_reward": result.team_reward, **result.metrics,
-                  **{f"reward_terms/{k}": v for k, v in result.reward_terms.items()}}
-        if entry.max_throughput:
-            data["max_throughput"] = max_sustainable_throughput(config, actors, grid.episodes)
-            values["max_throughput"] = {"mean": data["max_throughput"]["tuples_per_second"],
-                                        "ci95": 0.0}
-        if entry.whole_trace:
-            data["whole_trace"] = whole_trace_objectives(config, actors, grid.seeds)
-            values.update(makespan=data["whole_trace"]["makespan"],
-                          average_utilization=data["whole_trace"]["average_utilization"],
-                          total_node_cost=data["whole_trace"]["node_cost"])
-        label = "+".join(f"{r}={p}" for r, p in result.policies.items())
-        slug = re.sub(r"[^A-Za-z0-9._=+-]+", "_", f"{entry.name}--{label}")
-        (out_dir / f"{slug}.json").write_text(json.dumps(data, indent=2))
-        rows.append(GridRow(entry.name, result.policies, values))
-        log(f"  {entry.name}: {label}: team reward {result.team_reward['mean']:.3f}")
-    write_tables(grid, rows, out_dir)
+    rows, notes = [], {}
+    for entry in grid.entries:
+        planned = [(pair, config, actors) for e, pair, config, actors in plan if e is entry]
+        entry_results = evaluate_entry(grid, entry, planned, Path(path).parent / entry.config,
+                                       log)
+        if entry.tune:
+            notes[entry.name] = tuning_note([row for row, _, _ in entry_results])
+        for bar_row, config, actors in entry_results:
+            result = bar_row.result
+            data = bar_row.to_json()
+            values = {"team_reward": result.team_reward, **result.metrics,
+                      **{f"reward_terms/{k}": v for k, v in result.reward_terms.items()}}
+            if entry.max_throughput:
+                data["max_throughput"] = max_sustainable_throughput(config, actors, grid.episodes,
+                                                                    grid.seeds)
+                values["max_throughput"] = data["max_throughput"]["tuples_per_second"]
+            if entry.whole_trace:
+                data["whole_trace"] = whole_trace_objectives(config, actors, grid.seeds)
+                values.update(makespan=data["whole_trace"]["makespan"],
+                              average_utilization=data["whole_trace"]["average_utilization"],
+                              total_node_cost=data["whole_trace"]["node_cost"])
+            label = "+".join(f"{r}={p}" for r, p in result.policies.items())
+            slug = re.sub(r"[^A-Za-z0-9._=+-]+", "_", f"{entry.name}--{label}--{bar_row.kind}")
+            (out_dir / f"{slug}.json").write_text(json.dumps(data, indent=2))
+            rows.append(GridRow(entry.name, {**result.policies, **bar_row.pair}, values,
+                                bar_row.kind))
+            log(f"  {entry.name}: {bar_row.label}: team reward {result.team_reward['mean']:.4g}")
+    write_tables(grid, rows, out_dir, notes)
     plot_grid(grid, rows, out_dir / "grid.png")
     return rows
 
@@ -130,36 +157,43 @@ def _cell(values: dict, column: str) -> str:
     if column not in values:
         return "–"
     stat = values[column]
+    if not np.isfinite(stat["ci95"]):  # one sample: no interval
+        return f"{stat['mean']:.4g}"
     ci = stat["ci95"] if stat["ci95"] > 1e-9 * max(1.0, abs(stat["mean"])) else 0.0
     return f"{stat['mean']:.4g} ± {ci:.2g}"
 
 
-def markdown_table(grid: Grid, rows: list[GridRow]) -> str:
-    """One table per grid entry, under its name."""
+def markdown_table(grid: Grid, rows: list[GridRow], notes: dict[str, str] | None = None) -> str:
+    """One table per grid entry, under its name; a tuned entry's rows say what they are
+    (default, tuned, no knobs, oracle) and its note what was tuned over what."""
     parts = []
     for entry in grid.entries:
         columns = grid.columns_of(entry)
-        header = ["partitioner", "scheduler", *columns]
+        header = ["partitioner", "scheduler", *columns] + (["row"] if entry.tune else [])
         lines = [f"### {entry.name}", ""] + ([entry.note, ""] if entry.note else [])
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for row in (r for r in rows if r.workload == entry.name):
             cells = [row.pair.get("partitioner", ""), row.pair.get("scheduler", "")]
-            cells += [_cell(row.values, c) for c in columns]
+            cells += [_cell(row.values, c) for c in columns] + ([row.kind] if entry.tune else [])
             lines.append("| " + " | ".join(cells) + " |")
+        if notes and entry.name in notes:
+            lines += ["", notes[entry.name]]
         parts.append("\n".join(lines) + "\n")
     return "\n".join(parts)
 
 
-def write_tables(grid: Grid, rows: list[GridRow], out_dir: Path) -> None:
+def write_tables(grid: Grid, rows: list[GridRow], out_dir: Path,
+                 notes: dict[str, str] | None = None) -> None:
     """``grid.md`` (a table per entry) and ``grid.csv`` (one line per row and column)."""
-    (out_dir / "grid.md").write_text(markdown_table(grid, rows))
+    (out_dir / "grid.md").write_text(markdown_table(grid, rows, notes))
     with open(out_dir / "grid.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["workload", "partitioner", "scheduler", "column", "mean", "ci95"])
+        writer.writerow(["workload", "partitioner", "scheduler", "row", "column", "mean",
+                         "ci95"])
         for row in rows:
             for column, stat in row.values.items():
                 writer.writerow([row.workload, row.pair.get("partitioner", ""),
-                                 row.pair.get("scheduler", ""), column, stat["mean"],
+                                 row.pair.get("scheduler", ""), row.kind, column, stat["mean"],
                                  stat["ci95"]])
 
 
@@ -170,10 +204,12 @@ def plot_grid(grid: Grid, rows: list[GridRow], path: Path) -> None:
     for ax, entry in zip(axes[:, 0], grid.entries):
         column = grid.columns_of(entry)[0]
         entry_rows = [r for r in rows if r.workload == entry.name]
-        stats = [r.values.get(column, {"mean": np.nan, "ci95": 0.0}) for r in entry_rows]
+        stats = [r.values.get(column, {"mean": np.nan, "ci95": np.nan}) for r in entry_rows]
         ax.bar(range(len(entry_rows)), [s["mean"] for s in stats],
                yerr=[s["ci95"] for s in stats], color="tab:blue")
-        ax.set_xticks(range(len(entry_rows)), ["/".join(r.pair.values()) for r in entry_rows],
+        ax.set_xticks(range(len(entry_rows)),
+                      ["/".join(r.pair.values()) + (f" ({r.kind})" if entry.tune else "")
+                       for r in entry_rows],
                       fontsize=7, rotation=30, ha="right")
         ax.set_title(f"{entry.name}: {column}", fontsize=9)
     fig.tight_layout()

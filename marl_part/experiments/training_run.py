@@ -3,8 +3,9 @@
 A run lives in a fresh directory ``runs/<name>-<timestamp>/``: the resolved config
 (``config.yaml``), TensorBoard events, the checkpoint, the final evaluation of the
 learned team in ``marl-part eval``'s schema (``eval.json``) and, when the config lists
-``train.compare_with`` baseline pairs, the same evaluation of each and a comparison
-table (``comparison.md``).
+``train.compare_with`` baseline pairs, the same evaluation of each pair at its defaults
+and tuned (:mod:`~marl_part.evaluation.tuning`, with the config's ``tune:`` settings),
+and of the oracle static, in a comparison table (``comparison.md``, ``comparison.json``).
 """
 
 from __future__ import annotations
@@ -19,15 +20,10 @@ from marl_part.config import Config, load_config
 from marl_part.envs.vector_env import make_vector_env
 from marl_part.errors import InputError
 from marl_part.evaluation.evaluate import EvalResult, evaluate
-from marl_part.evaluation.policies import (
-    CHECKPOINT_FILE,
-    RUN_CONFIG_FILE,
-    checkpoint_actors,
-    role_overrides,
-)
+from marl_part.evaluation.policies import CHECKPOINT_FILE, RUN_CONFIG_FILE, checkpoint_actors
+from marl_part.evaluation.tuning import BarRow, classical_bar
+from marl_part.experiments.comparison import comparison_markdown, comparison_rows
 from marl_part.experiments.rundir import new_run_dir
-
-COMPARISON_METRICS = ("imbalance", "deadline_miss", "nodes_on", "dedup_ratio")
 
 
 def check_learnable(config: Config) -> list[str]:
@@ -81,7 +77,8 @@ def train_run(config: Config, run_dir: Path, resume: bool = False,
                     show_progress=show_progress)
     learned = final_evaluation(config, run_dir)
     summary["eval"], summary["result"] = learned.to_json(), learned
-    summary["comparison"] = compare(config, run_dir, learned)
+    summary["comparison"], summary["bar"] = compare(config, run_dir, learned,
+                                                    print if show_progress else _quiet)
     return summary
 
 
@@ -98,33 +95,23 @@ def final_evaluation(config: Config, run_dir: Path) -> EvalResult:
     return result
 
 
-def compare(config: Config, run_dir: Path, learned: EvalResult) -> list[dict]:
-    """The learned team beside each ``train.compare_with`` pair, best pair marked."""
-    rows = [{"policy": f"learned {config.learner.algorithm}", "team_reward": learned.team_reward,
-             **{m: learned.metrics[m] for m in COMPARISON_METRICS}}]
-    for pair in config.train.compare_with:
-        baseline = load_config(run_dir / RUN_CONFIG_FILE, role_overrides(pair))
-        result = evaluate(baseline, {}, config.train.final_episodes, config.train.final_seeds)
-        label = " + ".join(f"{role}={name}" for role, name in result.policies.items())
-        rows.append({"policy": label, "team_reward": result.team_reward,
-                     **{m: result.metrics[m] for m in COMPARISON_METRICS}})
-    (run_dir / "comparison.md").write_text(comparison_table(rows))
-    return rows
+def compare(config: Config, run_dir: Path, learned: EvalResult,
+            log=print) -> tuple[list[dict], list[BarRow]]:
+    """The learned team beside each ``train.compare_with`` pair at its defaults and
+    tuned, and the oracle static; ``comparison.md`` and ``comparison.json``."""
+    settings = config.train
+    bar = (classical_bar(config, settings.compare_with, config.tune, settings.final_episodes,
+                         settings.final_seeds, log) if settings.compare_with else [])
+    rows = comparison_rows([(f"learned {config.learner.algorithm}", learned)], bar)
+    (run_dir / "comparison.md").write_text(
+        comparison_markdown(rows, bar, settings.final_episodes, settings.final_seeds))
+    (run_dir / "comparison.json").write_text(
+        json.dumps([row.to_json() for row in bar], indent=2, default=str) + "\n")
+    return rows, bar
 
 
-def comparison_table(rows: list[dict]) -> str:
-    header = ["policy", "team_reward", *COMPARISON_METRICS]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in rows:
-        cells = [row["policy"]] + [f"{row[c]['mean']:.4g} ± {row[c]['ci95']:.2g}"
-                                   for c in header[1:]]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def best_baseline(rows: list[dict]) -> dict | None:
-    baselines = rows[1:]
-    return max(baselines, key=lambda r: r["team_reward"]["mean"]) if baselines else None
+def _quiet(_text: str) -> None:
+    """A log that prints nothing."""
 
 
 def resume_config(run_dir: Path) -> Config:

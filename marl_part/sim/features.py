@@ -88,7 +88,7 @@ def cluster(world: World) -> np.ndarray:
     trained on."""
     c, last = world.cluster, world.last
     capacity = (world.nodes.speed.sum() * c.slots_per_node * c.batch_interval)
-    demand = world.batches.batch_work[world.cursor] * world.settings.rate_scale / capacity
+    demand = world.batches.batch_work[world.cursor] * world.rate_scale / capacity
     columns = [
         demand / 2.0,
         _log_scale(world.backlog, c.deadline),

@@ -184,6 +184,7 @@ class World:
         self.n_active = np.ones(n_envs, dtype=np.int64)
         self.requested_parallelism = np.ones(n_envs, dtype=np.int64)
         self.backlog = np.zeros(n_envs)
+        self.rate_scale = np.full(n_envs, settings.rate_scale)  # per env: capacity probes vary it
         self.totals = EpisodeTotals.zeros(n_envs, self.max_partitions)
         self.last = StepRecord.zeros(n_envs, self.max_partitions)
         self.view: BatchView | None = None
@@ -290,7 +291,7 @@ class World:
         else:
             placement = place_by_key(view, routing, n_parts, self.key_home)
 
-        loads = placement.loads * self.settings.rate_scale
+        loads = placement.loads * self.rate_scale[:, None]
         speed = self.nodes.partition_speed(self.n_active, n_parts)
         times = np.divide(loads, speed, out=np.zeros_like(loads), where=speed > 0)
         active = self.n_active.astype(np.float64)
@@ -321,9 +322,9 @@ class World:
         batch = self.cursor
         self.last = StepRecord(
             loads=loads, times=times,
-            arrival_rate=self.batches.batch_tuples[batch] * self.settings.rate_scale
+            arrival_rate=self.batches.batch_tuples[batch] * self.rate_scale
             / cluster.batch_interval,
-            work=self.batches.batch_work[batch] * self.settings.rate_scale,
+            work=self.batches.batch_work[batch] * self.rate_scale,
             imbalance=imbalance, nmad=nmad,
             replication_factor=_ratio(placement.partitions_per_key, view.n_rows.astype(np.float64)),
             moved_keys=placement.moved_keys.astype(np.float64),

@@ -1,0 +1,22 @@
+"""``marl-part tune CONFIG``: search the knobs of the config's baseline pairs on training
+episodes, score them tuned and at their defaults on the evaluation episodes, beside the
+oracle static; a table (markdown) and JSON in a fresh run directory."""
+
+from __future__ import annotations
+
+from marl_part.experiments.tune_run import run_tune
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser("tune", help="tune the config's baseline pairs")
+    parser.add_argument("config")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key (repeatable)")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    out = run_tune(args.config, args.set)
+    print((out / "tune.md").read_text())
+    print(f"written: {out}/tune.md, tune.json, config.yaml")
+    return 0

@@ -1,0 +1,323 @@
+"""Tuning baseline pairs, and the hindsight-best static cluster.
+
+A learned team is worth only what it gains over the best the classical methods can do
+on the same workload, so every pair is compared at its defaults *and* at the knobs
+that score best on this workload:
+
+* **Search** on *training* episodes, seeded from a pool apart from evaluation's
+  (:func:`tuning_seed`): every knob the pair's specs leave open is searched over its
+  grid (:meth:`Knob.grid_for`, or ``tune.grid``; the default always included). A grid
+  of at most ``max_settings`` points is searched whole, a larger one a knob at a time
+  from the defaults (coordinate search, repeated while it improves, at most
+  :data:`SWEEPS` times). Each setting scores its mean team return over
+  ``tune.episodes`` episodes; a setting replaces the default only if strictly better.
+  Many settings run as one batched world: knob values are per-env arrays.
+* **Scoring** on the evaluation episodes the search never saw, like any pair
+  (:func:`~marl_part.evaluation.evaluate.evaluate`).
+* **The oracle static**: for scenarios whose scheduler is part of the task, the static
+  cluster size that scores best *on the evaluation episodes themselves*, beside the
+  partitioner of the best tuned pair. It is chosen in hindsight, so it bounds what any
+  scheduler gains from sizing alone; it is labelled an oracle.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from marl_part.baselines import baseline_class, parse_policy
+from marl_part.baselines.knobs import Knob, Value, spec_string
+from marl_part.config import EnvConfig, TuneSettings
+from marl_part.evaluation.evaluate import EvalResult, episode_seed, evaluate, rollout
+from marl_part.evaluation.stats import mean_ci95
+from marl_part.scenarios import LEARN, load_scenario
+
+TUNING_POOL = 1  # the spawn key that sets tuning's episodes apart from evaluation's
+SWEEPS = 3  # coordinate search: passes over the knobs, while one improves
+MAX_ENVS = 256  # envs of one batched world (memory grows with envs x keys)
+ORACLE, NO_KNOBS = "oracle", "no knobs"
+BEST_KINDS = ("tuned", NO_KNOBS)  # the rows among which the best classical pair is
+
+
+def tuning_seed(episode: int) -> np.random.SeedSequence:
+    """Training episode ``episode`` of every tuning search: its own pool (spawn key
+    ``TUNING_POOL``), never one of evaluation's :func:`episode_seed` (seed, episode)."""
+    return np.random.SeedSequence(episode, spawn_key=(TUNING_POOL,))
+
+
+def evaluation_seeds(episodes: int, seeds: int) -> list[np.random.SeedSequence]:
+    """The episodes ``evaluate`` runs, in its order."""
+    return [episode_seed(s, e) for s in range(seeds) for e in range(episodes)]
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One knob a search varies: the role and baseline it belongs to, and its values."""
+
+    role: str
+    baseline: str
+    knob: Knob
+    values: tuple[Value, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{self.baseline}.{self.knob.name}"
+
+
+Setting = dict[Axis, Value]
+
+
+@dataclass
+class Tuning:
+    """The outcome of one pair's search."""
+
+    pair: dict[str, str]  # role -> spec, as listed
+    tuned: dict[str, str]  # role -> spec with every searched knob at its chosen value
+    axes: list[Axis]
+    method: str  # "grid" or "coordinate"
+    settings_scored: int
+    episodes: int  # training episodes per setting
+    default_score: dict[str, float] | None  # mean team return on them, 95% interval
+    tuned_score: dict[str, float] | None  # (None: no knob to search, nothing scored)
+    kept_default: bool  # no setting beat the defaults on the training episodes
+
+    @property
+    def searched(self) -> str:
+        """``baseline.knob {values}, ...``: what was tuned over what (for tables)."""
+        return "; ".join(f"{a.label} {{{', '.join(_show(v) for v in a.values)}}}"
+                         for a in self.axes) or "no knobs"
+
+    def to_json(self) -> dict:
+        return {"pair": self.pair, "tuned": self.tuned, "method": self.method,
+                "searched": {a.label: list(a.values) for a in self.axes},
+                "settings_scored": self.settings_scored, "training_episodes": self.episodes,
+                "kept_default": self.kept_default,
+                "training_score": {"default": self.default_score, "tuned": self.tuned_score}}
+
+
+def _show(value: Value) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+def with_pair(config: EnvConfig, pair: dict[str, str]) -> EnvConfig:
+    """``config`` with the pair's baselines in its roles."""
+    return dataclasses.replace(config, roles={**config.roles, **pair})
+
+
+def search_axes(config: EnvConfig, pair: dict[str, str],
+                grid: dict[str, dict[str, tuple[float, ...]]]) -> list[Axis]:
+    """The knobs of the pair's baselines that its specs leave open, with the values to
+    try: ``grid[baseline][knob]`` or the knob's own grid, the default always among them."""
+    axes = []
+    for role, spec in pair.items():
+        policy = parse_policy(role, spec, config)
+        for knob in baseline_class(role, policy.name).knobs:
+            if knob.name in policy.knobs:
+                continue  # fixed by the spec
+            given = grid.get(policy.name, {}).get(knob.name)
+            values = knob.grid_for(config) if given is None else tuple(
+                sorted({knob.parse(v) for v in given} | {knob.default_for(config)}))
+            axes.append(Axis(role, policy.name, knob, values))
+    return axes
+
+
+def spec_of(pair: dict[str, str], setting: Setting, config: EnvConfig) -> dict[str, str]:
+    """The pair's specs with the setting's knobs written out."""
+    out = {}
+    for role, spec in pair.items():
+        policy = parse_policy(role, spec, config)
+        chosen = {a.knob.name: v for a, v in setting.items() if a.role == role}
+        out[role] = spec_string(policy.name, {**policy.knobs, **chosen})
+    return out
+
+
+def episode_returns(config: EnvConfig, settings: list[Setting],
+                    seeds: Callable[[], list[np.random.SeedSequence]]) -> np.ndarray:
+    """(settings, episodes): the team return of every setting on every episode of
+    ``seeds()`` (fresh seed sequences per call), many settings per batched world."""
+    n_episodes = len(seeds())
+    per_run = max(1, MAX_ENVS // n_episodes)
+    out = np.empty((len(settings), n_episodes))
+    for start in range(0, len(settings), per_run):
+        chunk = settings[start:start + per_run]
+        knobs: dict[str, dict[str, np.ndarray]] = {}
+        for axis in chunk[0]:
+            values = np.repeat([setting[axis] for setting in chunk], n_episodes)
+            knobs.setdefault(axis.role, {})[axis.knob.name] = values
+        run = rollout(config, {}, [s for _ in chunk for s in seeds()], knobs)
+        out[start:start + len(chunk)] = run.reward.sum(axis=0).reshape(len(chunk), n_episodes)
+    return out
+
+
+class _Scores:
+    """Scored settings, each once: mean training return by setting."""
+
+    def __init__(self, config: EnvConfig, episodes: int):
+        self.config, self.episodes = config, episodes
+        self.returns: dict[tuple, np.ndarray] = {}
+
+    def score(self, settings: list[Setting]) -> list[float]:
+        new = [s for s in settings if _key(s) not in self.returns]
+        new = list({_key(s): s for s in new}.values())
+        if new:
+            values = episode_returns(self.config, new,
+                                     lambda: [tuning_seed(e) for e in range(self.episodes)])
+            self.returns.update({_key(s): v for s, v in zip(new, values)})
+        return [float(self.returns[_key(s)].mean()) for s in settings]
+
+    def best(self, candidates: list[Setting], incumbent: Setting) -> Setting:
+        """The best candidate, or the incumbent unless one is strictly better."""
+        means = self.score([incumbent, *candidates])
+        best = int(np.argmax(means))
+        return incumbent if means[best] <= means[0] else candidates[best - 1]
+
+
+def _key(setting: Setting) -> tuple:
+    return tuple(sorted((a.label, a.role, v) for a, v in setting.items()))
+
+
+def tune_pair(config: EnvConfig, pair: dict[str, str], settings: TuneSettings) -> Tuning:
+    """Search the pair's open knobs on training episodes (module docstring)."""
+    paired = with_pair(config, pair)
+    axes = search_axes(paired, pair, settings.grid)
+    if not axes:
+        return Tuning(dict(pair), dict(pair), [], "none", 0, settings.episodes, None, None, True)
+    default = {a: a.knob.default_for(paired) for a in axes}
+    scores = _Scores(paired, settings.episodes)
+    size = math.prod(len(a.values) for a in axes)
+    if size <= settings.max_settings:
+        method = "grid"
+        grid = [dict(zip(axes, values)) for values in itertools.product(*(a.values for a in axes))]
+        best = scores.best(grid, default)
+    else:
+        method, best = "coordinate", default
+        for _ in range(SWEEPS):
+            start = best
+            for axis in axes:
+                best = scores.best([{**best, axis: v} for v in axis.values], best)
+            if best == start:
+                break
+    default_returns, best_returns = (scores.returns[_key(s)] for s in (default, best))
+    return Tuning(pair=dict(pair), tuned=spec_of(pair, best, paired), axes=axes, method=method,
+                  settings_scored=len(scores.returns), episodes=settings.episodes,
+                  default_score=mean_ci95(default_returns), tuned_score=mean_ci95(best_returns),
+                  kept_default=best == default)
+
+
+@dataclass
+class OracleStatic:
+    """The static size that scores best on the evaluation episodes themselves."""
+
+    pair: dict[str, str]  # the partitioner (if the pair names one) and static:nodes=k
+    nodes: int
+    by_size: dict[int, float]  # mean evaluation return of every size
+
+    def to_json(self) -> dict:
+        return {"pair": self.pair, "nodes": self.nodes,
+                "mean_return_by_nodes": {str(k): v for k, v in self.by_size.items()}}
+
+
+def scheduler_is_learned(config: EnvConfig) -> bool:
+    """Whether sizing the cluster is part of the scenario's task."""
+    return load_scenario(config.scenario, Path(config.base_dir)).ROLES.get("scheduler") == LEARN
+
+
+def oracle_static(config: EnvConfig, partitioner: str | None, episodes: int,
+                  seeds: int) -> OracleStatic | None:
+    """Every static size 1..N with ``partitioner`` (or the config's), scored on the
+    evaluation episodes; None where the scheduler is no part of the task or the
+    partitioner is learned."""
+    pair = ({"partitioner": partitioner} if partitioner else {}) | {"scheduler": "static"}
+    paired = with_pair(config, pair)
+    if not scheduler_is_learned(config) or paired.role_fills().get("partitioner") == LEARN:
+        return None
+    (axis,) = search_axes(paired, {"scheduler": "static"}, {})
+    sizes = [{axis: n} for n in range(1, config.cluster.max_nodes + 1)]
+    means = episode_returns(paired, sizes, lambda: evaluation_seeds(episodes, seeds)).mean(axis=1)
+    best = int(np.argmax(means)) + 1
+    return OracleStatic({**pair, "scheduler": f"static:nodes={best}"}, best,
+                        {n + 1: float(m) for n, m in enumerate(means)})
+
+
+@dataclass
+class BarRow:
+    """One row of a comparison: a pair at its defaults, tuned, or the oracle static."""
+
+    kind: str  # "default", "tuned", NO_KNOBS (a pair with nothing to tune) or ORACLE
+    pair: dict[str, str]
+    result: EvalResult
+    tuning: Tuning | None = None
+    oracle: OracleStatic | None = None
+
+    @property
+    def label(self) -> str:
+        text = " + ".join(f"{role}={spec}" for role, spec in self.pair.items())
+        return f"{text} ({self.kind})"
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "pair": self.pair, "eval": self.result.to_json(),
+                "tuning": self.tuning and self.tuning.to_json(),
+                "oracle": self.oracle and self.oracle.to_json()}
+
+
+def classical_bar(config: EnvConfig, pairs: tuple[dict[str, str], ...], settings: TuneSettings,
+                  episodes: int, seeds: int, log=print) -> list[BarRow]:
+    """Every pair at its defaults and tuned, and the oracle static, each evaluated on
+    ``episodes`` x ``seeds`` evaluation episodes (as ``eval`` runs them)."""
+    def scored(pair):
+        paired = with_pair(config, pair)
+        return evaluate(paired, {}, episodes, seeds, {**paired.role_fills(), **pair})
+
+    rows = []
+    for pair in pairs:
+        tuning = tune_pair(config, pair, settings)
+        if tuning.axes:
+            default = scored(pair)  # the same episodes as the tuned setting if it is default
+            rows.append(BarRow("default", dict(pair), default))
+            rows.append(BarRow("tuned", tuning.tuned, default if tuning.kept_default
+                               else scored(tuning.tuned), tuning=tuning))
+        else:
+            rows.append(BarRow(NO_KNOBS, dict(pair), scored(pair), tuning=tuning))
+        log(f"  {rows[-1].label}: {tuning.settings_scored} settings scored ({tuning.method}), "
+            f"team reward {rows[-1].result.team_reward['mean']:.4g}")
+    best = best_row(rows)
+    if best is not None:
+        oracle = oracle_static(config, best.pair.get("partitioner"), episodes, seeds)
+        if oracle is not None:
+            rows.append(BarRow(ORACLE, oracle.pair, scored(oracle.pair), oracle=oracle))
+            log(f"  {rows[-1].label}: team reward {rows[-1].result.team_reward['mean']:.4g}")
+    return rows
+
+
+def best_row(rows: list[BarRow]) -> BarRow | None:
+    """The best classical pair: the highest mean team reward among the tuned pairs and
+    the pairs with no knobs to tune."""
+    candidates = [r for r in rows if r.kind in BEST_KINDS]
+    return max(candidates, key=lambda r: r.result.team_reward["mean"]) if candidates else None
+
+
+def tuning_note(rows: list[BarRow]) -> str:
+    """What the tuned and oracle rows of a comparison were searched over, as a paragraph."""
+    tuned = [r.tuning for r in rows if r.kind == "tuned"]
+    oracles = [r.oracle for r in rows if r.kind == ORACLE]
+    parts = []
+    if tuned:
+        parts.append(
+            f"*tuned*: each pair's knobs searched on {tuned[0].episodes} training episodes "
+            "(seeds apart from the evaluation's) for the highest mean team reward, the "
+            "default included: " + "; ".join(
+                f"{' + '.join(t.pair.values())}: {t.searched} ({t.method}, "
+                f"{t.settings_scored} settings{', default kept' if t.kept_default else ''})"
+                for t in tuned) + ".")
+    for oracle in oracles:
+        sizes = ", ".join(f"{n}: {v:.4g}" for n, v in oracle.by_size.items())
+        parts.append(f"*oracle*: the static size with the best mean team reward on these "
+                     f"evaluation episodes themselves (chosen in hindsight: a bound, not a "
+                     f"policy), with the best pair's partitioner; by nodes: {sizes}.")
+    return "\n\n".join(parts)
