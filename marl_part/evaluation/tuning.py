@@ -38,7 +38,9 @@ from marl_part.evaluation.evaluate import EvalResult, episode_seed, evaluate, ro
 from marl_part.evaluation.stats import mean_ci95
 from marl_part.scenarios import LEARN, load_scenario
 
-TUNING_POOL = 1  # the spawn key that sets tuning's episodes apart from evaluation's
+# the spawn key that sets tuning's episodes apart from evaluation's SeedSequence([seed,
+# episode]) and from a training run's env streams SeedSequence(seed).spawn(n) ("tune")
+TUNING_POOL = 0x74756E65
 SWEEPS = 3  # coordinate search: passes over the knobs, while one improves
 MAX_ENVS = 256  # envs of one batched world (memory grows with envs x keys)
 ORACLE, NO_KNOBS = "oracle", "no knobs"
