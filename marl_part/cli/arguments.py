@@ -8,13 +8,20 @@ from pathlib import Path
 from marl_part.errors import InputError
 
 
+def add_config(parser, nargs: str | None = None,
+               set_help: str = "override a config key (repeatable)"):
+    """``CONFIG [--set KEY=VALUE ...]``; returns ``parser``."""
+    parser.add_argument("config", nargs=nargs)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help=set_help)
+    return parser
+
+
 def add_config_or_resume(parser, *, resume_metavar: str, resume_help: str,
                          set_help: str) -> None:
     """``CONFIG [--set KEY=VALUE ...]`` starts something new; ``--resume FOLDER``
     finishes what a killed command left there, from its own config."""
-    parser.add_argument("config", nargs="?")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help=set_help)
+    add_config(parser, "?", set_help)
     parser.add_argument("--resume", metavar=resume_metavar, type=Path, help=resume_help)
 
 

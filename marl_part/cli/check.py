@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
+from marl_part.cli.arguments import add_config
 from marl_part.config import load_config
 from marl_part.envs.parallel_env import make_parallel_env
 
 
 def add_parser(commands) -> None:
-    parser = commands.add_parser("check", help="test the env a config describes")
-    parser.add_argument("config")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key (repeatable)")
-    parser.set_defaults(run=run)
+    add_config(commands.add_parser("check", help="test the env a config describes")).set_defaults(run=run)
 
 
 def run(args) -> int:

@@ -4,15 +4,12 @@ oracle static; a table (markdown) and JSON in a fresh run directory."""
 
 from __future__ import annotations
 
+from marl_part.cli.arguments import add_config
 from marl_part.experiments.tune_run import run_tune
 
 
 def add_parser(commands) -> None:
-    parser = commands.add_parser("tune", help="tune the config's baseline pairs")
-    parser.add_argument("config")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key (repeatable)")
-    parser.set_defaults(run=run)
+    add_config(commands.add_parser("tune", help="tune the config's baseline pairs")).set_defaults(run=run)
 
 
 def run(args) -> int:
