@@ -93,6 +93,10 @@ class EnvConfig(WorldSettings):
                     parse_policy(role, fill, self)
                 except InputError as exc:
                     raise FieldError("roles", f"{role}: {exc}") from None
+        try:
+            parse_policy("partitioner", self.partitioner.tail, self)
+        except InputError as exc:
+            raise FieldError("partitioner", f"tail: {exc}") from None
         for term, weight in self.reward.items():
             if term not in TERMS:
                 raise FieldError("reward", f"unknown term '{term}'; terms are {one_of(TERMS)}")

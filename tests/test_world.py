@@ -18,7 +18,7 @@ SIZE = {F0: 100.0, F1: 50.0, F2: 10.0}
 
 
 def hand_world(cluster: ClusterConfig, batches_of_tuples, hot_keys=1, split_ways=2,
-               scheduler=SchedulerConfig(), n_envs=1, choices="partition") -> World:
+               scheduler=SchedulerConfig(), n_envs=1, choices="partition", defer=False) -> World:
     """A world over tuples (key, work, fingerprint), a batch per list; key hash = key id."""
     flat = [t for batch in batches_of_tuples for t in batch]
     keys = np.array([t[0] for t in flat])
@@ -30,7 +30,8 @@ def hand_world(cluster: ClusterConfig, batches_of_tuples, hot_keys=1, split_ways
     bounds = np.cumsum([0] + [len(b) for b in batches_of_tuples])
     settings = WorldSettings(cluster=cluster, episode_length=len(batches_of_tuples),
                              episode_start="beginning",
-                             partitioner=PartitionerConfig(hot_keys, split_ways, choices),
+                             partitioner=PartitionerConfig(hot_keys, split_ways, choices,
+                                                           defer=defer),
                              scheduler=scheduler)
     world = World(settings, aggregate(trace, bounds), n_envs)
     world.reset(np.arange(n_envs), [np.random.default_rng(0)] * n_envs)

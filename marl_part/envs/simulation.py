@@ -42,6 +42,10 @@ class Simulation:
         self.agents = tuple(role for role, fill in fills.items() if fill == LEARN)
         self.baselines = {role: make_baseline(role, fill, self.world, (knobs or {}).get(role))
                           for role, fill in fills.items() if fill != LEARN}
+        # the router of the keys a learned partitioner leaves (None: the world hashes them)
+        tail = config.partitioner.tail
+        self.tail_router = (make_baseline("partitioner", tail, self.world)
+                            if "partitioner" in self.agents and tail != "hash" else None)
         self._seed_sequences = [np.random.SeedSequence() for _ in range(n_envs)]
 
     @property
@@ -75,8 +79,16 @@ class Simulation:
             streams.append([np.random.default_rng(s)
                             for s in self._seed_sequences[env].spawn(2)])
         self.scenario.reset_world(self.world, np.asarray(env_ids), [s[0] for s in streams])
-        for baseline in self.baselines.values():
+        routers = [*self.baselines.values(), *filter(None, [self.tail_router])]
+        for baseline in routers:
             baseline.reset(np.asarray(env_ids), [s[1] for s in streams])
+        self._route_tail()
+
+    def _route_tail(self) -> None:
+        """The tail router routes the new batch before the partitioner sees it (a reset
+        of some envs routes the others' batch again: episodes here reset together)."""
+        if self.tail_router is not None:
+            self.world.set_tail_routing(self.tail_router.act())
 
     def observations(self) -> dict[str, np.ndarray]:
         return {agent: self.scenario.observation(agent, self.world) for agent in self.agents}
@@ -93,5 +105,6 @@ class Simulation:
         if "scheduler" in actions:
             decisions["scheduler"] = actions["scheduler"]
         record = world.step(decisions["partitioner"], decisions["scheduler"])
+        self._route_tail()
         reward, terms = self.scenario.reward(world)
         return StepOutcome(reward, terms, record.metrics(), world.truncated.copy())

@@ -73,6 +73,9 @@ class BatchView:
                                          batches.trace.key_hash.view(np.int64), n_active,
                                          batches.trace.n_keys, hot_keys, n_partitions)
         self._tuples = None
+        # the tail router's routing of this batch, when a learned partitioner has one
+        # (None: the non-hot keys hash, as cold_load says)
+        self.tail: Routing | None = None
 
     @property
     def hot_valid(self) -> np.ndarray:
@@ -115,23 +118,29 @@ def distinct_choices(choices: np.ndarray) -> np.ndarray:
 
 
 def partitions_by_load_rank(view: BatchView, ranks: np.ndarray, speed: np.ndarray,
-                            n_active: np.ndarray, key_home: np.ndarray) -> np.ndarray:
+                            n_active: np.ndarray, key_home: np.ndarray,
+                            base_load: np.ndarray | None = None,
+                            skipped: np.ndarray | None = None) -> np.ndarray:
     """Hot-key choices given as load ranks, turned into partitions (n_envs, K, S).
 
     Rank 0 is the key's home: the partition holding its state (its hash partition if
     it has none, or if that partition is no longer active). Rank r >= 1 is the r-th
     least busy active partition (modulo the active count), counting the busy time of
-    the cold keys and of the hotter keys already placed, so a key sent to rank 1 goes
-    where the work is least.
+    ``base_load`` (default: the cold keys, hashed) and of the hotter keys already
+    placed, so a key sent to rank 1 goes where the work is least. ``skipped`` (n_envs,
+    K) hot keys are not placed here (their work is in ``base_load``).
     """
     n_envs, hot_keys, _ = ranks.shape
     envs = np.arange(n_envs)
     active = np.arange(speed.shape[1])[None, :] < n_active[:, None]
-    busy = np.where(active, view.cold_load / np.where(active, speed, 1.0), np.inf)
+    load = view.cold_load if base_load is None else base_load
+    busy = np.where(active, load / np.where(active, speed, 1.0), np.inf)
     home = key_home[envs[:, None], view.at_hot(view.key)].astype(np.int64)
     hashed = view.at_hot(view.hash_partition)
     home = np.where((home >= 0) & (home < n_active[:, None]), home, hashed)
     work = view.at_hot(view.work)
+    if skipped is not None:
+        work = np.where(skipped, 0.0, work)
     partitions = np.empty_like(ranks)
     for k in range(hot_keys):
         order = np.argsort(busy, axis=1, kind="stable")
@@ -145,6 +154,42 @@ def partitions_by_load_rank(view: BatchView, ranks: np.ndarray, speed: np.ndarra
             p = partitions[e, k, s]
             busy[e, p] += share[e] / speed[e, p]
     return partitions
+
+
+def routed_load(view: BatchView, routing: Routing, rows: np.ndarray,
+                n_partitions: int) -> np.ndarray:
+    """(n_envs, P): the work ``routing`` sends of the key rows marked in ``rows`` (R,)."""
+    if isinstance(routing, KeyRouting):
+        env, part, work = view.env[rows], routing.row_partition[rows], view.work[rows]
+    else:
+        index, env, _ = view.tuples()
+        chosen = rows[view.tuple_row_position()]
+        env, part = env[chosen], routing.tuple_partition[chosen]
+        work = view.batches.trace.work[index[chosen]]
+    return np.bincount(env * n_partitions + part, weights=work,
+                       minlength=view.n_envs * n_partitions).reshape(view.n_envs, n_partitions)
+
+
+def deal_hot_tuples(view: BatchView, tuple_partition: np.ndarray, partitions: np.ndarray,
+                    placed: np.ndarray) -> np.ndarray:
+    """``tuple_partition`` with the tuples of every ``placed`` hot key (n_envs, K) dealt
+    round-robin over the key's distinct ``partitions`` (n_envs, K, S), in arrival order."""
+    _, env, _ = view.tuples()
+    hot_rank = view.tuple_row_position() - view.row_start[env]  # the key's rank in its batch
+    hot = hot_rank < view.hot.shape[1]
+    hot[hot] = placed[env[hot], hot_rank[hot]]
+    t = np.flatnonzero(hot)
+    key = env[t] * view.hot.shape[1] + hot_rank[t]
+    order = np.argsort(key, kind="stable")
+    first = np.searchsorted(key[order], key[order], side="left")
+    occurrence = np.empty(len(t), dtype=np.int64)
+    occurrence[order] = np.arange(len(t)) - first
+    distinct = distinct_choices(partitions)
+    compact = np.take_along_axis(partitions, np.argsort(~distinct, axis=2, kind="stable"), 2)
+    e, k = env[t], hot_rank[t]
+    out = tuple_partition.copy()
+    out[t] = compact[e, k, occurrence % distinct[e, k].sum(axis=1)]
+    return out
 
 
 def _cold_load(view: BatchView, row_partition: np.ndarray, n_partitions: int) -> np.ndarray:

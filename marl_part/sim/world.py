@@ -33,9 +33,11 @@ from marl_part.sim.routing import (
     KeyRouting,
     Routing,
     TupleRouting,
+    deal_hot_tuples,
     partitions_by_load_rank,
     place_by_key,
     place_by_tuple,
+    routed_load,
 )
 from marl_part.workloads import Batches
 
@@ -51,6 +53,12 @@ class PartitionerConfig:
     # is; r >= 1: the r-th least busy partition once the hotter keys are placed)
     choices: Literal["partition", "load_rank"] = "load_rank"
     rank_choices: int = 4  # load ranks offered per choice: 0 (stay) to rank_choices - 1
+    # the router of the keys a learned partitioner leaves: a partitioner baseline,
+    # NAME or NAME:knob=value,... (hash: every other key to its hash partition)
+    tail: str = "hash"
+    # one more choice per dimension: leave the key to the tail router (in a split
+    # dimension: no further partition)
+    defer: bool = False
 
     def __post_init__(self):
         if self.hot_keys < 1:
@@ -228,33 +236,64 @@ class World:
         """Every key to its hash partition, nothing split."""
         return KeyRouting(self.view.hash_partition.copy(), cold_hashed=True)
 
-    def hot_key_routing(self, choices: np.ndarray) -> KeyRouting:
-        """Hash routing, except that the K hottest keys go where ``choices`` say.
+    def set_tail_routing(self, routing: Routing) -> None:
+        """How the tail router (``partitioner.tail``) routes the current batch, every
+        key of it; the cold load the partitioner sees becomes what it sends of the
+        keys that are not hot."""
+        view = self.view
+        view.tail = routing
+        view.cold_load = routed_load(view, routing, view.cold, self.max_partitions)
+
+    def hot_key_routing(self, choices: np.ndarray) -> Routing:
+        """The tail router's routing (hash by default), except that the K hottest keys
+        go where ``choices`` say.
 
         ``choices`` (n_envs, K, S) are partition indices taken modulo each env's active
         partitions, or load ranks (``partitioner.choices``, see
         :func:`~marl_part.sim.routing.partitions_by_load_rank`); a hot key goes to the
-        distinct partitions among its S choices.
+        distinct partitions among its S choices. With ``partitioner.defer`` the last
+        choice leaves the key to the tail router (in dimension s > 0: adds no partition).
+        A per-tuple tail router makes the result per tuple: a placed key's tuples are
+        dealt round-robin over its partitions.
         """
+        view, n_parts = self.view, self.max_partitions
         choices = np.asarray(choices, dtype=np.int64).reshape(
             self.n_envs, self.hot_keys, self.split_ways)
+        defer = (choices == self.partitioner_choice_count() - 1 if self.settings.partitioner.defer
+                 else np.zeros(choices.shape, dtype=bool))
+        deferred = defer[:, :, 0] & view.hot_valid  # keys left to the tail router
+        # a deferred split dimension repeats the first choice (no extra partition)
+        choices = np.where(defer, np.where(defer[:, :, :1], 0, choices[:, :, :1]), choices)
+        tail = view.tail if view.tail is not None else self.hash_routing()
         if self.settings.partitioner.choices == "load_rank":
-            speed = self.nodes.partition_speed(self.n_active, self.max_partitions)
-            choices = partitions_by_load_rank(self.view, choices, speed, self.n_active,
-                                              self.key_home)
+            speed = self.nodes.partition_speed(self.n_active, n_parts)
+            base_load = view.cold_load  # what the tail router sends of the cold keys ...
+            if deferred.any():  # ... and of the deferred hot keys
+                rows = np.zeros(len(view.rows), dtype=bool)
+                rows[view.hot[deferred]] = True
+                base_load = base_load + routed_load(view, tail, rows, n_parts)
+            partitions = partitions_by_load_rank(view, choices, speed, self.n_active,
+                                                 self.key_home, base_load, deferred)
         else:
-            choices = choices % self.n_active[:, None, None]
-        routing = self.hash_routing()
-        valid = self.view.hot_valid
-        routing.row_partition[self.view.hot[valid]] = choices[..., 0][valid]
-        routing.hot_split = choices if self.split_ways > 1 else None
+            partitions = choices % self.n_active[:, None, None]
+        if isinstance(tail, TupleRouting):
+            return TupleRouting(deal_hot_tuples(view, tail.tuple_partition, partitions,
+                                                view.hot_valid & ~deferred))
+        tail_partition = view.at_hot(tail.row_partition)
+        partitions = np.where(deferred[:, :, None], tail_partition[:, :, None], partitions)
+        routing = KeyRouting(tail.row_partition.copy(), cold_hashed=tail.cold_hashed)
+        valid = view.hot_valid
+        routing.row_partition[view.hot[valid]] = partitions[..., 0][valid]
+        routing.hot_split = partitions if self.split_ways > 1 else None
         return routing
 
     def partitioner_choice_count(self) -> int:
-        """Choices per dimension of the partitioner's action (K x S dimensions)."""
-        if self.settings.partitioner.choices == "load_rank":
-            return min(self.settings.partitioner.rank_choices, self.max_partitions + 1)
-        return self.max_partitions
+        """Choices per dimension of the partitioner's action (K x S dimensions); with
+        ``partitioner.defer``, the last leaves the key to the tail router."""
+        config = self.settings.partitioner
+        count = (min(config.rank_choices, self.max_partitions + 1) if config.choices == "load_rank"
+                 else self.max_partitions)
+        return count + config.defer
 
     def scheduler_action_sizes(self) -> tuple[int, ...]:
         """Choices per dimension of the scheduler's action: scale, then parallelism."""
