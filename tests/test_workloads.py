@@ -145,3 +145,35 @@ def test_bad_swf_and_fingerprints_are_reported(tmp_path):
     chunks.write_text("snapshot,path,chunk,size,fp\n0,a,0,10,00ff\n0,a,1,10,zz12\n")
     with pytest.raises(InputError, match=r":3: column 'fp': 'zz12' is not a hex fingerprint"):
         batches_of("chunks_csv", path=str(chunks))
+
+
+def test_a_rate_profile_paces_a_word_stream(tmp_path):
+    # arrivals: hour 0 of each day twice as busy as hour 1, two days (folded onto a day)
+    hours = [0, 0, 1, 24, 24, 25]
+    (tmp_path / "arrivals.csv").write_text(
+        "t\n" + "".join(f"{3600 * h + 60}\n" for h in hours))
+    profile = {"path": str(tmp_path / "arrivals.csv"), "time_col": "t", "window": 3600,
+               "period": 7200}  # hour 0 and hour 1 of a 2-hour cycle
+    b = batches_of("text", batch={"tuples": 30, "rate_profile": profile})
+    assert b.batch_tuples[:4].tolist() == [40, 20, 40, 20]  # rates 4/3 and 2/3 of 30
+    smoothed = batches_of("text", batch={"tuples": 30, "rate_profile": {**profile, "smooth": 2}})
+    assert np.all(smoothed.batch_tuples[:4] == 30)  # each hour averaged with its neighbour
+
+
+@pytest.mark.parametrize("profile, message", [
+    ({"window": 0}, "key 'batch.rate_profile.window': must be a positive number"),
+    ({"period": 60}, "key 'batch.rate_profile.period': must be at least one window"),
+    ({"smooth": 0}, "key 'batch.rate_profile.smooth': must be at least 1"),
+])
+def test_bad_rate_profiles_are_refused(profile, message, tmp_path):
+    (tmp_path / "a.csv").write_text("t\n1\n2\n")
+    with pytest.raises(InputError, match=re.escape(message)):
+        workload({**WORKLOADS["text"],
+                  "batch": {"tuples": 30, "rate_profile": {"path": str(tmp_path / "a.csv"),
+                                                           "time_col": "t", **profile}}})
+
+
+def test_a_rate_profile_needs_tuples_per_batch(tmp_path):
+    with pytest.raises(InputError, match="paces 'tuples' per batch"):
+        workload({**WORKLOADS["arrivals_csv"],
+                  "batch": {"time_compression": 2, "rate_profile": {"path": "x.csv"}}})

@@ -48,8 +48,8 @@ def scenario_config(scenario: str, trace_limit: int | None = None, **overrides):
     from marl_part.config import Config
     from marl_part.sim.cluster import ClusterConfig, NodeType
     from marl_part.sim.world import PartitionerConfig, SchedulerConfig
+    from marl_part.workloads.batching import Batching
     from marl_part.workloads.chunks_csv import ChunksCsvSource
-    from marl_part.workloads.common import Batching
     from marl_part.workloads.text import TextSource
     from marl_part.workloads.trace import ContentModel
 

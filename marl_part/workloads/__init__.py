@@ -17,6 +17,7 @@ from marl_part.workloads.batches import (
     Batches,
     aggregate,
     batch_bounds_by_count,
+    batch_bounds_by_profile,
     batch_bounds_by_time,
 )
 from marl_part.workloads.chunks_csv import ChunksCsvSource
@@ -42,7 +43,15 @@ def load_batches(config: WorkloadConfig, batch_interval: float, base_dir: Path) 
     if trace.n_tuples > MAX_TUPLES:
         raise InputError(f"the workload has {trace.n_tuples:,} tuples, more than {MAX_TUPLES:,}; "
                          "set workload.limit", key="workload")
-    if config.batch.tuples is not None:
+    if config.batch.rate_profile is not None:
+        rate = config.batch.rate_profile.read(base_dir)
+        if trace.n_tuples / max(1.0, config.batch.tuples * rate.min()) > MAX_BATCHES:
+            raise InputError(f"{config.batch.tuples:,} tuples per batch at the profile's lowest "
+                             f"rate ({rate.min():.3g}) cut the trace into more than "
+                             f"{MAX_BATCHES:,} micro-batches; raise batch.tuples",
+                             key="workload.batch.tuples")
+        bounds = batch_bounds_by_profile(trace.n_tuples, config.batch.tuples, rate)
+    elif config.batch.tuples is not None:
         bounds = batch_bounds_by_count(trace.n_tuples, config.batch.tuples)
     else:
         if trace.times is None:

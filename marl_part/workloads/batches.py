@@ -53,6 +53,16 @@ def batch_bounds_by_count(n_tuples: int, tuples_per_batch: int) -> np.ndarray:
     return np.arange(n_batches + 1, dtype=np.int64) * tuples_per_batch
 
 
+def batch_bounds_by_profile(n_tuples: int, mean_tuples: int, rate: np.ndarray) -> np.ndarray:
+    """Offsets of consecutive batches of ``mean_tuples x rate[b % len(rate)]`` tuples
+    (at least one each) while the stream lasts (a short tail is dropped)."""
+    n_max = int(np.ceil(n_tuples / max(1.0, mean_tuples * rate.min()))) + 1
+    sizes = np.maximum(1, np.round(mean_tuples * np.resize(rate, n_max))).astype(np.int64)
+    ends = np.cumsum(sizes)
+    n_batches = int(np.searchsorted(ends, n_tuples, side="right"))
+    return np.concatenate([[0], ends[:n_batches]]).astype(np.int64)
+
+
 def batch_bounds_by_time(times: np.ndarray, window: float) -> np.ndarray:
     """Offsets of consecutive time windows of ``window`` trace seconds (empty ones kept)."""
     start = times[0]

@@ -18,7 +18,8 @@ from typing import Literal
 import numpy as np
 
 from marl_part.errors import FieldError, InputError
-from marl_part.workloads.common import MAX_KEYS, Batching, numeric_column, read_table, resolve
+from marl_part.workloads.batching import Batching
+from marl_part.workloads.common import MAX_KEYS, numeric_column, read_table, resolve
 from marl_part.workloads.source import Source
 from marl_part.workloads.trace import Trace, dense_ids
 

@@ -5,40 +5,17 @@ from __future__ import annotations
 import gzip
 import io
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from marl_part.errors import FieldError, InputError, one_of
+from marl_part.errors import InputError, one_of
 
 MAX_TRACE_BYTES = 2**28  # a trace file, uncompressed
 MAX_TUPLES = 20_000_000  # tuples of a workload (a zipf stream's, before ``limit``)
 MAX_BATCHES = 1_000_000  # micro-batches a workload is cut into
 MAX_KEYS = 10_000_000  # keys of a synthetic stream, domains of a chunk trace
-
-
-@dataclass(frozen=True)
-class Batching:
-    """How the stream is cut into micro-batches: give exactly one of the two.
-
-    ``tuples``: every micro-batch holds this many tuples (the trace's time is ignored).
-    ``time_compression``: every micro-batch holds the tuples of one batch interval of
-    simulated time, and one simulated second replays ``time_compression`` trace
-    seconds (so 60 turns a minute of trace into one second of load).
-    """
-
-    tuples: int | None = None
-    time_compression: float | None = None
-
-    def __post_init__(self):
-        if (self.tuples is None) == (self.time_compression is None):
-            raise FieldError("tuples", "give exactly one of 'tuples' or 'time_compression'")
-        if self.tuples is not None and self.tuples < 1:
-            raise FieldError("tuples", f"must be at least 1, got {self.tuples}")
-        if self.time_compression is not None and self.time_compression <= 0:
-            raise FieldError("time_compression", f"must be positive, got {self.time_compression}")
 
 
 def resolve(path: str, base_dir: Path) -> Path:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from marl_part.errors import FieldError
-from marl_part.workloads.common import Batching
+from marl_part.workloads.batching import Batching
 from marl_part.workloads.trace import ContentModel, Trace
 
 

@@ -16,7 +16,8 @@ from typing import Literal
 import numpy as np
 
 from marl_part.errors import FieldError
-from marl_part.workloads.common import MAX_KEYS, MAX_TUPLES, Batching
+from marl_part.workloads.batching import Batching
+from marl_part.workloads.common import MAX_KEYS, MAX_TUPLES
 from marl_part.workloads.source import Source
 from marl_part.workloads.trace import Trace, stable_key_hash
 
