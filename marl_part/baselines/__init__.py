@@ -17,6 +17,7 @@ from marl_part.baselines.dedup import (
     DedupStateful,
 )
 from marl_part.baselines.fragment_aware import CAM, DAGreedy, Dalton, FlexD
+from marl_part.baselines.greedy import LPT
 from marl_part.baselines.knobs import PolicySpec, parse_knobs, split_spec
 from marl_part.baselines.partitioners import ConsistentHash, Hash, Shuffle
 from marl_part.baselines.schedulers import DS2, LinearRegression, Static, Threshold
@@ -26,7 +27,7 @@ from marl_part.sim.world import World, WorldSettings
 ROLES = ("partitioner", "scheduler")
 BASELINES: dict[str, dict[str, type[Baseline]]] = {
     "partitioner": {cls.name: cls for cls in (Hash, Shuffle, ConsistentHash, PKG, DChoices,
-                                               WChoices, CAM, DAGreedy, FlexD, Dalton,
+                                               WChoices, CAM, DAGreedy, FlexD, Dalton, LPT,
                                                DedupFirst, DedupMin, DedupMax, DedupStateful,
                                                DedupQLearning, DedupQLearningPlain)},
     "scheduler": {cls.name: cls for cls in (Static, Threshold, DS2, LinearRegression)},

@@ -35,6 +35,7 @@ class Derived:
 
 MAX_NODES = Derived("the cluster's node count", lambda s: s.cluster.max_nodes)
 INITIAL_NODES = Derived("cluster.initial_nodes", lambda s: s.cluster.initial_nodes)
+HOT_KEYS = Derived("partitioner.hot_keys", lambda s: s.partitioner.hot_keys)
 LEAD_TIME = Derived("1 + cluster.provisioning_delay", lambda s: 1 + s.cluster.provisioning_delay)
 
 

@@ -42,10 +42,10 @@ class Simulation:
         self.agents = tuple(role for role, fill in fills.items() if fill == LEARN)
         self.baselines = {role: make_baseline(role, fill, self.world, (knobs or {}).get(role))
                           for role, fill in fills.items() if fill != LEARN}
-        # the router of the keys a learned partitioner leaves (None: the world hashes them)
+        # the router of the keys the hot-key placement (learned, or lpt) leaves; None:
+        # the world hashes them
         tail = config.partitioner.tail
-        self.tail_router = (make_baseline("partitioner", tail, self.world)
-                            if "partitioner" in self.agents and tail != "hash" else None)
+        self.tail_router = make_baseline("partitioner", tail, self.world) if tail != "hash" else None
         self._seed_sequences = [np.random.SeedSequence() for _ in range(n_envs)]
 
     @property

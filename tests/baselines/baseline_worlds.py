@@ -20,7 +20,7 @@ def tiny_world(keys, batch_size: int, n_envs: int = 1, partitions: int = 4,
                max_partitions: int | None = None, work=None, key_hash=None,
                speed: float = 1.0, fingerprints=None, chunk_bytes=None,
                attributes=None, slots_per_node: int = 1, nodes_on: int | None = None,
-               **cluster) -> World:
+               partitioner=PartitionerConfig(hot_keys=2, split_ways=1), **cluster) -> World:
     """A world over the stream ``keys`` cut into batches of ``batch_size`` tuples; every
     env starts at the first batch with ``partitions`` active partitions (one per node)
     and free parallelism up to ``max_partitions`` (nodes x ``slots_per_node``; every
@@ -47,7 +47,7 @@ def tiny_world(keys, batch_size: int, n_envs: int = 1, partitions: int = 4,
         cluster=ClusterConfig(nodes=(NodeType(count=nodes, speed=speed),),
                               slots_per_node=slots_per_node,
                               initial_nodes=nodes_on or nodes, **cluster),
-        partitioner=PartitionerConfig(hot_keys=2, split_ways=1),
+        partitioner=partitioner,
         scheduler=SchedulerConfig(parallelism="free", initial_parallelism=partitions),
         episode_length=batches.n_batches, episode_start="beginning")
     world = World(settings, batches, n_envs)

@@ -54,7 +54,7 @@ def test_registry_names_every_baseline_once_per_role():
     assert set(BASELINES["partitioner"]) == {
         "hash", "shuffle", "consistent_hash", "pkg", "d_choices", "w_choices", "cam", "dagreedy",
         "flexd", "dalton", "dedup_first", "dedup_min", "dedup_max", "dedup_stateful", "dedup_q",
-        "dedup_q_plain"}
+        "dedup_q_plain", "lpt"}
     assert set(BASELINES["scheduler"]) == {"static", "threshold", "ds2", "linear_regression"}
     for role, classes in BASELINES.items():
         for name, cls in classes.items():

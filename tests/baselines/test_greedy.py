@@ -1,0 +1,50 @@
+"""LPT places the hot keys greedily, in the learned partitioner's action space."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from baseline_worlds import tiny_world
+
+from marl_part.baselines.greedy import LPT
+from marl_part.errors import InputError
+from marl_part.sim.world import PartitionerConfig
+
+# one batch: key 0 has 6 tuples, key 1 has 4, key 2 has 3, key 3 has 1 (work 1 each)
+KEYS = [0] * 6 + [1] * 4 + [2] * 3 + [3]
+HASH = [0, 1, 0, 0]  # every cold key (2, 3) hashes to partition 0
+
+
+def world(split_ways=1, **partitioner):
+    return tiny_world(KEYS, batch_size=len(KEYS), partitions=3, key_hash=HASH,
+                      partitioner=PartitionerConfig(hot_keys=2, split_ways=split_ways,
+                                                    **partitioner))
+
+
+def test_hottest_first_each_to_the_least_busy_partition():
+    w = world()
+    routing = LPT(w).act()
+    # cold load 0: 4 (keys 2, 3); key 0 (6) to the least busy, 1; key 1 (4) then to 2
+    assert routing.row_partition[w.view.hot[0]].tolist() == [1, 2]
+    assert w.step(routing, w.hold_action()).loads[0].tolist() == [4, 6, 4]
+
+
+def test_split_spreads_the_hottest_keys_over_the_two_least_busy():
+    w = world(split_ways=2)
+    lpt = LPT(w, split=1)
+    assert lpt.action().tolist() == [[1, 2, 1, 1]]  # key 0 on ranks 1 and 2, key 1 whole
+    # key 0 (6) split over partitions 1 and 2 (3 each); key 1 (4) to the least busy, 1
+    assert w.step(lpt.act(), w.hold_action()).loads[0].tolist() == [4, 7, 3]
+
+
+def test_lpt_needs_load_ranks():
+    with pytest.raises(InputError, match="load rank"):
+        LPT(world(choices="partition"))
+    with pytest.raises(InputError, match="split_ways >= 2"):
+        LPT(world(), split=1)
+
+
+def test_split_is_a_knob_per_env():
+    w = tiny_world(KEYS, batch_size=len(KEYS), n_envs=2, partitions=3, key_hash=HASH,
+                   partitioner=PartitionerConfig(hot_keys=2, split_ways=2))
+    assert LPT(w, split=np.array([0, 2])).action().tolist() == [[1, 1, 1, 1], [1, 2, 1, 2]]
