@@ -94,6 +94,8 @@ def test_tags_nesting_and_nul_bytes(tmp_path, capsys, text, override, line, frag
     ("learner.hidden_sizes=[100000]", "key 'learner.hidden_sizes': needs 1 to 16 layers of 1 to 8192"),
     ("learner={algorithm: qmix, buffer_size: 1000000000}", "key 'learner.buffer_size': at most 2,000,000"),
     ("train.n_envs=100000", "key 'train.n_envs': at most 10,000"),
+    ("wrappers=[{name: frame_stack, stack_size: 1000000}]", "at least 1 and at most 1024, got 1000000"),
+    ("wrappers=[{name: normalize_obs, env_min: -1e308, env_max: 1e308}]", "by a finite range"),
 ])
 def test_config_values_are_refused_where_they_enter(tmp_path, capsys, override, fragment):
     path = write(tmp_path, small_config("partition"))
@@ -113,6 +115,18 @@ def test_zipf_rates(tmp_path, capsys, overrides, fragment):
     path = write(tmp_path, small_config("partition", "zipf"))
     message = refusal(capsys, "check", path, *[a for o in overrides for a in ("--set", o)])
     assert fragment in message, message
+
+
+@pytest.mark.parametrize("config, override", [
+    ("partition.yaml", "cluster.nodes=[{count: 8, speed: 1e-320}]"),
+    ("partition_schedule.yaml", "cluster.nodes=[{count: 8, speed: 4, price: 1e308}]"),
+])
+def test_check_refuses_non_finite_arithmetic(capsys, config, override):
+    """Finite but extreme numbers: the env refuses the NaN they make (PettingZoo's seed
+    test ended in an AssertionError)."""
+    message = refusal(capsys, "check", CONFIGS / config, "--set", "episode_length=3", "--set",
+                      override)
+    assert f"{CONFIGS / config}: the simulation computed " in message, message
 
 
 def test_eval_never_scores_nan_arithmetic(tmp_path, capsys):

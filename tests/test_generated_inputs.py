@@ -85,19 +85,21 @@ NUMBERS = [0, 1, -1, 2, 3, 7, 2**31, 2**53 + 1, 10**30, 0.5, -0.5, 1e-9, 1e-320,
 
 
 def values(current=None):
-    """A value to put where ``current`` was: of its kind scaled or at an edge, or of
-    another kind."""
-    near = []
-    if isinstance(current, (int, float)) and not isinstance(current, bool):
-        near = [st.sampled_from([current * f for f in (0, -1, 0.001, 1000, 1e6)])]
-    leaf = st.one_of(*near, st.sampled_from(NUMBERS), st.sampled_from(NAMES), st.booleans(),
+    """A value to put where ``current`` was: half the time (for a number) the same
+    number scaled, often still valid, so that mutated configs also run; else one at an
+    edge, or of another kind."""
+    leaf = st.one_of(st.sampled_from(NUMBERS), st.sampled_from(NAMES), st.booleans(),
                      st.none(), st.text(max_size=8),
                      st.integers(min_value=-10**20, max_value=10**20),
                      st.floats(allow_nan=True, allow_infinity=True))
-    return st.recursive(leaf, lambda inner: st.one_of(
+    anything = st.recursive(leaf, lambda inner: st.one_of(
         st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["count", "speed", "name",
                                                                         "x", "source"]),
                                                      inner, max_size=3)), max_leaves=6)
+    if not isinstance(current, (int, float)) or isinstance(current, bool):
+        return anything
+    scaled = st.sampled_from([type(current)(current * f) for f in (0, 0.5, 2, 3, 10, -1, 1000)])
+    return st.booleans().flatmap(lambda near: scaled if near else anything)
 
 
 def paths(data, prefix=()):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from marl_part.baselines import make_baseline
+from marl_part.errors import InputError
 from marl_part.scenarios import LEARN, load_scenario
 from marl_part.sim.world import StepRecord, World
 
@@ -91,10 +92,15 @@ class Simulation:
             self.world.set_tail_routing(self.tail_router.act())
 
     def observations(self) -> dict[str, np.ndarray]:
-        return {agent: self.scenario.observation(agent, self.world) for agent in self.agents}
+        observations = {agent: self.scenario.observation(agent, self.world)
+                        for agent in self.agents}
+        check_finite({f"the observation of {agent}": obs for agent, obs in observations.items()})
+        return observations
 
     def state(self) -> np.ndarray:
-        return self.scenario.state(self.world)
+        state = self.scenario.state(self.world)
+        check_finite({"the state": state})
+        return state
 
     def step(self, actions: dict[str, np.ndarray]) -> StepOutcome:
         """One micro-batch: the agents' ``actions`` (n_envs, dims) and the baselines' decisions."""
@@ -107,4 +113,19 @@ class Simulation:
         record = world.step(decisions["partitioner"], decisions["scheduler"])
         self._route_tail()
         reward, terms = self.scenario.reward(world)
-        return StepOutcome(reward, terms, record.metrics(), world.truncated.copy())
+        outcome = StepOutcome(reward, terms, record.metrics(), world.truncated.copy())
+        check_finite({"team_reward": reward, **{f"reward_terms/{k}": v for k, v in terms.items()},
+                      **outcome.metrics})
+        return outcome
+
+
+def check_finite(values: dict[str, np.ndarray]) -> None:
+    """Refuse the results of invalid arithmetic (NaN, inf): nothing learns from them and
+    no report scores them. Inputs are finite (the config loader sees to it), so they come
+    from numbers too extreme for float arithmetic."""
+    for name, value in values.items():
+        if not np.isfinite(value).all():
+            first = value[~np.isfinite(value)].flat[0]
+            raise InputError(f"the simulation computed {name} = {first}: a config number is "
+                             "too extreme for its arithmetic (a node speed near 0, a price or "
+                             "weight near the float limit)")

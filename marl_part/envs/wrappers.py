@@ -11,6 +11,7 @@ Discrete and Box spaces, and every agent here acts in a MultiDiscrete one
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,6 +21,8 @@ import supersuit
 from marl_part.errors import FieldError, InputError
 from marl_part.typed_yaml import FloatOrInf
 
+MAX_STACK = 1024  # observations frame_stack concatenates
+
 
 @dataclass(frozen=True)
 class FrameStack:
@@ -27,8 +30,9 @@ class FrameStack:
     stack_size: int = 4  # observations of the last steps, concatenated
 
     def __post_init__(self):
-        if self.stack_size < 1:
-            raise FieldError("stack_size", "must be at least 1")
+        if not 1 <= self.stack_size <= MAX_STACK:
+            raise FieldError("stack_size", f"must be at least 1 and at most {MAX_STACK}, got "
+                             f"{self.stack_size}")
 
     def apply(self, env):
         return supersuit.frame_stack_v2(env, stack_size=self.stack_size)
@@ -41,9 +45,9 @@ class NormalizeObs:
     env_max: float = 1.0
 
     def __post_init__(self):
-        if not self.env_min < self.env_max:
-            raise FieldError("env_max", f"must be above env_min ({self.env_min}), "
-                             f"got {self.env_max}")
+        if not self.env_min < self.env_max or not math.isfinite(self.env_max - self.env_min):
+            raise FieldError("env_max", f"must be above env_min ({self.env_min}), by a "
+                             f"finite range, got {self.env_max}")
 
     def apply(self, env):
         return supersuit.normalize_obs_v0(env, env_min=self.env_min, env_max=self.env_max)
