@@ -232,14 +232,16 @@ def test_generated_traces(tmp_path_factory, case):
 @st.composite
 def command_lines(draw, folder: Path):
     good = folder / "good.yaml"
-    subcommand = draw(st.sampled_from(["check", "eval", "train", "ablate", "bench", "nope"]))
+    subcommand = draw(st.sampled_from(["check", "eval", "train", "ablate", "tune", "bench",
+                                       "nope"]))
     tokens = [subcommand]
     optional = {
         "check": ["--set"], "eval": ["--policy", "--workload", "--episodes", "--seeds", "--out",
                                      "--max-throughput", "--whole-trace", "--grid", "--page",
                                      "--set"],
         "train": ["--set", "--resume", "--init-from", "--no-progress"],
-        "ablate": ["--set", "--resume"], "bench": ["--size", "--json", "--markdown"],
+        "ablate": ["--set", "--resume"], "tune": ["--set"],
+        "bench": ["--size", "--json", "--markdown"],
         "nope": ["--x"]}[subcommand]
     if draw(st.booleans()) and subcommand != "bench":
         tokens.append(str(draw(st.sampled_from([good, folder / "missing.yaml", folder,
