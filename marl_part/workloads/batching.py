@@ -41,8 +41,8 @@ class RateProfile:
             if self.period / self.window > MAX_BATCHES:
                 raise FieldError("period", f"holds {self.period / self.window:,.0f} windows, "
                                  f"more than {MAX_BATCHES:,}")
-        if self.smooth < 1:
-            raise FieldError("smooth", f"must be at least 1, got {self.smooth}")
+        if not 1 <= self.smooth <= MAX_BATCHES:
+            raise FieldError("smooth", f"must lie in [1, {MAX_BATCHES:,}], got {self.smooth}")
 
     def read(self, base_dir: Path) -> np.ndarray:
         """The relative arrival rate of each window, in time order, with mean 1."""
