@@ -95,7 +95,7 @@ def test_tags_nesting_and_nul_bytes(tmp_path, capsys, text, override, line, frag
     ("learner={algorithm: qmix, buffer_size: 1000000000}", "key 'learner.buffer_size': at most 2,000,000"),
     ("train.n_envs=100000", "key 'train.n_envs': at most 10,000"),
     ("workload.batch.rate_profile={path: x.csv, smooth: 1000000000000}",
-     "key 'workload.batch.rate_profile.smooth': must lie in [1, 1,000,000]"),
+     "key 'workload.batch.rate_profile.smooth': must be at least 1 and at most 1,000,000"),
     ("wrappers=[{name: frame_stack, stack_size: 1000000}]", "at least 1 and at most 1024, got 1000000"),
     ("wrappers=[{name: normalize_obs, env_min: -1e308, env_max: 1e308}]", "by a finite range"),
 ])

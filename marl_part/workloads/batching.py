@@ -42,7 +42,8 @@ class RateProfile:
                 raise FieldError("period", f"holds {self.period / self.window:,.0f} windows, "
                                  f"more than {MAX_BATCHES:,}")
         if not 1 <= self.smooth <= MAX_BATCHES:
-            raise FieldError("smooth", f"must lie in [1, {MAX_BATCHES:,}], got {self.smooth}")
+            raise FieldError("smooth", f"must be at least 1 and at most {MAX_BATCHES:,}, got "
+                             f"{self.smooth}")
 
     def read(self, base_dir: Path) -> np.ndarray:
         """The relative arrival rate of each window, in time order, with mean 1."""
