@@ -11,8 +11,8 @@ for the nodes it keeps.
 | Import | ``scenario: autoscale`` |
 | Agents | ``scheduler`` |
 | Action | ``MultiDiscrete([2y+1, P])``: scale by ``a0 - y`` nodes (with ``scheduler.action: target``, ``[N, P]``: ``a0 + 1`` nodes, at most y more or fewer a step); ``a1 + 1`` active partitions (``[2y+1]`` with ``scheduler.parallelism: tied``) |
-| Observation | ``Box(0, 1, (9 + P,))``: load against capacity, backlog, latency, nodes ready/on, parallelism, imbalance, utilization, miss; busy time per partition |
-| State | ``Box(0, 1, (3K + 3P + 9,))``: the hash-routed batch as the partitioner of `partition` would see it, and the scheduler's observation |
+| Observation | ``Box(0, 1, (10 + P,))``: load of the coming and the last batch against capacity, backlog, latency, nodes ready/on, parallelism, imbalance, utilization, miss; busy time per partition |
+| State | ``Box(0, 1, (3K + 3P + 10,))``: the hash-routed batch as the partitioner of `partition` would see it, and the scheduler's observation |
 | Reward terms (default weight) | deadline_miss 1, lateness 0.5, backlog 1, node_cost 0.5 |
 | Episode | ``episode_length`` micro-batches, ended by truncation |
 
@@ -39,7 +39,7 @@ def make_world(config, n_envs=1):
 def observation(agent, world):
     """The scheduler sees the cluster and how busy each partition was."""
     return np.concatenate([
-        features.cluster(world),  # 9: demand, backlog, latency, nodes, last batch
+        features.cluster(world),  # 10: demand now and last, backlog, latency, nodes, last batch
         features.busy(world),  # P: busy time of each partition in the last batch
     ], axis=1)
 

@@ -65,10 +65,10 @@ def test_supersuit_wrappers_keep_the_api(wrappers, write_config):
     parallel_api_test(env, num_cycles=20)
     observations, _ = env.reset(seed=0)
     if wrappers[0]["name"] == "frame_stack":
-        assert observations["partitioner"].shape == (3 * (3 * 4 + 3 * 16 + 9),)
+        assert observations["partitioner"].shape == (3 * (3 * 4 + 3 * 16 + 10),)
     if wrappers[0]["name"] == "pad_observations":
         sizes = {obs.shape for obs in observations.values()}
-        assert sizes == {(3 * 4 + 3 * 16 + 9 + 2,)}  # padded to the larger, plus indicator
+        assert sizes == {(3 * 4 + 3 * 16 + 10 + 2,)}  # padded to the larger, plus indicator
     if wrappers[0]["name"] == "clip_reward":
         _, rewards, *_ = env.step({a: env.action_space(a).sample() for a in env.agents})
         assert all(-0.5 <= r <= 0.5 for r in rewards.values())

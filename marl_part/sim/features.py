@@ -77,9 +77,11 @@ def _log_scale(seconds: np.ndarray, deadline: float) -> np.ndarray:
 
 
 def cluster(world: World) -> np.ndarray:
-    """(n_envs, 9): the load of the coming batch against the whole cluster's capacity,
-    backlog and last latency against the deadline (log scale), nodes ready / on, active
-    partitions, last imbalance, utilization and deadline miss.
+    """(n_envs, 10): the load of the coming batch and of the last one against the whole
+    cluster's capacity (their difference is the trend a scheduler extrapolates: nodes
+    asked for now serve the batch after next), backlog and last latency against the
+    deadline (log scale), nodes ready / on, active partitions, last imbalance,
+    utilization and deadline miss.
 
     No progress through the episode: episodes end by truncation, and learners bootstrap
     there as if the stream went on, which is right only if the state shows no clock
@@ -91,6 +93,7 @@ def cluster(world: World) -> np.ndarray:
     demand = world.batches.batch_work[world.cursor] * world.rate_scale / capacity
     columns = [
         demand / 2.0,
+        last.work / capacity / 2.0,
         _log_scale(world.backlog, c.deadline),
         _log_scale(last.latency, c.deadline),
         world.nodes.n_ready / c.max_nodes,
