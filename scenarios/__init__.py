@@ -5,7 +5,9 @@ A scenario is a module in the pattern of PartLy and the particle envs (DESIGN.md
 ``reward(world)`` -> (team reward, weighted terms), ``observation(agent, world)`` and
 ``state(world)``, each working on all envs of a world at once, plus ``ROLES``: for each
 role, ``"learn"`` if the scenario can train it (it has an observation for it) or the
-baseline that fills it by default. :mod:`marl_part.scenarios.common` has the functions
+baseline that fills it by default. Optional: ``OBSERVATION_BOUNDS`` (the Box bounds)
+and ``ITEM_FEATURES`` (agent -> features per hot key, when that agent's observation
+starts with them, feature-major: what an item network reads per key). :mod:`marl_part.scenarios.common` has the functions
 most scenarios share. The shipped ones are :mod:`~marl_part.scenarios.partition`,
 :mod:`~marl_part.scenarios.autoscale`, :mod:`~marl_part.scenarios.dedup_route` and
 :mod:`~marl_part.scenarios.partition_schedule`; a user's plugs in as a dotted module

@@ -31,6 +31,7 @@ from marl_part.sim import features
 ROLES = {"partitioner": "learn", "scheduler": "static"}
 REWARD_WEIGHTS = {"balance": 1.0, "split": 1.0, "migration": 0.5}
 OBSERVATION_BOUNDS = (0.0, 1.0)
+ITEM_FEATURES = {"partitioner": 3}  # its observation starts with 3 features x K hot keys
 
 
 def make_world(config, n_envs=1):

@@ -39,6 +39,7 @@ REWARD_WEIGHTS = {"balance": 0.5, "deadline_miss": 1.0, "lateness": 0.5, "backlo
                   "node_cost": 0.5,
                   "split": 1.0, "migration": 1.0, "dedup": 0.5}
 OBSERVATION_BOUNDS = (0.0, 1.0)
+ITEM_FEATURES = {"partitioner": 3}  # its observation starts with 3 features x K hot keys
 
 
 def make_world(config, n_envs=1):

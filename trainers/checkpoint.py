@@ -39,7 +39,7 @@ from tianshou.data.batch import create_value
 from tianshou.data.utils.converter import from_hdf5, to_hdf5
 
 from marl_part import typed_yaml
-from marl_part.envs.joint import AgentLayout, JointLayout
+from marl_part.envs.joint import AgentLayout, Items, JointLayout
 from marl_part.errors import InputError
 
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -61,7 +61,8 @@ def _write_atomically(path: Path, write) -> None:
 def layout_to_dict(layout: JointLayout) -> dict:
     return {
         "agents": [{"name": a.name, "obs": [a.obs.start, a.obs.stop],
-                    "action": [a.action.start, a.action.stop], "nvec": list(a.nvec)}
+                    "action": [a.action.start, a.action.stop], "nvec": list(a.nvec),
+                    "items": [a.items.count, a.items.features] if a.items else None}
                    for a in layout.agents],
         "state": [layout.state.start, layout.state.stop],
         "obs_dim": layout.obs_dim,
@@ -71,7 +72,8 @@ def layout_to_dict(layout: JointLayout) -> dict:
 
 def layout_from_dict(data: dict) -> JointLayout:
     return JointLayout(
-        tuple(AgentLayout(a["name"], slice(*a["obs"]), slice(*a["action"]), tuple(a["nvec"]))
+        tuple(AgentLayout(a["name"], slice(*a["obs"]), slice(*a["action"]), tuple(a["nvec"]),
+                          Items(*a["items"]) if a.get("items") else None)
               for a in data["agents"]),
         slice(*data["state"]), data["obs_dim"], tuple(data.get("info_names", ())))
 

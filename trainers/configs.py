@@ -69,6 +69,9 @@ class PPOFamilyConfig:
     hidden_sizes: tuple[int, ...] = (64, 64)  # `hidden_size` 64, `layer_N` 1 (two hidden layers)
     input_layer_norm: bool = True  # `use_feature_normalization`
     actor_output_gain: float = 0.01  # `gain` of the last actor layer (orthogonal init)
+    # an agent deciding for items alike (the partitioner's hot keys) scores each with one
+    # network shared by the items (marl_part.trainers.nets.ItemNetwork), not one flat MLP
+    item_network: bool = False
 
     critic_input: ClassVar[Literal["state", "own_observation"]] = "state"
     shared_actor: ClassVar[bool] = False
@@ -126,6 +129,11 @@ class SharedMAPPOConfig(PPOFamilyConfig):
     algorithm: Literal["mappo_shared"] = "mappo_shared"
     shared_actor: ClassVar[bool] = True
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(not self.item_network, "item_network",
+                 "one actor shared by all agents has no per-item network; use mappo")
+
 
 @dataclass(frozen=True)
 class QLearningConfig:
@@ -151,6 +159,7 @@ class QLearningConfig:
     epsilon_anneal_fraction: float = 0.5
     max_grad_norm: float = 10.0  # `grad_norm_clip`
     hidden_sizes: tuple[int, ...] = (64, 64)  # `rnn_hidden_dim` 64 (feed-forward here)
+    item_network: bool = False  # utilities of items alike from one shared network
 
     on_policy: ClassVar[bool] = False
     mixer: ClassVar[Literal["monotonic", "agent_sum"]] = "monotonic"

@@ -197,9 +197,13 @@ def explained_variance(predicted: torch.Tensor, targets: torch.Tensor) -> float:
 def build(config: PPOFamilyConfig, layout: JointLayout) -> MAPPO:
     """MAPPO, IPPO or parameter-sharing MAPPO, as the config's class says."""
     dims = ActionDims.of(layout)
-    scorer_class = SharedScorer if config.shared_actor else AgentScorers
-    actor = scorer_class(layout, config.hidden_sizes, input_layer_norm=config.input_layer_norm,
-                         orthogonal_output_gain=config.actor_output_gain)
+    if config.shared_actor:
+        actor = SharedScorer(layout, config.hidden_sizes, input_layer_norm=config.input_layer_norm,
+                             orthogonal_output_gain=config.actor_output_gain)
+    else:
+        actor = AgentScorers(layout, config.hidden_sizes, input_layer_norm=config.input_layer_norm,
+                             orthogonal_output_gain=config.actor_output_gain,
+                             item_network=config.item_network)
     if config.critic_input == "state":
         critic = StateCritic(layout, config.hidden_sizes, input_layer_norm=config.input_layer_norm)
         critic_names = ("critic",)

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from marl_part.envs.joint import JointLayout
+from marl_part.envs.joint import AgentLayout, JointLayout
+from marl_part.errors import InputError
 from marl_part.trainers.action_dims import ActionDims
 
 
@@ -79,18 +80,67 @@ class _Scorer(nn.Module, ABC):
 
 
 class AgentScorers(_Scorer):
-    """One MLP per agent, each on its own observation slice (heterogeneous agents)."""
+    """One network per agent, each on its own observation slice (heterogeneous agents):
+    an MLP, or with ``item_network`` an :class:`ItemNetwork` for an agent that decides
+    for items (its layout's ``items``)."""
 
     def __init__(self, layout: JointLayout, hidden_sizes: tuple[int, ...], *,
-                 input_layer_norm: bool = False, orthogonal_output_gain: float | None = None):
+                 input_layer_norm: bool = False, orthogonal_output_gain: float | None = None,
+                 item_network: bool = False):
         super().__init__(layout)
+        if item_network and not any(a.items for a in layout.agents):
+            raise InputError("no agent here decides for items (a scenario's ITEM_FEATURES, "
+                             "not available with wrappers): set learner.item_network=false",
+                             "learner.item_network")
         self.nets = nn.ModuleList(
+            ItemNetwork(a, hidden_sizes, input_layer_norm=input_layer_norm,
+                        orthogonal_output_gain=orthogonal_output_gain)
+            if item_network and a.items else
             mlp(a.obs.stop - a.obs.start, hidden_sizes, sum(a.nvec),
                 input_layer_norm=input_layer_norm, orthogonal_output_gain=orthogonal_output_gain)
             for a in layout.agents)
 
     def agent_scores(self, agent: int, obs: torch.Tensor) -> torch.Tensor:
         return self._pad(agent, self.nets[agent](obs))
+
+
+class ItemNetwork(nn.Module):
+    """The scores of an agent that decides for items alike (the partitioner's hot keys),
+    from one small network shared by the items: per item, its features, its position
+    (i / count: hotter keys come first) and an embedding of the rest of the observation
+    (the context every item shares) -> the scores of that item's action dimensions.
+
+    What is learned for one key serves every key, where a flat MLP has a separate output
+    head per key, which the per-dimension credit of a 100-dimension action trains
+    slowly (deep sets; Zaheer et al., "Deep Sets", NeurIPS 2017)."""
+
+    def __init__(self, agent: AgentLayout, hidden_sizes: tuple[int, ...], *,
+                 input_layer_norm: bool = False, orthogonal_output_gain: float | None = None):
+        super().__init__()
+        items, width = agent.items, agent.obs.stop - agent.obs.start
+        self.count, self.features = items.count, items.features
+        self.dims_per_item = len(agent.nvec) // items.count
+        if len(agent.nvec) % items.count or len(set(agent.nvec)) != 1:
+            raise ValueError(f"agent '{agent.name}': {len(agent.nvec)} action dimensions of "
+                             f"choices {set(agent.nvec)} are no {items.count} alike items")
+        hidden = hidden_sizes[-1]
+        self.context = mlp(width - items.count * items.features, hidden_sizes[:-1] or (hidden,),
+                           hidden, input_layer_norm=input_layer_norm)
+        self.item = mlp(items.features + 1 + hidden, hidden_sizes,
+                        self.dims_per_item * agent.nvec[0], input_layer_norm=input_layer_norm,
+                        orthogonal_output_gain=orthogonal_output_gain)
+        self.register_buffer("position", torch.arange(items.count) / items.count,
+                             persistent=False)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """``(batch, obs width)`` -> ``(batch, sum of nvec)`` scores, item-major."""
+        batch, block = obs.shape[0], self.count * self.features
+        per_item = obs[:, :block].view(batch, self.features, self.count).transpose(1, 2)
+        context = torch.relu(self.context(obs[:, block:]))
+        inputs = torch.cat([per_item, self.position.expand(batch, self.count)[:, :, None],
+                            context[:, None, :].expand(batch, self.count, context.shape[1])],
+                           dim=2)
+        return self.item(inputs).reshape(batch, -1)
 
 
 class SharedScorer(_Scorer):

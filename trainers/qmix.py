@@ -207,7 +207,7 @@ class QMIX(OffPolicyAlgorithm[FactoredQPolicy], LaggedNetworkFullUpdateAlgorithm
 def build(config: QLearningConfig, layout: JointLayout) -> QMIX:
     """QMIX or independent DQN, as the config's class says."""
     dims = ActionDims.of(layout)
-    utilities = AgentScorers(layout, config.hidden_sizes)
+    utilities = AgentScorers(layout, config.hidden_sizes, item_network=config.item_network)
     if config.mixer == "monotonic":
         mixer = MonotonicMixer(dims.n_dims, layout.state.stop - layout.state.start,
                                config.mixing_embed_dim, config.hypernet_embed_dim)

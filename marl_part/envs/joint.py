@@ -23,6 +23,18 @@ import numpy as np
 
 
 @dataclass(frozen=True)
+class Items:
+    """An agent that decides for ``count`` items alike (the partitioner's hot keys):
+    its observation starts with ``features`` blocks of ``count`` values (feature f of
+    item i at ``f * count + i``), and its action dimensions are item-major (``count``
+    groups of ``len(nvec) / count``). A network may then score every item with one
+    function (:class:`~marl_part.trainers.nets.ItemScorers`)."""
+
+    count: int
+    features: int
+
+
+@dataclass(frozen=True)
 class AgentLayout:
     """One agent's place in the joint vectors."""
 
@@ -30,6 +42,7 @@ class AgentLayout:
     obs: slice  # this agent's observation within the flat joint observation
     action: slice  # this agent's dimensions within the joint MultiDiscrete action
     nvec: tuple[int, ...]  # choices per action dimension
+    items: Items | None = None  # the items it decides for, if its scenario says so
 
 
 @dataclass(frozen=True)
@@ -43,12 +56,14 @@ class JointLayout:
 
     @classmethod
     def of(cls, obs_sizes: dict[str, int], nvecs: dict[str, tuple[int, ...]],
-           state_size: int, info_names: tuple[str, ...] = ()) -> JointLayout:
+           state_size: int, info_names: tuple[str, ...] = (),
+           items: dict[str, Items] | None = None) -> JointLayout:
         agents, obs_at, act_at = [], 0, 0
         for name, size in obs_sizes.items():
             nvec = tuple(int(n) for n in nvecs[name])
             agents.append(AgentLayout(name, slice(obs_at, obs_at + size),
-                                      slice(act_at, act_at + len(nvec)), nvec))
+                                      slice(act_at, act_at + len(nvec)), nvec,
+                                      (items or {}).get(name)))
             obs_at, act_at = obs_at + size, act_at + len(nvec)
         return cls(tuple(agents), slice(obs_at, obs_at + state_size), obs_at + state_size,
                    tuple(info_names))

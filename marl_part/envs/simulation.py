@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from marl_part.baselines import make_baseline
+from marl_part.envs.joint import Items
 from marl_part.errors import InputError
 from marl_part.scenarios import LEARN, load_scenario
 from marl_part.sim.world import StepRecord, World
@@ -58,6 +59,13 @@ class Simulation:
         """``reward_terms/<term>`` and ``metrics/<name>``: what every step reports."""
         return (tuple(f"reward_terms/{term}" for term in self.world.reward_weights)
                 + tuple(f"metrics/{name}" for name in StepRecord.METRICS))
+
+    def observation_items(self) -> dict[str, Items]:
+        """The agents whose observation begins with per-item features (the scenario's
+        ``ITEM_FEATURES``: agent -> features per hot key), as :class:`Items`."""
+        features = getattr(self.scenario, "ITEM_FEATURES", {})
+        return {agent: Items(self.world.hot_keys, features[agent])
+                for agent in self.agents if agent in features}
 
     def action_nvec(self, agent: str) -> tuple[int, ...]:
         world = self.world

@@ -61,7 +61,8 @@ class BatchedVectorEnv(ScalarSums, BaseVectorEnv):
         observations, state = simulation.observations(), simulation.state()
         self.layout = JointLayout.of({a: o.shape[1] for a, o in observations.items()},
                                      {a: simulation.action_nvec(a) for a in simulation.agents},
-                                     state.shape[1], simulation.info_names)
+                                     state.shape[1], simulation.info_names,
+                                     simulation.observation_items())
         self._spaces = {
             "observation_space": gym.spaces.Box(-np.inf, np.inf, (self.layout.obs_dim,),
                                                 np.float32),

@@ -10,6 +10,7 @@ import torch
 from tianshou.data import Batch
 from trainer_cases import SMALL_CONFIGS, game_layout
 
+from marl_part.errors import InputError
 from marl_part.trainers.action_dims import ActionDims
 from marl_part.trainers.distributions import FactorizedCategorical
 from marl_part.trainers.nets import AgentScorers, SharedScorer
@@ -151,3 +152,36 @@ def test_mappo_steps_actors_and_critic_with_their_own_adam():
     critic_params = {id(p) for p in algorithm.critic.parameters()}
     assert {id(p) for g in actor_optim._optim.param_groups for p in g["params"]} == actor_params
     assert {id(p) for g in critic_optim._optim.param_groups for p in g["params"]} == critic_params
+
+
+def test_an_item_network_scores_every_hot_key_with_one_function():
+    from marl_part.envs.joint import Items, JointLayout
+    from marl_part.trainers.nets import ItemNetwork
+
+    k, features, ways, choices = 5, 3, 2, 4
+    layout = JointLayout.of({"partitioner": k * features + 7, "scheduler": 4},
+                            {"partitioner": (choices,) * (k * ways), "scheduler": (3,)}, 6,
+                            items={"partitioner": Items(k, features)})
+    torch.manual_seed(0)
+    scorers = AgentScorers(layout, (16, 16), item_network=True)
+    assert isinstance(scorers.nets[0], ItemNetwork) and not isinstance(scorers.nets[1],
+                                                                       ItemNetwork)
+    obs = torch.rand(2, layout.obs_dim)
+    assert scorers.agent_scores(0, obs[:, layout.agents[0].obs]).shape == (2, k * ways, choices)
+    # without the position feature, swapping the features of keys 1 and 3 swaps their scores
+    scorers.nets[0].position.zero_()
+    scores = scorers.agent_scores(0, obs[:, layout.agents[0].obs])
+    swapped = obs.clone()
+    for f in range(features):
+        swapped[:, [f * k + 1, f * k + 3]] = obs[:, [f * k + 3, f * k + 1]]
+    again = scorers.agent_scores(0, swapped[:, layout.agents[0].obs])
+    torch.testing.assert_close(again[:, 2:4], scores[:, 6:8])
+    torch.testing.assert_close(again[:, 6:8], scores[:, 2:4])
+    torch.testing.assert_close(again[:, :2], scores[:, :2])
+    from marl_part.trainers.checkpoint import layout_from_dict, layout_to_dict
+    assert layout_from_dict(layout_to_dict(layout)) == layout  # checkpoints keep the items
+
+
+def test_item_network_needs_an_agent_with_items():
+    with pytest.raises(InputError, match="no agent here decides for items"):
+        AgentScorers(game_layout(), (8,), item_network=True)
