@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 from conftest import small_config
@@ -89,33 +85,6 @@ def test_train_refuses_mismatches_with_exit_2(change, message, tmp_path, write_c
     monkeypatch.chdir(tmp_path)
     assert main(["train", str(write_config({**tiny_config(), **change}))]) == 2
     assert message in capsys.readouterr().err
-
-
-def test_a_killed_training_run_resumes_from_its_checkpoint(tmp_path, write_config):
-    train = {**TINY_TRAIN, "budget_env_steps": 1024, "eval_every_env_steps": 256}
-    config = write_config(tiny_config(train=train))
-    command = [sys.executable, "-m", "marl_part.cli", "train"]
-    process = subprocess.Popen(command + [str(config), "--no-progress"], cwd=tmp_path,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 240
-    while time.time() < deadline and process.poll() is None:
-        runs = list((tmp_path / "runs").glob("*/checkpoint.pt")) if (tmp_path / "runs").exists() else []
-        if runs:
-            break
-        time.sleep(0.2)
-    assert process.poll() is None, "the run ended before it could be killed"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    run_dir = only_run_dir(tmp_path)
-    assert not (run_dir / "eval.json").exists()
-    resumed = subprocess.run(command + ["--resume", str(run_dir), "--no-progress"], cwd=tmp_path,
-                             capture_output=True, text=True, timeout=300)
-    assert resumed.returncode == 0, resumed.stderr
-    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
-    events.Reload()
-    steps = [e.step for e in events.Scalars("eval/episode_reward")]
-    assert steps == sorted(set(steps)) and steps[-1] >= 1024
-    assert (run_dir / "eval.json").exists()
 
 
 def test_ablate_tables_learners_and_baselines_over_seeds(tmp_path, write_config, monkeypatch,

@@ -1,15 +1,17 @@
-"""Checkpoints: everything needed to continue a run, written atomically, checksummed.
+"""Checkpoints: everything needed to continue a run exactly, written atomically, checksummed.
 
 A checkpoint (``checkpoint.pt`` in the run directory) holds the algorithm's state dict
 (networks, target networks, optimizers, value-normalizer statistics, step counters and
 epsilon), the trainer's progress (epoch, env step, update step, run totals the logger
-keeps), the Python, numpy and
-torch RNG states, the algorithm config and the joint layout. It contains only tensors
-and plain data, so it loads with ``torch.load(weights_only=True)`` (no code runs).
-Off-policy runs also keep their replay buffer beside it (``replay_buffer-<env
-step>.h5``, named in the checkpoint): the filled slots of each env's sub-buffer,
-lzf-compressed, and the counters that place them (its sampling RNG state is pickled,
-so read a buffer back only from your own runs).
+keeps), the Python, numpy and torch RNG states, the algorithm config, the joint layout,
+and the collectors' state as a :mod:`marl_part.snapshot` record: the training and
+evaluation envs (every world, cluster, fingerprint store and baseline array, each
+env's seed sequence), the observations the next collection starts from, and the
+replay buffer's counters and sampling generator. It contains only tensors and plain
+data (numpy arrays are stored as byte tensors), so it loads with
+``torch.load(weights_only=True)`` (no code runs). Off-policy runs also keep their
+replay buffer's transitions beside it (``replay_buffer-<env step>.h5``, named in the
+checkpoint): the filled slots of each env's sub-buffer, lzf-compressed.
 
 Integrity: the checkpoint file is a container of the serialized payload and its
 SHA-256, and the checkpoint holds the SHA-256 of its replay buffer; both are verified
@@ -44,9 +46,9 @@ from marl_part.errors import InputError
 
 CHECKPOINT_FILE = "checkpoint.pt"
 REPLAY_BUFFER_GLOB = "replay_buffer-*.h5"
-SUB_BUFFER_COUNTERS = ("_insertion_idx", "_size", "last_index", "_ep_return", "_ep_len",
-                       "_ep_start_idx")
 FORMAT_VERSION = 2
+ARRAY_TAG = "__ndarray__"
+NUMPY_PARTS = ("rng", "collectors")  # the parts that hold numpy arrays
 
 
 def _write_atomically(path: Path, write) -> None:
@@ -96,25 +98,38 @@ def layout_mismatch(ours: JointLayout, theirs: JointLayout) -> str | None:
 
 
 def rng_state() -> dict:
-    numpy_state = np.random.get_state(legacy=False)
-    return {
-        "python": random.getstate(),
-        "numpy": {"bit_generator": numpy_state["bit_generator"],
-                  "key": torch.from_numpy(numpy_state["state"]["key"].astype(np.int64)),
-                  "pos": numpy_state["state"]["pos"],
-                  "has_gauss": numpy_state["has_gauss"], "gauss": numpy_state["gauss"]},
-        "torch": torch.get_rng_state(),
-    }
+    return {"python": random.getstate(), "numpy": np.random.get_state(legacy=False),
+            "torch": torch.get_rng_state()}
 
 
 def set_rng_state(state: dict) -> None:
     random.setstate(state["python"])
-    numpy_state = state["numpy"]
-    np.random.set_state({"bit_generator": numpy_state["bit_generator"],
-                         "state": {"key": numpy_state["key"].numpy().astype(np.uint32),
-                                   "pos": numpy_state["pos"]},
-                         "has_gauss": numpy_state["has_gauss"], "gauss": numpy_state["gauss"]})
+    np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])
+
+
+def _storable(value: Any) -> Any:
+    """``value`` (dicts, lists, tuples and plain values) with every numpy array as a
+    byte tensor, its dtype and shape."""
+    if isinstance(value, np.ndarray):
+        data = np.ascontiguousarray(value).reshape(-1).view(np.uint8)
+        return {ARRAY_TAG: torch.from_numpy(data.copy()), "dtype": value.dtype.str,
+                "shape": list(value.shape)}
+    if isinstance(value, dict):
+        return {key: _storable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_storable(item) for item in value)
+    return value
+
+
+def _from_storable(value: Any) -> Any:
+    if isinstance(value, dict):
+        if ARRAY_TAG in value:
+            return value[ARRAY_TAG].numpy().view(np.dtype(value["dtype"])).reshape(value["shape"])
+        return {key: _from_storable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_from_storable(item) for item in value)
+    return value
 
 
 def _sha256(path: Path) -> str:
@@ -124,9 +139,11 @@ def _sha256(path: Path) -> str:
 
 def save_checkpoint(path: Path, *, config: Any, layout: JointLayout, algorithm: torch.nn.Module,
                     epoch: int, env_step: int, update_step: int,
-                    cumulative: dict[str, float], replay_buffer: dict | None = None) -> None:
-    """Write the checkpoint; ``replay_buffer`` is what :func:`save_replay_buffer`
-    returned for the buffer saved with it (off-policy runs)."""
+                    cumulative: dict[str, float], collectors: dict | None = None,
+                    replay_buffer: dict | None = None) -> None:
+    """Write the checkpoint; ``collectors`` is the snapshot record of the run's
+    collectors, ``replay_buffer`` what :func:`save_replay_buffer` returned for the
+    buffer saved with it (off-policy runs)."""
     payload = {
         "algorithm": config.algorithm,
         "config": typed_yaml.to_dict(config),
@@ -134,7 +151,8 @@ def save_checkpoint(path: Path, *, config: Any, layout: JointLayout, algorithm: 
         "algorithm_state": algorithm.state_dict(),
         "progress": {"epoch": epoch, "env_step": env_step, "update_step": update_step,
                      "cumulative": dict(cumulative)},
-        "rng": rng_state(),
+        "rng": _storable(rng_state()),
+        "collectors": _storable(collectors),
         "replay_buffer": replay_buffer,
     }
     serialized = io.BytesIO()
@@ -158,7 +176,8 @@ def load_checkpoint(path: str | Path) -> dict:
     if hashlib.sha256(data).hexdigest() != container.get("sha256"):
         raise InputError("checkpoint is corrupt: its content does not match its SHA-256 "
                          "checksum", str(path))
-    return _load_plain(io.BytesIO(data), path)
+    checkpoint = _load_plain(io.BytesIO(data), path)
+    return checkpoint | {key: _from_storable(checkpoint[key]) for key in NUMPY_PARTS}
 
 
 def _load_plain(source, path: Path):
@@ -181,19 +200,22 @@ def check_layout(checkpoint: dict, path: str | Path, layout: JointLayout) -> Non
         raise InputError(f"checkpoint does not fit this run: {mismatch}", str(path))
 
 
+def buffer_data(buffer: ReplayBufferManager) -> list:
+    """The transition arrays of ``buffer`` and its sub-buffers (the counters beside
+    them are collector state, in the checkpoint's snapshot)."""
+    return [buffer._meta, *(sub._meta for sub in buffer.buffers)]
+
+
 def save_replay_buffer(run_dir: Path, buffer: ReplayBufferManager, env_step: int) -> dict:
-    """Write the filled part of ``buffer`` (a pickle of the whole buffer holds every slot
-    twice, once in the manager and once in its sub-buffers, empty slots included) to
-    ``run_dir``; returns its file name and SHA-256, for the checkpoint to hold."""
-    saved = {"meta": buffer._meta[_filled_slots(buffer, [sub._size for sub in buffer.buffers])],
-             "counters": {name: np.array([getattr(sub, name) for sub in buffer.buffers])
-                          for name in SUB_BUFFER_COUNTERS},
-             "last_index": buffer.last_index, "lengths": buffer._lengths,
-             "random_state": buffer._random_state.get_state()}
+    """Write the transitions in the filled slots of ``buffer`` (a pickle of the whole
+    buffer holds every slot twice, once in the manager and once in its sub-buffers,
+    empty slots included) to ``run_dir``; returns the file's name and SHA-256, for the
+    checkpoint to hold."""
+    filled = buffer._meta[_filled_slots(buffer)]
 
     def write(f) -> None:
         with h5py.File(f, "w") as h5:
-            to_hdf5(saved, h5, compression="lzf")
+            to_hdf5({"meta": filled}, h5, compression="lzf")
 
     path = Path(run_dir) / REPLAY_BUFFER_GLOB.replace("*", str(env_step))
     _write_atomically(path, write)
@@ -208,14 +230,10 @@ def remove_other_replay_buffers(run_dir: Path, keep: str) -> None:
 
 
 def load_replay_buffer(run_dir: Path, saved: dict, into: ReplayBufferManager) -> None:
-    """Fill ``into`` (an empty buffer of the run's size) with the buffer a checkpoint
-    names (``saved``: its file and SHA-256); a missing or corrupt file is an
-    :class:`InputError`.
-
-    The episodes the kill cut short are marked truncated, so n-step returns stop at
-    their last transition and bootstrap from its (valid) next observation instead of
-    running on into the episodes the resumed run appends.
-    """
+    """Fill the slots of ``into`` (a buffer whose counters the checkpoint's snapshot has
+    restored) with the transitions of the file a checkpoint names (``saved``: its name
+    and SHA-256); a missing or corrupt file is an :class:`InputError`. Episodes the
+    checkpoint cut continue in the restored envs, so they are left open."""
     path = Path(run_dir) / saved["file"]
     if not path.is_file():
         raise InputError("the replay buffer of this checkpoint is missing", str(path))
@@ -223,28 +241,14 @@ def load_replay_buffer(run_dir: Path, saved: dict, into: ReplayBufferManager) ->
         raise InputError("replay buffer is corrupt: its content does not match the SHA-256 "
                          "checksum in its checkpoint", str(path))
     with h5py.File(path, "r") as h5:
-        saved = from_hdf5(h5)
-    counters = saved["counters"]
-    meta = saved["meta"]
+        meta = from_hdf5(h5)["meta"]
     full = create_value(meta[0], into.maxsize)
-    full[_filled_slots(into, counters["_size"])] = meta
+    full[_filled_slots(into)] = meta
     into.set_batch(full)
-    for index, sub in enumerate(into.buffers):
-        for name in SUB_BUFFER_COUNTERS:
-            value = counters[name][index]
-            setattr(sub, name, value if isinstance(value, np.ndarray) else value.item())
-    into.last_index, into._lengths = saved["last_index"], saved["lengths"]
-    into._random_state.set_state(saved["random_state"])
-    cut = into.unfinished_index()
-    into.truncated[cut] = True
-    into.done[cut] = True
-    for sub in into.buffers:  # Tianshou has no public call to start a new episode
-        sub._ep_return, sub._ep_len = 0.0, 0
-        sub._ep_start_idx = sub._insertion_idx
 
 
-def _filled_slots(buffer: ReplayBufferManager, sizes) -> np.ndarray:
-    """Indices of the slots each sub-buffer has written (its first ``size``; all once it
-    has wrapped around)."""
-    return np.concatenate([offset + np.arange(size)
-                           for offset, size in zip(buffer._offset, sizes, strict=True)])
+def _filled_slots(buffer: ReplayBufferManager) -> np.ndarray:
+    """Indices of the slots each sub-buffer has written (its first ``_size``; all once
+    it has wrapped around)."""
+    return np.concatenate([offset + np.arange(sub._size)
+                           for offset, sub in zip(buffer._offset, buffer.buffers, strict=True)])

@@ -2,8 +2,11 @@
 
 :func:`train` is the one entry point the CLI calls. An epoch of Tianshou's trainer is
 ``eval_every_env_steps`` of training followed by an evaluation; a checkpoint is written
-at the end of every epoch, so a killed run resumed with ``resume=True`` continues from
-its last evaluation with the same step numbering in TensorBoard.
+at the end of every epoch, just before that evaluation. A killed run resumed with
+``resume=True`` restores everything the checkpoint holds (networks, optimizers, envs,
+collectors, replay buffer, every random generator), evaluates as its predecessor was
+about to, and continues exactly as the unkilled run would have: the same TensorBoard
+scalars (wall-clock rates aside) and the same final evaluation.
 """
 
 from __future__ import annotations
@@ -21,11 +24,12 @@ from tianshou.data import Collector
 from tianshou.env import BaseVectorEnv
 from torch.utils.tensorboard import SummaryWriter
 
-from marl_part import typed_yaml
+from marl_part import snapshot, typed_yaml
 from marl_part.envs.joint import JointLayout
 from marl_part.errors import InputError
 from marl_part.trainers.checkpoint import (
     CHECKPOINT_FILE,
+    buffer_data,
     check_layout,
     checkpoint_config,
     load_checkpoint,
@@ -59,6 +63,28 @@ class TeamCollector(Collector):
             stats = super()._collect(*args, **kwargs)
         stats.info_sums, stats.info_steps = self.env.take_scalar_sums()
         return stats
+
+
+def collector_state(collectors: dict[str, Collector]) -> dict:
+    """The snapshot record of ``collectors``: their envs, the observations the next
+    collection starts from, their buffers' counters and sampling generators; not their
+    policy (a callable, so code to a snapshot) nor the transitions (the replay buffer
+    file holds those)."""
+    return snapshot.capture(collectors, skip=[data for collector in collectors.values()
+                                              for data in buffer_data(collector.buffer)])
+
+
+def restore_collectors(collectors: dict[str, Collector], checkpoint: dict,
+                       run_dir: Path) -> None:
+    """Put ``collectors`` (built as the run built them) back in the state the
+    checkpoint holds, with the transitions of its replay buffer file, if it names one."""
+    try:
+        snapshot.restore(collectors, checkpoint["collectors"])
+    except snapshot.SnapshotError as exc:  # e.g. written by a version whose envs held other objects
+        raise InputError(f"the checkpoint's envs do not fit this run's: {exc}",
+                         str(run_dir / CHECKPOINT_FILE)) from None
+    if checkpoint["replay_buffer"] is not None:
+        load_replay_buffer(run_dir, checkpoint["replay_buffer"], collectors["train"].buffer)
 
 
 def warm_start(algorithm: Algorithm, path: str | Path, config: Any, layout: JointLayout) -> None:
@@ -106,10 +132,10 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
     (any ``BaseVectorEnv``; each env is seeded through ``seed()``). The evaluation
     interval is rounded up to whole collections (the config's env steps per collection,
     rounded up to a multiple of the number of train envs), the budget to whole
-    intervals. ``resume`` continues the run in ``run_dir`` from its checkpoint;
-    ``init_from`` warm-starts a fresh run's networks from another run's checkpoint.
-    Returns a summary dict: env steps done, last eval reward, best eval reward since
-    this (re)start, checkpoint path, wall time.
+    intervals. ``resume`` continues the run in ``run_dir`` exactly from its
+    checkpoint; ``init_from`` warm-starts a fresh run's networks from another run's
+    checkpoint. Returns a summary dict: env steps of the whole run, last eval reward,
+    best eval reward since this (re)start, checkpoint path, wall time.
 
     ``torch_threads`` defaults to 1: the 64-unit networks gain ~15% from a second
     thread on an idle 2-core machine, but lose up to 7x when the cores are shared
@@ -148,21 +174,21 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
         warm_start(algorithm, init_from, algo_config, layout)
     if restored:
         algorithm.load_state_dict(checkpoint["algorithm_state"])
-        set_rng_state(checkpoint["rng"])
 
     train_envs, test_envs = make_train_envs(), make_test_envs()
-    start_step = restored[1] if restored else 0
-    streams = RunStreams.of([seed, start_step] if restored else seed, len(train_envs),
-                            len(test_envs))
-    train_envs.seed(list(streams.train_envs))
-    test_envs.seed(list(streams.test_envs))
     buffer = spec.make_buffer(algo_config, len(train_envs))
-    buffer._random_state = np.random.RandomState(streams.buffer_sampling)
-    if restored and not algo_config.on_policy:
-        load_replay_buffer(run_dir, checkpoint["replay_buffer"], buffer)
     train_collector = TeamCollector(algorithm, train_envs, buffer, exploration_noise=True,
-                                      collect_stats_class=TeamCollectStats)
+                                    collect_stats_class=TeamCollectStats)
     test_collector = TeamCollector(algorithm, test_envs, collect_stats_class=TeamCollectStats)
+    collectors = {"train": train_collector, "test": test_collector}
+    if restored:
+        restore_collectors(collectors, checkpoint, run_dir)
+    else:
+        streams = RunStreams.of(seed, len(train_envs), len(test_envs))
+        train_envs.seed(list(streams.train_envs))
+        test_envs.seed(list(streams.test_envs))
+        buffer._random_state = np.random.RandomState(streams.buffer_sampling)
+    start_step = restored[1] if restored else 0
 
     writer = SummaryWriter(str(run_dir), purge_step=start_step + 1 if restored else None)
     logger = TeamLogger(writer, info_names=layout.info_names,
@@ -177,7 +203,9 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
                          save_replay_buffer(run_dir, train_collector.buffer, env_step))
         save_checkpoint(checkpoint_path, config=algo_config, layout=layout, algorithm=algorithm,
                         epoch=epoch, env_step=env_step, update_step=update_step,
-                        cumulative=logger.cumulative, replay_buffer=replay_buffer)
+                        cumulative=logger.cumulative,
+                        collectors=collector_state(collectors),
+                        replay_buffer=replay_buffer)
         if replay_buffer is not None:
             remove_other_replay_buffers(run_dir, keep=replay_buffer["file"])
         return str(checkpoint_path)
@@ -193,12 +221,15 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
         test_step_num_episodes=eval_episodes, max_epochs=ceil(budget_env_steps / eval_every),
         epoch_num_steps=eval_every, training_fn=on_training_step, save_checkpoint_fn=save,
         resume_from_log=restored is not None, logger=logger, verbose=False, show_progress=False)
-    try:
-        info = algorithm.run_training(params)
+    trainer = algorithm.create_trainer(params)
+    if restored:  # last, so that building nothing above draws from them
+        set_rng_state(checkpoint["rng"])
+    try:  # a resumed run's collectors continue where they were: no reset
+        info = trainer.run(reset_collectors=restored is None)
     finally:
         logger.finalize()
         train_envs.close()
         test_envs.close()
-    return {"algorithm": algo_config.algorithm, "env_steps": start_step + info.train_step,
+    return {"algorithm": algo_config.algorithm, "env_steps": info.train_step,
             "last_eval_reward": logger.last_eval_reward, "best_eval_reward": info.best_reward,
             "checkpoint": str(checkpoint_path), "wall_time_s": time.time() - started}

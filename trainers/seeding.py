@@ -31,7 +31,7 @@ class RunStreams:
     buffer_sampling: np.ndarray  # uint32 words, a seed for numpy's RandomState
 
     @classmethod
-    def of(cls, seed: int | list[int], n_train_envs: int, n_test_envs: int) -> RunStreams:
+    def of(cls, seed: int, n_train_envs: int, n_test_envs: int) -> RunStreams:
         train, test, sampling = np.random.SeedSequence(seed).spawn(3)
         return cls(tuple(_entropy(child) for child in train.spawn(n_train_envs)),
                    tuple(_entropy(child) for child in test.spawn(n_test_envs)),

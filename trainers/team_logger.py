@@ -34,18 +34,32 @@ from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
 
 EVAL_REWARD = "eval/episode_reward"
+EVAL_EPISODES = (EVAL_REWARD, f"{EVAL_REWARD}_std", "eval/episode_length")
 CUMULATIVE_INFO = ("metrics/deadline_miss",)  # info entries also summed over the whole run
+STEPS_PER_SECOND = "train/env_steps_per_second"
+WALL_CLOCK = (STEPS_PER_SECOND,)  # the scalars that depend on the machine's speed
 
 
-def read_scalars(log_dir: str, tag: str) -> dict[int, float]:
-    """``tag``'s value at each step in the event files of ``log_dir``. A resumed run
+def read_all_scalars(log_dir: str, wall_clock: bool = True) -> dict[str, dict[int, float]]:
+    """Every tag's value at each step in the event files of ``log_dir`` (without the
+    wall-clock rates, which no two runs share, unless ``wall_clock``). A resumed run
     logs again the steps its killed predecessor logged after the checkpoint; the value
     written last wins (what TensorBoard's purge keeps, read without its warning)."""
     events = EventAccumulator(log_dir, size_guidance={SCALARS: 0}, purge_orphaned_data=False)
     events.Reload()
-    if tag not in events.Tags()[SCALARS]:
-        return {}
-    return {e.step: e.value for e in sorted(events.Scalars(tag), key=lambda e: e.wall_time)}
+    return {tag: {e.step: e.value for e in sorted(events.Scalars(tag), key=lambda e: e.wall_time)}
+            for tag in events.Tags()[SCALARS] if wall_clock or tag not in WALL_CLOCK}
+
+
+def read_scalars(log_dir: str, tag: str) -> dict[int, float]:
+    """``tag``'s value at each step in ``log_dir`` (see :func:`read_all_scalars`)."""
+    return read_all_scalars(log_dir).get(tag, {})
+
+
+def logged_at(log_dir: str, step: int, tags: tuple[str, ...]) -> bool:
+    """Whether every one of ``tags`` has a value at ``step`` in ``log_dir``."""
+    scalars = read_all_scalars(log_dir)
+    return all(step in scalars.get(tag, {}) for tag in tags)
 
 
 class TeamLogger(TensorboardLogger):
@@ -73,10 +87,12 @@ class TeamLogger(TensorboardLogger):
         self._updates = restored[2] if restored else 0
         self.cumulative: dict[str, float] = dict(cumulative or {})
         self._last_write = (start, time.time())
-        # Resuming, the trainer first re-evaluates the restored weights; the killed run
-        # logged that evaluation right after its checkpoint unless killed in between.
-        self._skip_restored_eval = restored is not None and restored[1] in read_scalars(
-            writer.log_dir, EVAL_REWARD)
+        # Resuming, the trainer first re-evaluates the restored weights, as the killed run
+        # did right after its checkpoint; written again (the same values) unless the
+        # killed run wrote all of it before the kill
+        self._eval_tags = EVAL_EPISODES + tuple(f"eval/{name}" for name in info_names)
+        self._skip_restored_eval = restored is not None and logged_at(
+            writer.log_dir, restored[1], self._eval_tags)
 
     def _named(self, sums) -> dict[str, float]:
         """The collected sums of ``info["scalars"]``, by their names."""
@@ -106,7 +122,7 @@ class TeamLogger(TensorboardLogger):
     def _write_training(self, step: int) -> None:
         last_step, last_time = self._last_write
         seconds = max(time.time() - last_time, 1e-9)
-        scalars = {"train/env_steps_per_second": (step - last_step) / seconds,
+        scalars = {STEPS_PER_SECOND: (step - last_step) / seconds,
                    "train/updates": self._updates}
         if self._pending_returns:
             scalars["train/episode_reward"] = float(np.mean(self._pending_returns))
@@ -138,12 +154,9 @@ class TeamLogger(TensorboardLogger):
             self._skip_restored_eval = False
             return
         steps = max(log_data["info_steps"], 1)
-        scalars = {EVAL_REWARD: self.last_eval_reward,
-                   "eval/episode_reward_std": float(returns.std()),
-                   "eval/episode_length": float(np.mean(log_data["lens"]))}
-        scalars.update({f"eval/{key}": total / steps
-                        for key, total in self._named(log_data["info_sums"]).items()})
-        self._scalars(step, scalars)
+        values = [self.last_eval_reward, float(returns.std()), float(np.mean(log_data["lens"]))]
+        values += [total / steps for total in self._named(log_data["info_sums"]).values()]
+        self._scalars(step, dict(zip(self._eval_tags, values)))
         self.writer.flush()
 
     def log_info_data(self, log_data: dict, step: int) -> None:
@@ -154,9 +167,9 @@ class TeamLogger(TensorboardLogger):
                   save_checkpoint_fn: Callable[[int, int, int], str] | None = None) -> None:
         if env_step > self.last_log_training_step:  # every checkpoint step gets a point
             self._write_training(env_step)
+        self.writer.flush()  # on disk before the checkpoint: a resumed run writes it no more
         if save_checkpoint_fn is not None:
             save_checkpoint_fn(epoch, env_step, update_step)
-        self.writer.flush()
 
     def restore_data(self) -> tuple[int, int, int]:
         """The progress stored in the checkpoint being resumed (not the event file, which

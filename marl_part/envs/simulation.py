@@ -35,6 +35,8 @@ class Simulation:
     """``knobs`` (role -> knob -> per-env array) replace the knob values of the baselines
     the config names, env by env (how ``marl-part tune`` runs many settings at once)."""
 
+    SNAPSHOT_STATIC = ("config",)  # data, not state (marl_part.snapshot)
+
     def __init__(self, config: EnvConfig, n_envs: int = 1,
                  knobs: dict[str, dict[str, np.ndarray]] | None = None):
         self.config = config

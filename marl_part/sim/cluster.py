@@ -82,6 +82,8 @@ class ClusterConfig:
 class Nodes:
     """Per env, per node: off, provisioning (steps left) or ready."""
 
+    SNAPSHOT_STATIC = ("config",)  # data, not state (marl_part.snapshot)
+
     def __init__(self, config: ClusterConfig, n_envs: int):
         self.config = config
         self.speed = config.node_speed

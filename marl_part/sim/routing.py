@@ -57,6 +57,8 @@ class Placement:
 class BatchView:
     """The current micro-batch of each env, as flat key-row (and tuple) arrays."""
 
+    SNAPSHOT_STATIC = ("batches",)  # data, not state (marl_part.snapshot)
+
     def __init__(self, batches: Batches, cursor: np.ndarray, hot_keys: int, n_active: np.ndarray,
                  n_partitions: int):
         self.batches, self.cursor, self.n_envs = batches, cursor, len(cursor)

@@ -170,6 +170,8 @@ class WorldSettings:
 class World:
     """n_envs independent copies of the stream-processing world, stepped together."""
 
+    SNAPSHOT_STATIC = ("settings", "batches", "cluster")  # data, not state (marl_part.snapshot)
+
     def __init__(self, settings: WorldSettings, batches: Batches, n_envs: int = 1,
                  reward_weights: dict[str, float] | None = None):
         self.settings, self.batches, self.n_envs = settings, batches, n_envs

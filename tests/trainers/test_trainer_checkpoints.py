@@ -13,11 +13,13 @@ from tianshou.data import Batch, Collector, VectorReplayBuffer
 from tianshou.utils.torch_utils import policy_within_training_step
 from trainer_cases import SMALL_CONFIGS, game_layout, vector_envs
 
+from marl_part import snapshot
 from marl_part.envs.joint import JointLayout
 from marl_part.errors import InputError
 from marl_part.trainers.acting import load_actor
 from marl_part.trainers.checkpoint import (
     CHECKPOINT_FILE,
+    buffer_data,
     load_checkpoint,
     load_replay_buffer,
     save_checkpoint,
@@ -25,7 +27,7 @@ from marl_part.trainers.checkpoint import (
     set_rng_state,
 )
 from marl_part.trainers.registry import algorithm_spec
-from marl_part.trainers.runner import train, warm_start
+from marl_part.trainers.runner import TeamCollector, restore_collectors, train, warm_start
 from marl_part.trainers.seeding import seed_everything
 
 TINY_BUDGET = 1024
@@ -175,11 +177,27 @@ def test_replay_buffer_is_kept_with_its_checkpoint(tiny_runs):
     # the checkpoint names its own buffer; the buffers of earlier checkpoints are gone
     assert checkpoint["replay_buffer"]["file"] == f"replay_buffer-{env_step}.h5"
     assert [p.name for p in run_dir.glob("replay_buffer*")] == [f"replay_buffer-{env_step}.h5"]
-    buffer = algorithm_spec("qmix").make_buffer(SMALL_CONFIGS["qmix"], 4)
-    load_replay_buffer(run_dir, checkpoint["replay_buffer"], buffer)
+    config, spec = SMALL_CONFIGS["qmix"], algorithm_spec("qmix")
+    algorithm = spec.build(config, game_layout())
+    collectors = {"train": TeamCollector(algorithm, vector_envs(4)(), spec.make_buffer(config, 4)),
+                  "test": TeamCollector(algorithm, vector_envs(4)())}
+    restore_collectors(collectors, checkpoint, run_dir)
+    buffer = collectors["train"].buffer
     assert len(buffer) == env_step
-    assert len(buffer.unfinished_index()) == 0  # episodes cut by the stop end truncated
-    assert buffer.truncated.sum() == env_step // 8 + 4 - 4 * (env_step % 8 == 0)
+    # every episode (8 steps) ended by its own truncation; none was cut by the checkpoint
+    assert buffer.truncated.sum() == buffer.done.sum() == env_step // 8
+
+
+def test_a_checkpoint_whose_envs_do_not_fit_is_refused(tiny_runs):
+    checkpoint = load_checkpoint(tiny_runs["mappo"] / CHECKPOINT_FILE)
+    config, spec = SMALL_CONFIGS["mappo"], algorithm_spec("mappo")
+    algorithm = spec.build(config, game_layout())
+    collectors = {"train": TeamCollector(algorithm, vector_envs(4)(), spec.make_buffer(config, 4)),
+                  "test": TeamCollector(algorithm, vector_envs(4)())}
+    collectors["test"].env.workers[2].env = None  # as if the envs had another structure
+    with pytest.raises(InputError, match=r"checkpoint.pt: the checkpoint's envs do not fit "
+                                         r"this run's: .*workers\[2\].env: holds a NoneType"):
+        restore_collectors(collectors, checkpoint, tiny_runs["mappo"])
 
 
 def _flip_bytes(path, count: int, rng: np.random.Generator, around: float | None = None):
@@ -232,7 +250,8 @@ def test_a_corrupt_or_missing_replay_buffer_is_refused(tiny_runs, tmp_path):
 
 def test_replay_buffer_round_trip_keeps_slots_counters_and_sampling(tmp_path):
     """One env's sub-buffer has wrapped around, the other holds an unfinished episode;
-    the file holds only written slots and the reloaded buffer samples as the original."""
+    the file holds only written slots, the snapshot the counters, and the reloaded
+    buffer samples as the original."""
     original, loaded = VectorReplayBuffer(16, 2), VectorReplayBuffer(16, 2)
     for step, env in [(s, 0) for s in range(11)] + [(s, 1) for s in range(3)]:
         original.add(Batch(obs=np.full((1, 3), step, np.float32), act=np.array([[step, env]]),
@@ -240,17 +259,19 @@ def test_replay_buffer_round_trip_keeps_slots_counters_and_sampling(tmp_path):
                            truncated=np.array([False]), obs_next=np.zeros((1, 3), np.float32),
                            info=Batch(scalars=np.full((1, 2), step, np.float32))),
                      buffer_ids=[env])
-    load_replay_buffer(tmp_path, save_replay_buffer(tmp_path, original, env_step=14), loaded)
+    counters = snapshot.capture(original, skip=buffer_data(original))
+    saved = save_replay_buffer(tmp_path, original, env_step=14)
+    snapshot.restore(loaded, counters)
+    load_replay_buffer(tmp_path, saved, loaded)
     assert len(loaded) == len(original) == 8 + 3
     written = np.r_[0:8, 8:11]
-    for key in ("obs", "act", "rew", "terminated", "obs_next"):
+    for key in ("obs", "act", "rew", "terminated", "truncated", "obs_next"):
         assert np.array_equal(getattr(loaded, key)[written], getattr(original, key)[written]), key
     assert np.array_equal(loaded.info.scalars[written], original.info.scalars[written])
     assert np.array_equal(loaded.last_index, original.last_index)
-    # the episodes the stop cut end truncated: env 0's step 10 (in slot 2 after the
-    # wrap-around; its last terminal was step 7) and env 1's step 2
-    assert loaded.truncated.nonzero()[0].tolist() == [2, 8 + 2]
-    assert not original.truncated.any()
+    # the episodes the checkpoint cut stay open, to continue where they were
+    assert loaded.unfinished_index().tolist() == original.unfinished_index().tolist() == [2, 10]
+    assert [sub._ep_len for sub in loaded.buffers] == [3, 3]
     assert np.array_equal(loaded.sample_indices(6), original.sample_indices(6))
 
 

@@ -1,65 +1,39 @@
-"""A run killed with SIGKILL resumes from its last checkpoint, curves continuing."""
+"""A run stopped at a checkpoint and resumed continues exactly as an unstopped one.
+
+In-process and on the convention game (Tianshou's DummyVectorEnv path); the killed
+``marl-part train`` subprocesses of ``tests/test_resume.py`` check the same on the
+batched simulation.
+"""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
+import pytest
+from trainer_cases import SMALL_CONFIGS, game_layout, vector_envs
 
-from killable_run import BUDGET, EVAL_EVERY, run
-from tensorboard.backend.event_processing.event_accumulator import SCALARS, EventAccumulator
+from marl_part.trainers.runner import train
+from marl_part.trainers.team_logger import EVAL_REWARD, read_all_scalars
 
-from marl_part.trainers.checkpoint import CHECKPOINT_FILE, load_checkpoint
-
-HERE = Path(__file__).parent
+EVAL_EVERY = {"mappo": 512, "qmix": 256}  # whole rollouts of SMALL_CONFIGS
 
 
-def _checkpoint_step(run_dir: Path) -> int:
-    path = run_dir / CHECKPOINT_FILE
-    return load_checkpoint(path)["progress"]["env_step"] if path.is_file() else 0
+@pytest.mark.parametrize("name", sorted(EVAL_EVERY))
+def test_a_resumed_run_logs_what_an_unstopped_one_does(name, tmp_path):
+    every = EVAL_EVERY[name]
 
+    def run(run_dir, epochs: int, resume: bool = False) -> dict:
+        return train(SMALL_CONFIGS[name], game_layout(), vector_envs(4), vector_envs(4),
+                     run_dir, budget_env_steps=epochs * every, eval_every_env_steps=every,
+                     eval_episodes=4, seed=3, resume=resume, log_every_env_steps=every // 4,
+                     show_progress=False)
 
-def _scalars(run_dir: Path, tag: str) -> list[tuple[int, float]]:
-    events = EventAccumulator(str(run_dir), size_guidance={SCALARS: 0})
-    events.Reload()
-    return [(event.step, event.value) for event in events.Scalars(tag)]
-
-
-def _scalar_steps(run_dir: Path, tag: str) -> list[int]:
-    return [step for step, _ in _scalars(run_dir, tag)]
-
-
-def test_killed_run_resumes_and_its_curves_continue(tmp_path):
-    run_dir = tmp_path / "run"
-    python_path = os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])
-    env = dict(os.environ, PYTHONPATH=python_path)
-    process = subprocess.Popen([sys.executable, str(HERE / "killable_run.py"), str(run_dir)],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 240
-    while _checkpoint_step(run_dir) < 3 * EVAL_EVERY:
-        assert process.poll() is None, f"run ended before it was killed: {process.stderr.read()}"
-        assert time.time() < deadline, "no checkpoint in time"
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    killed_at = _checkpoint_step(run_dir)
-    assert 3 * EVAL_EVERY <= killed_at < BUDGET
-
-    result = run(str(run_dir), resume=True)
-
-    assert result["env_steps"] == BUDGET
-    assert _checkpoint_step(run_dir) == BUDGET
-    # one evaluation per interval from the random start to the end, none twice
-    assert _scalar_steps(run_dir, "eval/episode_reward") == list(range(0, BUDGET + 1, EVAL_EVERY))
-    # training curves span the kill on one step axis, without going back
-    for tag in ("train/episode_reward", "losses/partitioner/policy_loss",
-                "reward_terms/convention"):
-        steps = _scalar_steps(run_dir, tag)
-        assert steps == sorted(set(steps)), tag
-        assert steps[0] <= killed_at < steps[-1] and steps[-1] == BUDGET, tag
-    # the run's total of deadline misses carries over the kill
-    misses = [value for _, value in _scalars(run_dir, "train/cumulative_deadline_miss")]
-    assert misses == sorted(misses) and misses[-1] > misses[0]
+    unstopped = run(tmp_path / "unstopped", 4)
+    run(tmp_path / "stopped", 2)
+    resumed = run(tmp_path / "stopped", 4, resume=True)
+    assert resumed["env_steps"] == unstopped["env_steps"] == 4 * every
+    assert resumed["last_eval_reward"] == unstopped["last_eval_reward"]
+    ours, theirs = (read_all_scalars(str(tmp_path / name), wall_clock=False)
+                    for name in ("stopped", "unstopped"))
+    assert list(ours[EVAL_REWARD]) == list(range(0, 4 * every + 1, every))
+    assert "train/cumulative_deadline_miss" in ours and sorted(ours) == sorted(theirs)
+    for tag, values in theirs.items():
+        assert ours[tag] == values, tag

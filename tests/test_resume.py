@@ -1,0 +1,172 @@
+"""A run killed at any point and resumed ends exactly as an unkilled one.
+
+``marl-part train`` runs as a real subprocess and is SIGKILLed three times, at three
+different points (right after its first checkpoint, in the middle of an epoch, in the
+final evaluation), and resumed each time with ``train --resume``. Its TensorBoard
+scalars (all but the wall-clock rates) and its ``eval.json`` must equal those of an
+unkilled run with the same seed, for MAPPO and for QMIX (replay buffer included).
+Marked slow: with ``MARL_PART_FULL_BUDGET=1`` the runs take 16x the env steps on 4x
+the envs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from conftest import small_config
+
+from marl_part.cli import main
+from marl_part.errors import InputError
+from marl_part.trainers.checkpoint import CHECKPOINT_FILE, load_checkpoint
+from marl_part.trainers.team_logger import EVAL_REWARD, read_all_scalars, read_scalars
+
+FULL_BUDGET = os.environ.get("MARL_PART_FULL_BUDGET") == "1"
+N_ENVS, EVAL_EVERY = (16, 1024) if FULL_BUDGET else (4, 256)
+BUDGET = (16 if FULL_BUDGET else 4) * EVAL_EVERY
+LEARNERS = {
+    "mappo": {"algorithm": "mappo", "rollout_env_steps": 128, "ppo_epochs": 2},
+    "qmix": {"algorithm": "qmix", "batch_size": 32, "buffer_size": 1024,
+             "collect_env_steps": 16, "gradient_steps_per_env_step": 0.25,
+             "epsilon_anneal_env_steps": 512},
+}
+COMMAND = [sys.executable, "-m", "marl_part.cli", "train"]
+
+
+def _config(algorithm: str) -> dict:
+    return {**small_config(workload="zipf"), "name": algorithm, "learner": LEARNERS[algorithm],
+            "train": {"budget_env_steps": BUDGET, "n_envs": N_ENVS,
+                      "eval_every_env_steps": EVAL_EVERY, "eval_episodes": 4,
+                      # a final evaluation long enough to be killed in
+                      "final_episodes": 6, "final_seeds": 4, "compare_with": []}}
+
+
+def _checkpoint_step(run_dir: Path) -> int:
+    try:
+        return load_checkpoint(run_dir / CHECKPOINT_FILE)["progress"]["env_step"]
+    except InputError:  # none yet
+        return 0
+
+
+def _evaluated(run_dir: Path, step: int) -> bool:
+    return step in read_scalars(str(run_dir), EVAL_REWARD)
+
+
+# (what the kill interrupts, when to send it): each kill waits for its condition
+KILL_POINTS = (
+    ("the evaluation right after the first checkpoint",
+     lambda run_dir: _checkpoint_step(run_dir) >= EVAL_EVERY),
+    ("the epoch after the second evaluation", lambda run_dir: _evaluated(run_dir, 2 * EVAL_EVERY)),
+    ("the final evaluation", lambda run_dir: _checkpoint_step(run_dir) == BUDGET),
+)
+
+
+def _start(args: list[str], cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen(COMMAND + args + ["--no-progress"], cwd=cwd,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _run_dir(cwd: Path) -> Path | None:
+    found = list((cwd / "runs").glob("*/config.yaml")) if (cwd / "runs").is_dir() else []
+    return found[0].parent if found else None
+
+
+def _kill_when(process: subprocess.Popen, cwd: Path, ready) -> Path:
+    deadline = time.time() + 600
+    while (run_dir := _run_dir(cwd)) is None or not ready(run_dir):
+        assert process.poll() is None, f"the run ended before its kill: {process.stderr.read()}"
+        assert time.time() < deadline, "the kill point never came"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    return run_dir
+
+
+def _evaluation(run_dir: Path) -> dict:
+    """eval.json, with the run directory's name (in the policy labels) taken out."""
+    text = (run_dir / "eval.json").read_text().replace(run_dir.name, "RUN")
+    return json.loads(text)
+
+
+@pytest.fixture(scope="module", params=sorted(LEARNERS))
+def runs(request, tmp_path_factory) -> dict:
+    """An unkilled run and a run killed at every kill point (and resumed each time) of
+    the same config; the checkpoint step at each kill, and whether eval.json existed."""
+    algorithm = request.param
+    root = tmp_path_factory.mktemp(algorithm)
+    config = root / "config.yaml"
+    config.write_text(yaml.safe_dump(_config(algorithm), sort_keys=False))
+    for name in ("unkilled", "killed"):
+        (root / name).mkdir()
+    unkilled = _start([str(config)], root / "unkilled")  # beside the killed one, for time
+    process = _start([str(config)], root / "killed")
+    try:
+        kills = []
+        for _, ready in KILL_POINTS:
+            run_dir = _kill_when(process, root / "killed", ready)
+            kills.append((_checkpoint_step(run_dir), (run_dir / "eval.json").exists()))
+            process = _start(["--resume", str(run_dir)], root / "killed")
+        assert process.wait(timeout=600) == 0, process.stderr.read()
+        assert unkilled.wait(timeout=600) == 0, unkilled.stderr.read()
+    finally:  # a failed fixture leaves no run behind
+        for running in (process, unkilled):
+            if running.poll() is None:
+                running.kill()
+    return {"algorithm": algorithm, "killed": run_dir, "unkilled": _run_dir(root / "unkilled"),
+            "kills": kills}
+
+
+@pytest.mark.slow
+def test_a_run_killed_three_times_ends_exactly_as_an_unkilled_one(runs):
+    (first, _), (second, _), (last, evaluated) = runs["kills"]
+    assert EVAL_EVERY <= first < BUDGET and 2 * EVAL_EVERY <= second < BUDGET
+    assert last == BUDGET and not evaluated  # killed after training, before eval.json
+    killed, unkilled = (read_all_scalars(str(runs[name]), wall_clock=False)
+                        for name in ("killed", "unkilled"))
+    assert sorted(killed) == sorted(unkilled)
+    assert {"train/episode_reward", "losses/team/td_loss" if runs["algorithm"] == "qmix"
+            else "losses/partitioner/policy_loss", "metrics/backlog", EVAL_REWARD} <= set(killed)
+    assert list(killed[EVAL_REWARD]) == list(range(0, BUDGET + 1, EVAL_EVERY))
+    for tag, values in unkilled.items():
+        assert killed[tag] == values, tag  # every step, every value, to the last bit
+    assert _evaluation(runs["killed"]) == _evaluation(runs["unkilled"])
+
+
+def _flip_bytes(path: Path, count: int = 64) -> None:
+    data = bytearray(path.read_bytes())
+    for position in np.random.default_rng(0).choice(len(data), count, replace=False):
+        data[position] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _refusal(args: list[str], capsys) -> str:
+    assert main(args) == 2
+    message = capsys.readouterr().err
+    assert len(message.strip().splitlines()) == 1, message
+    return message
+
+
+def test_corrupt_checkpoints_and_replay_buffers_are_refused_in_one_line(runs, tmp_path,
+                                                                        capsys):
+    run_dir = tmp_path / "run"
+    shutil.copytree(runs["killed"], run_dir)
+    checkpoint = load_checkpoint(run_dir / CHECKPOINT_FILE)
+    if runs["algorithm"] == "qmix":
+        buffer = run_dir / checkpoint["replay_buffer"]["file"]
+        _flip_bytes(buffer)
+        assert f"{buffer}: replay buffer is corrupt" in _refusal(
+            ["train", "--resume", str(run_dir)], capsys)
+    _flip_bytes(run_dir / CHECKPOINT_FILE)
+    for args in (["train", "--resume", str(run_dir)],
+                 ["eval", str(run_dir / "config.yaml"), "--policy", f"partitioner={run_dir}",
+                  "--episodes", "1", "--seeds", "1"]):
+        assert f"{run_dir / CHECKPOINT_FILE}: " in _refusal(args, capsys)
