@@ -37,7 +37,7 @@ LEARNERS = {
     "mappo": {"algorithm": "mappo", "rollout_env_steps": 128, "ppo_epochs": 2},
     "qmix": {"algorithm": "qmix", "batch_size": 32, "buffer_size": 1024,
              "collect_env_steps": 16, "gradient_steps_per_env_step": 0.25,
-             "epsilon_anneal_env_steps": 512},
+             "epsilon_anneal_fraction": 0.5},
 }
 COMMAND = [sys.executable, "-m", "marl_part.cli", "train"]
 

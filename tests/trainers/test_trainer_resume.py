@@ -1,6 +1,6 @@
-"""A run stopped at a checkpoint and resumed continues exactly as an unstopped one.
+"""A run stopped right after a checkpoint and resumed continues exactly as an unstopped one.
 
-In-process and on the convention game (Tianshou's DummyVectorEnv path); the killed
+In-process and on the convention game (Tianshou's DummyVectorEnv path); the SIGKILLed
 ``marl-part train`` subprocesses of ``tests/test_resume.py`` check the same on the
 batched simulation.
 """
@@ -8,32 +8,61 @@ batched simulation.
 from __future__ import annotations
 
 import pytest
+from convention_game import make_joint_env
 from trainer_cases import SMALL_CONFIGS, game_layout, vector_envs
 
+from marl_part.envs.vector_env import JointDummyVectorEnv
 from marl_part.trainers.runner import train
 from marl_part.trainers.team_logger import EVAL_REWARD, read_all_scalars
 
 EVAL_EVERY = {"mappo": 512, "qmix": 256}  # whole rollouts of SMALL_CONFIGS
+EPOCHS = 4
+
+
+class Stopped(Exception):
+    """Raised in place of the evaluation that follows the checkpoint a run stops at."""
+
+
+class StoppingEnvs(JointDummyVectorEnv):
+    """Four evaluation envs whose third evaluation (the one after the checkpoint of
+    epoch 2) never takes a step while ``armed``: the run stops there, as if killed."""
+
+    STEPS_PER_EVALUATION = 8  # 4 episodes of 8 steps, one per env
+    armed = True  # a class attribute: not part of the envs' state in the checkpoint
+
+    def __init__(self):
+        super().__init__([make_joint_env] * 4)
+        self.steps = 0
+
+    def step(self, action, id=None):
+        if self.armed and self.steps == 2 * self.STEPS_PER_EVALUATION:
+            raise Stopped
+        self.steps += 1
+        return super().step(action, id)
 
 
 @pytest.mark.parametrize("name", sorted(EVAL_EVERY))
 def test_a_resumed_run_logs_what_an_unstopped_one_does(name, tmp_path):
     every = EVAL_EVERY[name]
 
-    def run(run_dir, epochs: int, resume: bool = False) -> dict:
-        return train(SMALL_CONFIGS[name], game_layout(), vector_envs(4), vector_envs(4),
-                     run_dir, budget_env_steps=epochs * every, eval_every_env_steps=every,
+    def run(run_dir, test_envs, resume: bool = False) -> dict:
+        return train(SMALL_CONFIGS[name], game_layout(), vector_envs(4), test_envs, run_dir,
+                     budget_env_steps=EPOCHS * every, eval_every_env_steps=every,
                      eval_episodes=4, seed=3, resume=resume, log_every_env_steps=every // 4,
                      show_progress=False)
 
-    unstopped = run(tmp_path / "unstopped", 4)
-    run(tmp_path / "stopped", 2)
-    resumed = run(tmp_path / "stopped", 4, resume=True)
-    assert resumed["env_steps"] == unstopped["env_steps"] == 4 * every
+    unstopped = run(tmp_path / "unstopped", vector_envs(4))
+    StoppingEnvs.armed = True
+    with pytest.raises(Stopped):
+        run(tmp_path / "stopped", StoppingEnvs)
+    assert list(read_all_scalars(str(tmp_path / "stopped"))[EVAL_REWARD]) == [0, every]
+    StoppingEnvs.armed = False
+    resumed = run(tmp_path / "stopped", StoppingEnvs, resume=True)
+    assert resumed["env_steps"] == unstopped["env_steps"] == EPOCHS * every
     assert resumed["last_eval_reward"] == unstopped["last_eval_reward"]
     ours, theirs = (read_all_scalars(str(tmp_path / name), wall_clock=False)
                     for name in ("stopped", "unstopped"))
-    assert list(ours[EVAL_REWARD]) == list(range(0, 4 * every + 1, every))
+    assert list(ours[EVAL_REWARD]) == list(range(0, EPOCHS * every + 1, every))
     assert "train/cumulative_deadline_miss" in ours and sorted(ours) == sorted(theirs)
     for tag, values in theirs.items():
         assert ours[tag] == values, tag
