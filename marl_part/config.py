@@ -10,7 +10,7 @@ from typing import ClassVar, Literal
 import yaml
 
 from marl_part import typed_yaml
-from marl_part.baselines import BASELINES, ROLES, baseline_named, parse_policy
+from marl_part.baselines import BASELINES, ROLES, baseline_named, parse_policy, teaches
 from marl_part.baselines.knobs import parse_knobs
 from marl_part.envs.parallel_env import make_parallel_env
 from marl_part.envs.wrappers import Wrapper
@@ -18,7 +18,7 @@ from marl_part.errors import FieldError, InputError, one_of
 from marl_part.scenarios import LEARN, load_scenario
 from marl_part.sim.rewards import TERMS
 from marl_part.sim.world import WorldSettings
-from marl_part.trainers.configs import AlgorithmConfig, MAPPOConfig
+from marl_part.trainers.configs import AlgorithmConfig, ImitationConfig, MAPPOConfig
 from marl_part.workloads import WorkloadConfig
 
 STR_TAG = "tag:yaml.org,2002:str"
@@ -122,6 +122,8 @@ class TrainSettings:
     # baseline pairs evaluated beside the learned policy at the end (roles they name),
     # each at its knobs and tuned (see ``tune:``)
     compare_with: tuple[dict[str, str], ...] = ()
+    # behaviour cloning of fixed policies before training (marl_part.trainers.imitation)
+    imitation: ImitationConfig | None = None
 
     def __post_init__(self):
         for name in ("budget_env_steps", "n_envs", "eval_every_env_steps", "eval_episodes",
@@ -135,6 +137,8 @@ class TrainSettings:
             raise FieldError("final_episodes", f"final_episodes x final_seeds at most "
                              f"{MAX_EPISODES:,}")
         check_pairs("compare_with", self.compare_with)
+        if self.imitation is not None:
+            check_pairs("imitation", [self.imitation.teacher])
 
 
 def check_folder_name(field_name: str, name: str) -> None:
@@ -222,6 +226,17 @@ class Config(EnvConfig):
                                     ("tune", "pairs", self.tune.pairs)):
             check_pairs(key, pairs or (), self, section)
         check_grid(self.tune.grid, self, "tune")
+        if self.train.imitation is not None:
+            taught = set(self.train.imitation.teacher)
+            learned = {role for role, fill in self.role_fills().items() if fill == LEARN}
+            if taught != learned:
+                raise FieldError("train", f"imitation.teacher names {sorted(taught)}; it "
+                                 f"must name exactly the learned roles, {sorted(learned)}")
+            for role, spec in self.train.imitation.teacher.items():
+                if not teaches(role, parse_policy(role, spec).name):
+                    raise FieldError("train", f"imitation.teacher: {spec} decides per key or "
+                                     f"tuple, not in the learned {role}'s action space; a "
+                                     "teacher is a scheduler, or lpt")
 
     @property
     def tune_pairs(self) -> tuple[dict[str, str], ...]:

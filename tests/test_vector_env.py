@@ -12,12 +12,17 @@ from marl_part.envs.parallel_env import make_parallel_env
 from marl_part.envs.vector_env import BatchedVectorEnv, JointDummyVectorEnv, make_vector_env
 
 
+def joint_env(config):
+    env = make_parallel_env(config)  # no wrappers: the env's items hold
+    return JointEnv(env, env.observation_items())
+
+
 @pytest.mark.parametrize("scenario", ["partition_schedule", "dedup_route", "autoscale"])
 def test_same_seeds_give_the_same_trajectories_as_single_envs(scenario, write_config):
     config = load_config(write_config(small_config(scenario)))
     n = 4
     batched = BatchedVectorEnv(config, n)
-    singles = JointDummyVectorEnv([lambda: JointEnv(make_parallel_env(config))] * n)
+    singles = JointDummyVectorEnv([lambda: joint_env(config)] * n)
     seeds = [11, 12, 13, 14]
     batched.seed(seeds)
     singles.seed(seeds)

@@ -221,3 +221,33 @@ class IDQNConfig(QLearningConfig):
 
 AlgorithmConfig = MAPPOConfig | IPPOConfig | SharedMAPPOConfig | QMIXConfig | IDQNConfig
 """The YAML union: the ``algorithm`` key picks the dataclass."""
+
+
+MAX_IMITATION_STEPS = 1_000_000  # gradient steps or teacher episode rounds
+
+
+@dataclass(frozen=True)
+class ImitationConfig:
+    """``train.imitation``: behaviour cloning of fixed policies before training, who
+    teaches and how long the clone learns (:mod:`marl_part.trainers.imitation`; the
+    settings follow its research runs for issue 10: four rounds of episodes, 500
+    steps, 10% noise, 0.2 label smoothing)."""
+
+    # learned role -> the fixed policy it imitates (NAME or NAME:knob=value,...)
+    teacher: dict[str, str]
+    episodes: int = 4  # rounds of teacher episodes in every training env
+    gradient_steps: int = 500
+    batch_size: int = 512
+    action_noise: float = 0.1  # share of random actions played (labels stay the teachers')
+    label_smoothing: float = 0.2  # of the cross-entropy targets, over each dimension's choices
+    lr: float = 1e-3  # Adam, for actors and critic together
+
+    def __post_init__(self) -> None:
+        _require(bool(self.teacher), "teacher", "name a teacher for every learned role")
+        for name in ("episodes", "gradient_steps", "batch_size"):
+            _require(1 <= getattr(self, name) <= MAX_IMITATION_STEPS, name,
+                     f"must lie in [1, {MAX_IMITATION_STEPS:,}], got {getattr(self, name)}")
+        for name in ("action_noise", "label_smoothing"):
+            _require(0 <= getattr(self, name) < 1, name,
+                     f"must lie in [0, 1), got {getattr(self, name)}")
+        _require(self.lr > 0, "lr", f"must be > 0, got {self.lr}")

@@ -39,6 +39,8 @@ from marl_part.trainers.checkpoint import (
     save_replay_buffer,
     set_rng_state,
 )
+from marl_part.trainers.configs import ImitationConfig
+from marl_part.trainers.imitation import imitate
 from marl_part.trainers.numba_cache import cache_tianshou_kernels
 from marl_part.trainers.registry import algorithm_spec
 from marl_part.trainers.seeding import RunStreams, seed_everything
@@ -123,8 +125,9 @@ def _hparams(config: Any, seed: int, budget_env_steps: int, num_train_envs: int)
 def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], BaseVectorEnv],
           make_test_envs: Callable[[], BaseVectorEnv], run_dir: str | Path, budget_env_steps: int,
           eval_every_env_steps: int, eval_episodes: int, seed: int, resume: bool = False,
-          init_from: str | Path | None = None, *, log_every_env_steps: int = 1000,
-          show_progress: bool = True, torch_threads: int = 1) -> dict:
+          init_from: str | Path | None = None, *, imitation: ImitationConfig | None = None,
+          log_every_env_steps: int = 1000, show_progress: bool = True,
+          torch_threads: int = 1) -> dict:
     """Train ``algo_config``'s algorithm on the team described by ``layout``.
 
     ``make_train_envs``/``make_test_envs`` build vector envs over joint envs that keep
@@ -134,8 +137,10 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
     rounded up to a multiple of the number of train envs), the budget to whole
     intervals. ``resume`` continues the run in ``run_dir`` exactly from its
     checkpoint; ``init_from`` warm-starts a fresh run's networks from another run's
-    checkpoint. Returns a summary dict: env steps of the whole run, last eval reward,
-    best eval reward since this (re)start, checkpoint path, wall time.
+    checkpoint; ``imitation`` clones the train envs' teachers into a fresh run's
+    networks before its first collection (:mod:`~marl_part.trainers.imitation`).
+    Returns a summary dict: env steps of the whole run, last eval reward, best eval
+    reward since this (re)start, checkpoint path, wall time.
 
     ``torch_threads`` defaults to 1: the 64-unit networks gain ~15% from a second
     thread on an idle 2-core machine, but lose up to 7x when the cores are shared
@@ -176,6 +181,7 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
         algorithm.load_state_dict(checkpoint["algorithm_state"])
 
     train_envs, test_envs = make_train_envs(), make_test_envs()
+    imitated = {}
     buffer = spec.make_buffer(algo_config, len(train_envs))
     train_collector = TeamCollector(algorithm, train_envs, buffer, exploration_noise=True,
                                     collect_stats_class=TeamCollectStats)
@@ -188,6 +194,9 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
         train_envs.seed(list(streams.train_envs))
         test_envs.seed(list(streams.test_envs))
         buffer._random_state = np.random.RandomState(streams.buffer_sampling)
+        if imitation is not None:
+            imitated = imitate(algorithm, train_envs, imitation, algo_config.gamma,
+                               np.random.default_rng(streams.imitation))
     start_step = restored[1] if restored else 0
 
     writer = SummaryWriter(str(run_dir), purge_step=start_step + 1 if restored else None)
@@ -197,6 +206,7 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
                         restored=restored, cumulative=cumulative)
     if not restored:
         logger.write_hparams(_hparams(algo_config, seed, budget_env_steps, len(train_envs)))
+        logger.write_scalars(0, imitated)
 
     def save(epoch: int, env_step: int, update_step: int) -> str:
         replay_buffer = (None if algo_config.on_policy else

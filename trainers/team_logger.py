@@ -103,6 +103,11 @@ class TeamLogger(TensorboardLogger):
         for summary in hparams(values, {EVAL_REWARD: 0.0}):
             self.writer.file_writer.add_summary(summary)
 
+    def write_scalars(self, step: int, scalars: dict[str, float]) -> None:
+        """Write ``scalars`` at ``step`` now (e.g. a warm start's, before training)."""
+        self._scalars(step, scalars)
+        self.writer.flush()
+
     def _scalars(self, step: int, scalars: dict[str, float]) -> None:
         for key, value in scalars.items():
             self.writer.add_scalar(key, value, global_step=step)

@@ -43,6 +43,12 @@ def baseline_class(role: str, name: str) -> type[Baseline]:
     return BASELINES[role][name]
 
 
+def teaches(role: str, name: str) -> bool:
+    """Whether the baseline decides in the learned role's action space (a learner can
+    imitate it): every scheduler, and lpt."""
+    return baseline_class(role, name).action is not Baseline.action
+
+
 def baseline_named(name: str) -> type[Baseline]:
     """The baseline ``name`` of either role (names differ across roles)."""
     for classes in BASELINES.values():

@@ -8,6 +8,7 @@ from typing import ClassVar
 import numpy as np
 
 from marl_part.baselines.knobs import Knob, knob_arrays, knob_section
+from marl_part.errors import InputError
 from marl_part.sim.routing import Routing
 from marl_part.sim.world import World
 
@@ -50,3 +51,9 @@ class Baseline(ABC):
     @abstractmethod
     def act(self) -> Routing | np.ndarray:
         """The decision for the current micro-batch of every env."""
+
+    def action(self) -> np.ndarray:
+        """The decision as an action of the learned role (n_envs, dims), for a learner
+        to imitate; a router that decides per key or per tuple has none."""
+        raise InputError(f"{self.name} decides per key or per tuple, not in the learned "
+                         f"{self.role}'s action space; a teacher is a scheduler, or lpt")

@@ -35,17 +35,26 @@ def scale_action(world: World, target_nodes: np.ndarray, parallelism: np.ndarray
     return action
 
 
+class Scheduler(Baseline):
+    """A scheduling baseline: its decision is an action of the scheduler's space."""
+
+    role = "scheduler"
+
+    def action(self) -> np.ndarray:
+        return self.act()
+
+
 def node_capacity(world: World) -> np.ndarray:
     """Work per second of the first k nodes, k = 1..N (scaling out turns on the
     lowest-numbered nodes first), with every slot busy."""
     return np.cumsum(world.nodes.speed) * world.cluster.slots_per_node
 
 
-class Static(Baseline):
+class Static(Scheduler):
     """A static cluster: ``nodes`` nodes, ready when the episode starts, and their
     parallelism (every slot, or ``scheduler.initial_parallelism``), never changed."""
 
-    role, name = "scheduler", "static"
+    name = "static"
     knobs = (Knob("nodes", int, 1, MAX_NODES, INITIAL_NODES, None,
                   "the cluster's size"),)
 
@@ -53,10 +62,14 @@ class Static(Baseline):
         self.world.start_nodes(env_ids, self.nodes[env_ids])
 
     def act(self) -> np.ndarray:
-        return self.world.hold_action()
+        """Hold: ``nodes`` nodes (as a target, so that a learner imitating it learns
+        the size, not 'keep whatever is on')."""
+        action = self.world.hold_action()
+        action[:, 0] = self.world.scale_choice(self.nodes)
+        return action
 
 
-class Threshold(Baseline):
+class Threshold(Scheduler):
     """The Kubernetes Horizontal Pod Autoscaler rule (Kubernetes documentation,
     "Horizontal Pod Autoscaling", algorithm details; autoscaling/v2 behavior).
 
@@ -72,7 +85,7 @@ class Threshold(Baseline):
     decisions; our episodes are shorter).
     """
 
-    role, name = "scheduler", "threshold"
+    name = "threshold"
     knobs = (Knob("target", float, 0.05, 1.5, 0.7, (0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
                   "the utilization to hold"),
              Knob("tolerance", float, 0.0, 0.5, 0.1, (0.0, 0.1, 0.2),
@@ -107,7 +120,7 @@ class Threshold(Baseline):
         return scale_action(world, target, hold=~measured)
 
 
-class DS2(Baseline):
+class DS2(Scheduler):
     """DS2 (Kalavri, Liagouris, Hoffmann, Dimitrova, Forshaw, Roscoe, "Three Steps is
     All You Need: Fast, Accurate, Automatic Scaling Decisions for Distributed
     Streaming Dataflows", OSDI 2018).
@@ -123,7 +136,7 @@ class DS2(Baseline):
     the target rate the parallelism must sustain (1: the paper's formula).
     """
 
-    role, name = "scheduler", "ds2"
+    name = "ds2"
     knobs = (Knob("headroom", float, 0.25, 4.0, 1.0, (0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0),
                   "target rate / observed rate (the paper's: 1)"),)
 
@@ -140,7 +153,7 @@ class DS2(Baseline):
         return scale_action(world, nodes, parallelism, hold=world.t == 0)
 
 
-class LinearRegression(Baseline):
+class LinearRegression(Scheduler):
     """The linear-regression scaler that Thonglek et al. compare their DQN against
     (Thonglek, Ichikawa, Takahashi, Iida, Nakasan, "Improving Resource Utilization in
     Data Centers using an LSTM-based Prediction Model", OLA 2019; the Spark
@@ -158,7 +171,7 @@ class LinearRegression(Baseline):
     published scaler, which provisions for the prediction exactly).
     """
 
-    role, name = "scheduler", "linear_regression"
+    name = "linear_regression"
     knobs = (Knob("history", int, 2, 1000, 10, (3, 5, 10, 20), "batches the line is fit to"),
              Knob("horizon", int, 1, 100, LEAD_TIME, (1, 2, 3, 5),
                   "batches ahead the prediction looks"),

@@ -95,18 +95,19 @@ class JointEnv(gym.Env):
     ``info["scalars"]`` holds the first agent's numeric info entries named by the
     parallel env's ``info_names`` (``"<group>/<name>"`` for ``info[group][name]``; none
     if it has no such attribute). Episodes end by truncation exactly when the parallel
-    env says so; ``terminated`` is passed through likewise.
+    env says so; ``terminated`` is passed through likewise. ``items`` says which agents
+    decide for items (:class:`Items`; only the unwrapped env knows).
     """
 
     metadata = {"render_modes": []}
 
-    def __init__(self, parallel_env):
+    def __init__(self, parallel_env, items: dict[str, Items] | None = None):
         self.parallel_env = parallel_env
         agents = list(parallel_env.possible_agents)
         self.layout = JointLayout.of(
             {a: flat_size(parallel_env.observation_space(a)) for a in agents},
             {a: space_nvec(parallel_env.action_space(a)) for a in agents},
-            flat_size(parallel_env.state_space), getattr(parallel_env, "info_names", ()))
+            flat_size(parallel_env.state_space), getattr(parallel_env, "info_names", ()), items)
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, (self.layout.obs_dim,),
                                                 np.float32)
         self.action_space = gym.spaces.MultiDiscrete(self.layout.nvec)

@@ -46,6 +46,10 @@ class StreamParallelEnv(ParallelEnv):
     def info_names(self) -> tuple[str, ...]:
         return self.simulation.info_names
 
+    def observation_items(self) -> dict:
+        """Agents whose observation starts with per-item features (see ``Items``)."""
+        return self.simulation.observation_items()
+
     def observation_space(self, agent):
         return self._observation_spaces[agent]
 

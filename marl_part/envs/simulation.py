@@ -33,12 +33,16 @@ class StepOutcome:
 
 class Simulation:
     """``knobs`` (role -> knob -> per-env array) replace the knob values of the baselines
-    the config names, env by env (how ``marl-part tune`` runs many settings at once)."""
+    the config names, env by env (how ``marl-part tune`` runs many settings at once).
+    ``teachers`` (learned role -> a baseline spec) are fixed policies that can tell,
+    at every step, the action they would take in a learned role (:meth:`teacher_actions`,
+    what a learner imitates to warm-start); they only watch."""
 
     SNAPSHOT_STATIC = ("config",)  # data, not state (marl_part.snapshot)
 
     def __init__(self, config: EnvConfig, n_envs: int = 1,
-                 knobs: dict[str, dict[str, np.ndarray]] | None = None):
+                 knobs: dict[str, dict[str, np.ndarray]] | None = None,
+                 teachers: dict[str, str] | None = None):
         self.config = config
         self.scenario = load_scenario(config.scenario, Path(config.base_dir))
         self.world: World = self.scenario.make_world(config, n_envs)
@@ -50,6 +54,11 @@ class Simulation:
         # the world hashes them
         tail = config.partitioner.tail
         self.tail_router = make_baseline("partitioner", tail, self.world) if tail != "hash" else None
+        if unknown := set(teachers or {}) - set(self.agents):
+            raise InputError(f"a teacher for {', '.join(sorted(unknown))}, which no agent "
+                             f"learns here (learned: {', '.join(self.agents)})", "teacher")
+        self.teachers = {role: make_baseline(role, spec, self.world)
+                         for role, spec in (teachers or {}).items()}
         self._seed_sequences = [np.random.SeedSequence() for _ in range(n_envs)]
 
     @property
@@ -90,7 +99,8 @@ class Simulation:
             streams.append([np.random.default_rng(s)
                             for s in self._seed_sequences[env].spawn(2)])
         self.scenario.reset_world(self.world, np.asarray(env_ids), [s[0] for s in streams])
-        routers = [*self.baselines.values(), *filter(None, [self.tail_router])]
+        routers = [*self.baselines.values(), *self.teachers.values(),
+                   *filter(None, [self.tail_router])]
         for baseline in routers:
             baseline.reset(np.asarray(env_ids), [s[1] for s in streams])
         self._route_tail()
@@ -100,6 +110,10 @@ class Simulation:
         of some envs routes the others' batch again: episodes here reset together)."""
         if self.tail_router is not None:
             self.world.set_tail_routing(self.tail_router.act())
+
+    def teacher_actions(self) -> dict[str, np.ndarray]:
+        """What every teacher would do now in its role: (n_envs, dims) per role."""
+        return {role: teacher.action() for role, teacher in self.teachers.items()}
 
     def observations(self) -> dict[str, np.ndarray]:
         observations = {agent: self.scenario.observation(agent, self.world)

@@ -27,6 +27,7 @@ from tianshou.env import BaseVectorEnv, DummyVectorEnv
 from marl_part.envs.joint import JointEnv, JointLayout
 from marl_part.envs.parallel_env import make_parallel_env
 from marl_part.envs.simulation import Simulation
+from marl_part.errors import InputError
 
 if TYPE_CHECKING:  # a type only: the config layer sits above the envs
     from marl_part.config import EnvConfig
@@ -50,9 +51,12 @@ class ScalarSums:
 
 
 class BatchedVectorEnv(ScalarSums, BaseVectorEnv):
-    def __init__(self, config: EnvConfig, n_envs: int):
+    """``teachers`` (learned role -> a baseline spec): fixed policies whose actions
+    :meth:`teacher_action` gives, for imitation."""
+
+    def __init__(self, config: EnvConfig, n_envs: int, teachers: dict[str, str] | None = None):
         # BaseVectorEnv.__init__ builds one worker per env; there are none here
-        self.simulation = Simulation(config, n_envs)
+        self.simulation = Simulation(config, n_envs, teachers=teachers)
         self.env_num = self.wait_num = n_envs
         self.timeout, self.is_async, self.is_closed = None, False, False
         self.waiting_conn, self.waiting_id, self.ready_id = [], [], list(range(n_envs))
@@ -95,6 +99,14 @@ class BatchedVectorEnv(ScalarSums, BaseVectorEnv):
         parts = [observations[a.name] for a in self.layout.agents] + [self.simulation.state()]
         return np.concatenate(parts, axis=1).astype(np.float32)
 
+    def teacher_action(self) -> np.ndarray:
+        """The teachers' joint action now (n_envs, dims), every learned role taught."""
+        actions = self.simulation.teacher_actions()
+        if missing := [a.name for a in self.layout.agents if a.name not in actions]:
+            raise InputError(f"imitation needs a teacher for every learned role; none for "
+                             f"{', '.join(missing)}", "train.imitation.teacher")
+        return np.concatenate([actions[a.name] for a in self.layout.agents], axis=1)
+
     def reset(self, env_id=None, **kwargs) -> tuple[np.ndarray, np.ndarray]:
         """New episodes in ``env_id``; ``seed=`` reseeds them (one int for all, as
         Tianshou's workers pass it, or one per env)."""
@@ -136,9 +148,14 @@ class JointDummyVectorEnv(ScalarSums, DummyVectorEnv):
         return obs, reward, terminated, truncated, infos
 
 
-def make_vector_env(config: EnvConfig, n_envs: int) -> BaseVectorEnv:
+def make_vector_env(config: EnvConfig, n_envs: int,
+                    teachers: dict[str, str] | None = None) -> BaseVectorEnv:
     """The fastest vector env for ``config``: batched, unless SuperSuit wrappers (which
-    work on single PettingZoo envs) are configured; then N wrapped single envs."""
+    work on single PettingZoo envs) are configured; then N wrapped single envs (which
+    take no teachers)."""
     if config.wrappers:
+        if teachers:
+            raise InputError("imitation runs on the batched envs; drop wrappers: or "
+                             "train.imitation", "train.imitation")
         return JointDummyVectorEnv([lambda: JointEnv(make_parallel_env(config))] * n_envs)
-    return BatchedVectorEnv(config, n_envs)
+    return BatchedVectorEnv(config, n_envs, teachers)

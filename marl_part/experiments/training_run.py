@@ -69,12 +69,13 @@ def train_run(config: Config, run_dir: Path, resume: bool = False,
 
     check_learnable(config)
     settings = config.train
-    train_envs = make_vector_env(config, settings.n_envs)
+    imitation = settings.imitation
+    train_envs = make_vector_env(config, settings.n_envs, imitation and imitation.teacher)
     summary = train(config.learner, train_envs.get_env_attr("layout")[0], lambda: train_envs,
                     lambda: make_vector_env(config, settings.eval_episodes),
                     run_dir, settings.budget_env_steps, settings.eval_every_env_steps,
                     settings.eval_episodes, config.seed, resume=resume, init_from=init_from,
-                    show_progress=show_progress)
+                    imitation=imitation, show_progress=show_progress)
     learned = final_evaluation(config, run_dir)
     summary["eval"], summary["result"] = learned.to_json(), learned
     summary["comparison"], summary["bar"] = compare(config, run_dir, learned,

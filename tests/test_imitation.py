@@ -1,0 +1,71 @@
+"""Imitation: teachers play the training envs, the actors learn their choices and the
+critic their returns, before reinforcement learning starts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+from conftest import small_config
+
+from marl_part.config import load_config
+from marl_part.envs.vector_env import BatchedVectorEnv
+from marl_part.errors import InputError
+from marl_part.trainers.acting import GreedyAgent
+from marl_part.trainers.configs import ImitationConfig, MAPPOConfig
+from marl_part.trainers.imitation import imitate
+from marl_part.trainers.registry import algorithm_spec
+
+TEACHER = {"partitioner": "lpt:split=2", "scheduler": "static:nodes=3"}
+
+
+def config_file(tmp_path, **extra):
+    path = tmp_path / "config.yaml"
+    config = small_config("partition_schedule", scheduler={"action": "target"}, **extra)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def test_the_clone_acts_as_its_teachers_on_states_it_has_not_seen(tmp_path):
+    config = load_config(config_file(tmp_path))
+    envs = BatchedVectorEnv(config, 8, TEACHER)
+    envs.seed(list(range(8)))
+    layout = envs.layout
+    algorithm = algorithm_spec("mappo").build(MAPPOConfig(), layout)
+    stats = imitate(algorithm, envs, ImitationConfig(teacher=TEACHER, episodes=2,
+                                                     gradient_steps=200, batch_size=256),
+                    gamma=0.9, rng=np.random.default_rng(0))
+    assert stats["imitation/agreement"] > 0.95
+    assert stats["imitation/env_steps"] == 2 * 8 * config.episode_length
+    # fresh episodes, played by the clone: it chooses what the teachers would
+    fresh = BatchedVectorEnv(config, 4, TEACHER)
+    obs, _ = fresh.reset(seed=[100, 101, 102, 103])
+    agents = {a.name: GreedyAgent(algorithm.scorer.eval(), layout, a.name) for a in layout.agents}
+    agreed = []
+    for _ in range(config.episode_length):
+        taught = fresh.teacher_action()
+        played = np.concatenate([agents[a.name](obs[:, a.obs]) for a in layout.agents], axis=1)
+        agreed.append((played == taught).mean())
+        obs, *_ = fresh.step(played)
+    assert np.mean(agreed) > 0.95
+
+
+def test_a_teacher_must_decide_in_the_learned_space_of_every_learned_role(tmp_path):
+    path = config_file(tmp_path)
+    with pytest.raises(InputError, match=r"pkg decides per key or tuple, not in the learned "
+                                         r"partitioner's action space"):
+        load_config(path, ['train.imitation={teacher: {partitioner: pkg, scheduler: ds2}}'])
+    with pytest.raises(InputError, match=r"it must name exactly the learned roles, "
+                                         r"\['partitioner', 'scheduler'\]"):
+        load_config(path, ['train.imitation={teacher: {scheduler: ds2}}'])
+    with pytest.raises(InputError, match="label_smoothing': must lie in"):
+        load_config(path, ['train.imitation={teacher: {partitioner: lpt, scheduler: ds2}, '
+                           'label_smoothing: 1.5}'])
+
+
+def test_q_learners_are_not_imitated(tmp_path):
+    config = load_config(config_file(tmp_path))
+    envs = BatchedVectorEnv(config, 2, TEACHER)
+    algorithm = algorithm_spec("qmix").build(algorithm_spec("qmix").config_class(), envs.layout)
+    with pytest.raises(InputError, match="imitation warm-starts the PPO family"):
+        imitate(algorithm, envs, ImitationConfig(teacher=TEACHER), 0.9, np.random.default_rng(0))
