@@ -65,7 +65,9 @@ def _evaluated(run_dir: Path, step: int) -> bool:
 KILL_POINTS = (
     ("the evaluation right after the first checkpoint",
      lambda run_dir: _checkpoint_step(run_dir) >= EVAL_EVERY),
-    ("the epoch after the second evaluation", lambda run_dir: _evaluated(run_dir, 2 * EVAL_EVERY)),
+    ("the epoch after the second evaluation",  # and its checkpoint: the logger flushes first
+     lambda run_dir: _evaluated(run_dir, 2 * EVAL_EVERY)
+     and _checkpoint_step(run_dir) >= 2 * EVAL_EVERY),
     ("the final evaluation", lambda run_dir: _checkpoint_step(run_dir) == BUDGET),
 )
 
