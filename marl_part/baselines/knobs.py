@@ -121,10 +121,11 @@ def spec_string(name: str, knobs: Mapping[str, Value]) -> str:
     """``name:knob=value,...`` (just ``name`` without knobs); the inverse of parsing."""
     if not knobs:
         return name
-    return name + ":" + ",".join(f"{k}={_format(v)}" for k, v in knobs.items())
+    return name + ":" + ",".join(f"{k}={format_value(v)}" for k, v in knobs.items())
 
 
-def _format(value: Value) -> str:
+def format_value(value: Value) -> str:
+    """A knob value as a spec writes it: an integer as is, a float in ``%g``."""
     return str(value) if isinstance(value, int) else f"{value:g}"
 
 

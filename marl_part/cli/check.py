@@ -14,7 +14,8 @@ from marl_part.envs.parallel_env import make_parallel_env
 
 
 def add_parser(commands) -> None:
-    add_config(commands.add_parser("check", help="test the env a config describes")).set_defaults(run=run)
+    parser = add_config(commands.add_parser("check", help="test the env a config describes"))
+    parser.set_defaults(run=run)
 
 
 def run(args) -> int:

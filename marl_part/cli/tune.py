@@ -9,7 +9,8 @@ from marl_part.experiments.tune_run import run_tune
 
 
 def add_parser(commands) -> None:
-    add_config(commands.add_parser("tune", help="tune the config's baseline pairs")).set_defaults(run=run)
+    parser = add_config(commands.add_parser("tune", help="tune the config's baseline pairs"))
+    parser.set_defaults(run=run)
 
 
 def run(args) -> int:

@@ -65,6 +65,12 @@ def episode_seed(seed: int, episode: int) -> np.random.SeedSequence:
     return np.random.SeedSequence([seed, episode])
 
 
+def evaluation_seeds(episodes: int, seeds: int) -> list[np.random.SeedSequence]:
+    """The evaluation episodes: ``episodes`` for each of ``seeds`` seeds, fresh
+    sequences (a reset spawns from them)."""
+    return [episode_seed(s, e) for s in range(seeds) for e in range(episodes)]
+
+
 def rollout(config: EnvConfig, actors: dict[str, Actor], seeds: list,
             knobs: dict[str, dict[str, np.ndarray]] | None = None,
             rate_scale: np.ndarray | None = None) -> Rollout:
@@ -113,8 +119,7 @@ def evaluate(config: EnvConfig, actors: dict[str, Actor], episodes: int, seeds: 
     if not 1 <= episodes * seeds <= MAX_EPISODES:
         raise InputError(f"episodes x seeds = {episodes * seeds:,}: give between 1 and "
                          f"{MAX_EPISODES:,}")
-    run = rollout(config, actors, [episode_seed(s, e) for s in range(seeds)
-                                   for e in range(episodes)])
+    run = rollout(config, actors, evaluation_seeds(episodes, seeds))
     return EvalResult(
         scenario=config.scenario, workload=to_dict(config.workload),
         policies=policies or dict(config.role_fills()), episodes=episodes, seeds=seeds,

@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from marl_part.baselines import baseline_class, parse_policy
-from marl_part.baselines.knobs import Knob, Value, spec_string
+from marl_part.baselines.knobs import Knob, Value, format_value, spec_string
 from marl_part.config import EnvConfig, TuneSettings
-from marl_part.evaluation.evaluate import EvalResult, episode_seed, evaluate, rollout
+from marl_part.evaluation.evaluate import EvalResult, evaluate, evaluation_seeds, rollout
 from marl_part.evaluation.stats import mean_ci95
 from marl_part.scenarios import LEARN, load_scenario
 
@@ -49,13 +49,8 @@ BEST_KINDS = ("tuned", NO_KNOBS)  # the rows among which the best classical pair
 
 def tuning_seed(episode: int) -> np.random.SeedSequence:
     """Training episode ``episode`` of every tuning search: its own pool (spawn key
-    ``TUNING_POOL``), never one of evaluation's :func:`episode_seed` (seed, episode)."""
+    ``TUNING_POOL``), never one of :func:`evaluation_seeds`."""
     return np.random.SeedSequence(episode, spawn_key=(TUNING_POOL,))
-
-
-def evaluation_seeds(episodes: int, seeds: int) -> list[np.random.SeedSequence]:
-    """The episodes ``evaluate`` runs, in its order."""
-    return [episode_seed(s, e) for s in range(seeds) for e in range(episodes)]
 
 
 @dataclass(frozen=True)
@@ -82,7 +77,7 @@ class Tuning:
     pair: dict[str, str]  # role -> spec, as listed
     tuned: dict[str, str]  # role -> spec with every searched knob at its chosen value
     axes: list[Axis]
-    method: str  # "grid" or "coordinate"
+    method: str  # "grid", "coordinate", or "none" (no knob left open)
     settings_scored: int
     episodes: int  # training episodes per setting
     default_score: dict[str, float] | None  # mean team return on them, 95% interval
@@ -92,7 +87,7 @@ class Tuning:
     @property
     def searched(self) -> str:
         """``baseline.knob {values}, ...``: what was tuned over what (for tables)."""
-        return "; ".join(f"{a.label} {{{', '.join(_show(v) for v in a.values)}}}"
+        return "; ".join(f"{a.label} {{{', '.join(format_value(v) for v in a.values)}}}"
                          for a in self.axes) or "no knobs"
 
     def to_json(self) -> dict:
@@ -101,10 +96,6 @@ class Tuning:
                 "settings_scored": self.settings_scored, "training_episodes": self.episodes,
                 "kept_default": self.kept_default,
                 "training_score": {"default": self.default_score, "tuned": self.tuned_score}}
-
-
-def _show(value: Value) -> str:
-    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def with_pair(config: EnvConfig, pair: dict[str, str]) -> EnvConfig:

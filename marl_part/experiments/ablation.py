@@ -90,7 +90,8 @@ def _ablate(out: Path, log) -> Path:
                         base.train.final_seeds, log)
     for bar_row in bar:
         rows.append(_row(bar_row.label, bar_row.result.rollout.reward.sum(axis=0).tolist(),
-                         "mean", base, trained=False, fills=bar_row.result.policies))
+                         "mean", base, trained=False,
+                         fills={**bar_row.result.policies, **bar_row.pair}))
     write_table(rows, out, tuning_note(bar))
     plot_curves(curves, rows, out / "learning_curves.png")
     return out
