@@ -135,7 +135,7 @@ def test_tune_writes_its_table_and_json(write_config, tmp_path, monkeypatch, cap
                          "tune": {"episodes": 2, "pairs": [{"scheduler": "static"}]}})
     assert main(["tune", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "| scheduler=static:nodes=6 | tuned |" in out
+    assert "| partitioner=hash + scheduler=static:nodes=6 | tuned |" in out
     assert "Best classical pair (tuned): scheduler=static:nodes=6 (tuned)" in out
     (run_dir,) = (tmp_path / "runs").iterdir()
     data = json.loads((run_dir / "tune.json").read_text())

@@ -16,8 +16,8 @@ def comparison_rows(learned: list[tuple[str, EvalResult]], bar: list[BarRow]) ->
     """One dict per row: policy label, kind (learned, default, tuned, no knobs, oracle),
     team reward and :data:`COMPARISON_METRICS` (mean and 95% interval over episodes)."""
     entries = [(label, "learned", result) for label, result in learned]
-    entries += [(" + ".join(f"{r}={s}" for r, s in row.pair.items()), row.kind, row.result)
-                for row in bar]
+    entries += [(" + ".join(f"{r}={s}" for r, s in {**row.result.policies, **row.pair}.items()),
+                 row.kind, row.result) for row in bar]
     return [{"policy": label, "kind": kind, "team_reward": result.team_reward,
              **{m: result.metrics[m] for m in COMPARISON_METRICS}}
             for label, kind, result in entries]
