@@ -89,3 +89,17 @@ def test_eval_takes_an_inline_workload_and_rejects_unknown_policies(tmp_path, wr
 def test_a_resume_takes_no_config_and_a_start_needs_one(args, message, capsys):
     assert main(args) == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["ablate", "tune"])
+def test_ray_without_the_extra_says_how_to_install_it(command, write_config, monkeypatch,
+                                                      capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed: import fails
+    path = write_config(small_config())
+    assert main([command, str(path), "--ray"]) == 2
+    assert capsys.readouterr().err == ("marl-part: error: --ray: needs Ray: "
+                                       "pip install 'marl-part[ray]'\n")
+    if command == "ablate":  # CONFIG is optional there (--resume), so --ray takes it
+        assert main([command, "--ray", str(path)]) == 2
+        assert "--ray: takes an optional cluster ADDRESS; give CONFIG before it" in (
+            capsys.readouterr().err)

@@ -140,7 +140,8 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
     checkpoint; ``imitation`` clones the train envs' teachers into a fresh run's
     networks before its first collection (:mod:`~marl_part.trainers.imitation`).
     Returns a summary dict: env steps of the whole run, last eval reward, best eval
-    reward since this (re)start, checkpoint path, wall time.
+    reward since this (re)start, checkpoint path, wall time, and the env step a resumed
+    run continued from (None for a fresh one).
 
     ``torch_threads`` defaults to 1: the 64-unit networks gain ~15% from a second
     thread on an idle 2-core machine, but lose up to 7x when the cores are shared
@@ -242,4 +243,5 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
         test_envs.close()
     return {"algorithm": algo_config.algorithm, "env_steps": info.train_step,
             "last_eval_reward": logger.last_eval_reward, "best_eval_reward": info.best_reward,
-            "checkpoint": str(checkpoint_path), "wall_time_s": time.time() - started}
+            "checkpoint": str(checkpoint_path), "wall_time_s": time.time() - started,
+            "resumed_from_env_step": start_step if restored else None}

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from marl_part.errors import InputError
+from marl_part.evaluation.tasks import Runner, run_in_turn
 
 
 def add_config(parser, nargs: str | None = None,
@@ -48,3 +49,22 @@ def check_output_file(path: Path, option: str = "--out", make_folder: bool = Fal
         raise InputError(f"{option}: its folder does not exist", str(path))
     if not os.access(folder, os.W_OK) or path.exists() and not os.access(path, os.W_OK):
         raise InputError(f"{option}: not writable here", str(path))
+
+
+def add_ray(parser, what: str) -> None:
+    """``--ray [ADDRESS]``: run ``what`` as Ray tasks (docs/ray.md)."""
+    parser.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                        help=f"run {what} as Ray tasks: on the cluster at ADDRESS, or (no "
+                             "ADDRESS, or auto) as ray.init finds one: RAY_ADDRESS, a "
+                             "cluster started on this machine, else a local instance")
+
+
+def task_runner(args) -> Runner:
+    """Where a command's independent calls run: here in turn, or as Ray tasks."""
+    if args.ray is None:
+        return run_in_turn
+    if args.ray.endswith((".yaml", ".yml")) and not getattr(args, "config", None):
+        raise InputError("takes an optional cluster ADDRESS; give CONFIG before it", "--ray")
+    from marl_part.experiments.ray_tasks import RayTasks
+
+    return RayTasks(args.ray or None)

@@ -27,6 +27,7 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,7 @@ from marl_part.baselines.knobs import Knob, Value, format_value, spec_string
 from marl_part.config import EnvConfig, TuneSettings
 from marl_part.evaluation.evaluate import EvalResult, evaluate, evaluation_seeds, rollout
 from marl_part.evaluation.stats import mean_ci95
+from marl_part.evaluation.tasks import Runner, run_in_turn
 from marl_part.scenarios import LEARN, load_scenario
 
 # the spawn key that sets tuning's episodes apart from evaluation's SeedSequence([seed,
@@ -260,32 +262,53 @@ class BarRow:
 
 
 def classical_bar(config: EnvConfig, pairs: tuple[dict[str, str], ...], settings: TuneSettings,
-                  episodes: int, seeds: int, log=print) -> list[BarRow]:
+                  episodes: int, seeds: int, log=print,
+                  run_all: Runner = run_in_turn) -> list[BarRow]:
     """Every pair at its defaults and tuned, and the oracle static, each evaluated on
-    ``episodes`` x ``seeds`` evaluation episodes (as ``eval`` runs them)."""
-    def scored(pair):
-        paired = with_pair(config, pair)
-        return evaluate(paired, {}, episodes, seeds, {**paired.role_fills(), **pair})
+    ``episodes`` x ``seeds`` evaluation episodes (as ``eval`` runs them). Each pair is
+    one task of ``run_all``, the oracle one more after them (it takes the best pair's
+    partitioner)."""
+    def pair_done(_index: int, pair_rows: list[BarRow]) -> None:
+        row = pair_rows[-1]
+        log(f"  {row.label}: {row.tuning.settings_scored} settings scored "
+            f"({row.tuning.method}), team reward {row.result.team_reward['mean']:.4g}")
 
-    rows = []
-    for pair in pairs:
-        tuning = tune_pair(config, pair, settings)
-        if tuning.axes:
-            default = scored(pair)  # the same episodes as the tuned setting if it is default
-            rows.append(BarRow("default", dict(pair), default))
-            rows.append(BarRow("tuned", tuning.tuned, default if tuning.kept_default
-                               else scored(tuning.tuned), tuning=tuning))
-        else:
-            rows.append(BarRow(NO_KNOBS, dict(pair), scored(pair), tuning=tuning))
-        log(f"  {rows[-1].label}: {tuning.settings_scored} settings scored ({tuning.method}), "
-            f"team reward {rows[-1].result.team_reward['mean']:.4g}")
+    calls = [partial(tuned_rows, config, pair, settings, episodes, seeds) for pair in pairs]
+    rows = [row for pair_rows in run_all(calls, pair_done) for row in pair_rows]
     best = best_row(rows)
     if best is not None:
-        oracle = oracle_static(config, best.pair.get("partitioner"), episodes, seeds)
+        (oracle,) = run_all([partial(oracle_row, config, best.pair.get("partitioner"),
+                                     episodes, seeds)], lambda *_: None)
         if oracle is not None:
-            rows.append(BarRow(ORACLE, oracle.pair, scored(oracle.pair), oracle=oracle))
-            log(f"  {rows[-1].label}: team reward {rows[-1].result.team_reward['mean']:.4g}")
+            rows.append(oracle)
+            log(f"  {oracle.label}: team reward {oracle.result.team_reward['mean']:.4g}")
     return rows
+
+
+def _scored(config: EnvConfig, pair: dict[str, str], episodes: int, seeds: int) -> EvalResult:
+    paired = with_pair(config, pair)
+    return evaluate(paired, {}, episodes, seeds, {**paired.role_fills(), **pair})
+
+
+def tuned_rows(config: EnvConfig, pair: dict[str, str], settings: TuneSettings,
+               episodes: int, seeds: int) -> list[BarRow]:
+    """One pair's rows: at its defaults and tuned, or once if it has no knobs."""
+    tuning = tune_pair(config, pair, settings)
+    if not tuning.axes:
+        return [BarRow(NO_KNOBS, dict(pair), _scored(config, pair, episodes, seeds),
+                       tuning=tuning)]
+    default = _scored(config, pair, episodes, seeds)  # the tuned row's too if it kept it
+    return [BarRow("default", dict(pair), default),
+            BarRow("tuned", tuning.tuned, default if tuning.kept_default
+                   else _scored(config, tuning.tuned, episodes, seeds), tuning=tuning)]
+
+
+def oracle_row(config: EnvConfig, partitioner: str | None, episodes: int,
+               seeds: int) -> BarRow | None:
+    """The oracle static's row (:func:`oracle_static`), or None where it has none."""
+    oracle = oracle_static(config, partitioner, episodes, seeds)
+    return oracle and BarRow(ORACLE, oracle.pair, _scored(config, oracle.pair, episodes, seeds),
+                             oracle=oracle)
 
 
 def best_row(rows: list[BarRow]) -> BarRow | None:

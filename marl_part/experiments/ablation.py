@@ -14,7 +14,10 @@ the evaluation reward against env steps, mean and 95% band.
 The output folder keeps the resolved config (``config.yaml``) and one run directory per
 variant and seed, so a killed ablation resumes (``resume_ablation``): finished runs are
 read back, a run with a checkpoint continues from it, a run killed before its first
-checkpoint starts again.
+checkpoint starts again. Each training run, and then each baseline pair, is one call of
+a :data:`~marl_part.evaluation.tasks.Runner`: here in turn, or as Ray tasks
+(:mod:`~marl_part.experiments.ray_tasks`), where a task retried after its worker died
+continues its run the same way.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -34,7 +39,9 @@ from marl_part.config import Config, load_config  # noqa: E402
 from marl_part.errors import InputError  # noqa: E402
 from marl_part.evaluation.policies import CHECKPOINT_FILE, RUN_CONFIG_FILE  # noqa: E402
 from marl_part.evaluation.stats import interval, mean_ci95  # noqa: E402
+from marl_part.evaluation.tasks import Runner, run_in_turn  # noqa: E402
 from marl_part.evaluation.tuning import classical_bar, tuning_note  # noqa: E402
+from marl_part.experiments.ray_tasks import check_shared  # noqa: E402
 from marl_part.experiments.rundir import new_run_dir  # noqa: E402
 from marl_part.experiments.training_run import (  # noqa: E402
     check_learnable,
@@ -45,8 +52,10 @@ from marl_part.experiments.training_run import (  # noqa: E402
 )
 
 
-def run_ablation(config_path: str, overrides: list[str], log=print) -> Path:
-    """Train and evaluate everything the config's ``ablate:`` lists; the output folder."""
+def run_ablation(config_path: str, overrides: list[str], log=print,
+                 run_all: Runner = run_in_turn) -> Path:
+    """Train and evaluate everything the config's ``ablate:`` lists; the output folder.
+    ``run_all`` runs the training runs, then the baseline pairs (each one call)."""
     base = load_config(config_path, overrides)
     if base.ablate is None:
         raise InputError("the config has no 'ablate:' section listing variants", str(config_path))
@@ -55,39 +64,46 @@ def run_ablation(config_path: str, overrides: list[str], log=print) -> Path:
             check_learnable(load_config(config_path, [*overrides, *variant.set, "ablate=null"]))
         except InputError as exc:
             raise InputError(f"variant '{variant.name}': {exc}", str(config_path)) from None
-    out = new_run_dir(f"{base.name}-ablate")
+    out = new_run_dir(f"{base.name}-ablate").resolve()  # tasks may run in another folder
     write_resolved_config(base, out, only_changed=True)
-    return _ablate(out, log)
+    return _ablate(out, log, run_all)
 
 
-def resume_ablation(out: Path, log=print) -> Path:
+def resume_ablation(out: Path, log=print, run_all: Runner = run_in_turn) -> Path:
     """Finish a killed ablation in its own folder ``out``."""
     if not (out / RUN_CONFIG_FILE).is_file():
         raise InputError(f"not an ablation folder (no {RUN_CONFIG_FILE})", str(out))
     if (out / CHECKPOINT_FILE).is_file() or load_config(out / RUN_CONFIG_FILE).ablate is None:
         raise InputError("a training run, not an ablation folder: resume it with "
                          "'marl-part train --resume'", str(out))
-    return _ablate(out, log)
+    return _ablate(out.resolve(), log, run_all)
 
 
-def _ablate(out: Path, log) -> Path:
+def _ablate(out: Path, log, run_all: Runner) -> Path:
     base_path = out / RUN_CONFIG_FILE
-    settings = load_config(base_path).ablate
+    base = load_config(base_path)
+    settings = base.ablate
+    runs = [(variant, seed, out / variant.name / f"seed{seed}")
+            for variant in settings.variants for seed in range(settings.seeds)]
+    calls = [partial(trained_score, base_path,
+                     [*variant.set, f"seed={seed}", "train.compare_with=[]"], run_dir)
+             for variant, seed, run_dir in runs]
+
+    def done(index: int, outcome: TrainedScore) -> None:
+        variant, seed, _ = runs[index]
+        log(f"  {variant.name} seed {seed}: {outcome.text}")
+
+    scores = [outcome.score for outcome in run_all(calls, done)]
+    check_shared([run_dir / "eval.json" for _, _, run_dir in runs])
     rows, curves = [], {}
     for variant in settings.variants:
-        scores, runs = [], []
-        for seed in range(settings.seeds):
-            run_dir = out / variant.name / f"seed{seed}"
-            config, score = _trained_score(
-                base_path, list(variant.set) + [f"seed={seed}", "train.compare_with=[]"], run_dir,
-                lambda text, name=variant.name, seed=seed: log(f"  {name} seed {seed}: {text}"))
-            scores.append(score)
-            runs.append(run_dir)
-        rows.append(_row(variant.name, scores, settings.statistic, config, trained=True))
-        curves[variant.name] = [eval_curve(run) for run in runs]
-    base = load_config(base_path)
+        mine = [index for index, run in enumerate(runs) if run[0] is variant]
+        config = load_config(runs[mine[0]][2] / RUN_CONFIG_FILE)
+        rows.append(_row(variant.name, [scores[i] for i in mine], settings.statistic, config,
+                         trained=True))
+        curves[variant.name] = [eval_curve(runs[i][2]) for i in mine]
     bar = classical_bar(base, settings.baselines, base.tune, base.train.final_episodes,
-                        base.train.final_seeds, log)
+                        base.train.final_seeds, log, run_all)
     for bar_row in bar:
         rows.append(_row(bar_row.label, bar_row.result.rollout.reward.sum(axis=0).tolist(),
                          "mean", base, trained=False,
@@ -97,14 +113,22 @@ def _ablate(out: Path, log) -> Path:
     return out
 
 
-def _trained_score(base_path: Path, overrides: list[str], run_dir: Path, log):
-    """(config, mean team reward of the final evaluation) of one trained run, training
-    or resuming it unless an earlier attempt finished it."""
+@dataclass(frozen=True)
+class TrainedScore:
+    """What one training run of an ablation reports: its score and a line to log."""
+
+    score: float  # mean team reward of the final evaluation
+    text: str
+    resumed_from_env_step: int | None = None  # where it continued a checkpoint
+
+
+def trained_score(base_path: Path, overrides: list[str], run_dir: Path) -> TrainedScore:
+    """Train one run of an ablation in ``run_dir``; if an earlier attempt (a killed
+    ablation, a Ray worker that died) finished it, read it back; if one left a
+    checkpoint, continue from it."""
     if (run_dir / "eval.json").is_file():
-        config = load_config(run_dir / RUN_CONFIG_FILE)
         score = json.loads((run_dir / "eval.json").read_text())["team_reward"]["mean"]
-        log(f"finished earlier, team reward {score:.4g}")
-        return config, score
+        return TrainedScore(score, f"finished earlier, team reward {score:.4g}")
     if (run_dir / CHECKPOINT_FILE).is_file():
         config = resume_config(run_dir)
         summary = train_run(config, run_dir, resume=True, show_progress=False)
@@ -115,9 +139,11 @@ def _trained_score(base_path: Path, overrides: list[str], run_dir: Path, log):
         check_learnable(config)
         summary = train_run(config, start_run(config, run_dir), show_progress=False)
     score = summary["eval"]["team_reward"]["mean"]
-    log(f"{summary['env_steps']:,} steps in {summary['wall_time_s']:.0f} s, "
-        f"team reward {score:.4g}")
-    return config, score
+    resumed = summary["resumed_from_env_step"]
+    return TrainedScore(score, (f"resumed from its checkpoint at env step {resumed:,}; "
+                                if resumed is not None else "")
+                        + f"{summary['env_steps']:,} steps in {summary['wall_time_s']:.0f} s, "
+                          f"team reward {score:.4g}", resumed)
 
 
 def _row(name: str, scores: list[float], statistic: str, config: Config, trained: bool,

@@ -16,14 +16,16 @@ from pathlib import Path
 
 from marl_part.config import load_config
 from marl_part.errors import InputError
+from marl_part.evaluation.tasks import Runner, run_in_turn
 from marl_part.evaluation.tuning import best_row, classical_bar
 from marl_part.experiments.comparison import comparison_markdown, comparison_rows
 from marl_part.experiments.rundir import new_run_dir
 from marl_part.experiments.training_run import write_resolved_config
 
 
-def run_tune(config_path: str, overrides: list[str], log=print) -> Path:
-    """Tune the config's pairs; the run directory."""
+def run_tune(config_path: str, overrides: list[str], log=print,
+             run_all: Runner = run_in_turn) -> Path:
+    """Tune the config's pairs (each pair one call of ``run_all``); the run directory."""
     config = load_config(config_path, overrides)
     if not config.tune_pairs:
         raise InputError("no pairs to tune: list them under tune.pairs (or "
@@ -32,7 +34,7 @@ def run_tune(config_path: str, overrides: list[str], log=print) -> Path:
     write_resolved_config(config, out)
     episodes, seeds = config.train.final_episodes, config.train.final_seeds
     started = time.perf_counter()
-    bar = classical_bar(config, config.tune_pairs, config.tune, episodes, seeds, log)
+    bar = classical_bar(config, config.tune_pairs, config.tune, episodes, seeds, log, run_all)
     wall_time = time.perf_counter() - started
     (out / "tune.md").write_text(comparison_markdown(comparison_rows([], bar), bar, episodes,
                                                      seeds))

@@ -1,0 +1,134 @@
+"""``--ray``: ablations and tuning as Ray tasks on a local instance, and ``sweep``.
+
+Skipped without the ``ray`` extra (``pip install -e '.[ray]'``; CI installs it). One
+local Ray instance for the module: 2 CPUs, loopback only, no dashboard.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from test_training import tiny_config
+
+from marl_part.cli import main
+from marl_part.errors import InputError
+from marl_part.trainers.checkpoint import CHECKPOINT_FILE, load_checkpoint
+
+ray = pytest.importorskip("ray")
+
+ABLATE = {"seeds": 2, "statistic": "mean",
+          "variants": [{"name": "mappo"},
+                       {"name": "partitioner-alone", "set": ["roles.scheduler=static"]}],
+          "baselines": [{"partitioner": "hash", "scheduler": "static"}]}
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
+             logging_level="WARNING")
+    yield
+    ray.shutdown()
+
+
+def _only_run(root: Path) -> Path:
+    (out,) = (root / "runs").iterdir()
+    return out
+
+
+def _here_and_on_ray(tmp_path: Path, monkeypatch, args: list[str]) -> dict[str, Path]:
+    """The output folder of a command run here, and of the same one with ``--ray``."""
+    outs = {}
+    for where, extra in (("local", []), ("ray", ["--ray"])):
+        (tmp_path / where).mkdir()
+        monkeypatch.chdir(tmp_path / where)
+        assert main([*args, *extra]) == 0
+        outs[where] = _only_run(tmp_path / where)
+    return outs
+
+
+def test_an_ablation_on_ray_gives_the_local_tables(tmp_path, write_config, monkeypatch, local_ray):
+    outs = _here_and_on_ray(tmp_path, monkeypatch,
+                            ["ablate", str(write_config(tiny_config(ablate=ABLATE)))])
+    tables = {where: json.loads((out / "ablation.json").read_text()) for where, out in outs.items()}
+    for out in outs.values():
+        assert len(list(out.glob("*/seed*/eval.json"))) == 4
+    rows = {where: {row["name"]: row for row in table} for where, table in tables.items()}
+    assert list(rows["ray"]) == list(rows["local"]) and len(rows["local"]) == 5
+    for name, local in rows["local"].items():  # learners: 2 seeds; baselines: 2 episodes
+        assert len(local["scores"]) == 2
+        assert rows["ray"][name] == local, name
+    # the same files and columns beside the JSON
+    assert (outs["ray"] / "ablation.csv").read_text() == (
+        outs["local"] / "ablation.csv").read_text()
+
+
+def test_tune_on_ray_gives_the_local_table(tmp_path, write_config, monkeypatch, local_ray):
+    tune = {"episodes": 2, "pairs": [{"partitioner": "hash", "scheduler": "static"},
+                                     {"partitioner": "pkg", "scheduler": "threshold"}]}
+    outs = _here_and_on_ray(tmp_path, monkeypatch,
+                            ["tune", str(write_config(tiny_config(tune=tune)))])
+    results = {where: json.loads((out / "tune.json").read_text()) for where, out in outs.items()}
+    assert [row["kind"] for row in results["ray"]["rows"]] == [
+        "default", "tuned", "default", "tuned", "oracle"]
+    assert results["ray"]["rows"] == results["local"]["rows"]
+    assert results["ray"]["best"] == results["local"]["best"]
+
+
+def _checkpoint_step(run_dir: Path) -> int:
+    try:
+        return load_checkpoint(run_dir / CHECKPOINT_FILE)["progress"]["env_step"]
+    except InputError:  # none yet
+        return 0
+
+
+def _writer_pid(run_dir: Path) -> int:
+    """The process training ``run_dir``: TensorBoard names its event file after it."""
+    (events,) = run_dir.glob("events.out.tfevents.*")  # a fresh run's only one
+    return int(events.name.split(".")[-2])
+
+
+def _kill_one_run_after_its_checkpoint(root: Path, killed: dict, finished: threading.Event):
+    """SIGKILL the Ray worker training the first run seen with a checkpoint."""
+    while not finished.is_set():
+        for run_dir in sorted(root.glob("runs/*/*/seed*")):
+            if not (run_dir / "eval.json").exists() and _checkpoint_step(run_dir) > 0:
+                pid = _writer_pid(run_dir)
+                os.kill(pid, signal.SIGKILL)
+                killed.update(run=run_dir, pid=pid)
+                return
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_a_killed_ray_worker_is_retried_and_its_run_resumes_from_its_checkpoint(
+        tmp_path, write_config, monkeypatch, local_ray, capsys):
+    monkeypatch.chdir(tmp_path)
+    train = {"budget_env_steps": 1024, "n_envs": 4, "eval_every_env_steps": 128,
+             "eval_episodes": 2, "final_episodes": 2, "final_seeds": 1, "compare_with": []}
+    config = write_config(tiny_config(train=train, ablate={**ABLATE, "baselines": [],
+                                                           "variants": ABLATE["variants"][:1]}))
+    killed, finished = {}, threading.Event()
+    watcher = threading.Thread(target=_kill_one_run_after_its_checkpoint,
+                               args=(tmp_path, killed, finished))
+    watcher.start()
+    try:
+        assert main(["ablate", str(config), "--ray"]) == 0
+    finally:
+        finished.set()
+        watcher.join()
+    assert killed, "no run was seen between its first checkpoint and its end"
+    out = _only_run(tmp_path)
+    assert len(list(out.glob("*/seed*/eval.json"))) == 2
+    run = killed["run"]
+    line = next(line for line in capsys.readouterr().out.splitlines()
+                if line.startswith(f"  mappo {run.name.replace('seed', 'seed ')}:"))
+    assert "resumed from its checkpoint at env step " in line, line
+    step = int(line.split("env step ")[1].split(";")[0].replace(",", ""))
+    assert 0 < step < 1024
+    assert json.loads((out / "ablation.json").read_text())[0]["over"] == "2 training seeds"
