@@ -130,6 +130,12 @@ def test_ablate_tables_learners_and_baselines_over_seeds(tmp_path, write_config,
     assert (out / "ablation.md").read_text() == table
     assert (out / "mappo" / "seed1" / "checkpoint.pt").stat().st_mtime_ns == kept
     assert main(["ablate", "--resume", str(tmp_path / "runs")]) == 2
+    (out / "mappo" / "seed1" / "eval.json").write_text('{"team_reward": ')  # torn by hand
+    capsys.readouterr()
+    assert main(["ablate", "--resume", str(out)]) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        "seed1/eval.json: not a JSON file a run wrote (Expecting value: line 1 column 17 "
+        "(char 16)); remove it to redo that step")
 
 
 @pytest.mark.parametrize("path", [p for p in CONFIGS if "ablate:" in p.read_text()],

@@ -42,7 +42,7 @@ from marl_part.evaluation.stats import interval, mean_ci95  # noqa: E402
 from marl_part.evaluation.tasks import Runner, run_in_turn  # noqa: E402
 from marl_part.evaluation.tuning import classical_bar, tuning_note  # noqa: E402
 from marl_part.experiments.ray_tasks import check_shared  # noqa: E402
-from marl_part.experiments.rundir import new_run_dir  # noqa: E402
+from marl_part.experiments.rundir import new_run_dir, read_json  # noqa: E402
 from marl_part.experiments.training_run import (  # noqa: E402
     check_learnable,
     resume_config,
@@ -127,7 +127,7 @@ def trained_score(base_path: Path, overrides: list[str], run_dir: Path) -> Train
     ablation, a Ray worker that died) finished it, read it back; if one left a
     checkpoint, continue from it."""
     if (run_dir / "eval.json").is_file():
-        score = json.loads((run_dir / "eval.json").read_text())["team_reward"]["mean"]
+        score = read_json(run_dir / "eval.json")["team_reward"]["mean"]
         return TrainedScore(score, f"finished earlier, team reward {score:.4g}")
     if (run_dir / CHECKPOINT_FILE).is_file():
         config = resume_config(run_dir)

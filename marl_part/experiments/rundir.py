@@ -1,7 +1,10 @@
-"""Fresh run directories: ``runs/<name>-<timestamp>``, never one that exists."""
+"""Fresh run directories: ``runs/<name>-<timestamp>``, never one that exists; files in
+them written whole or not at all."""
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from pathlib import Path
 
@@ -21,3 +24,20 @@ def new_run_dir(name: str, root: str | Path = "runs") -> Path:
         except FileExistsError:
             continue
     raise RuntimeError(f"could not create a fresh run directory next to {base}")
+
+
+def write_json_atomic(path: Path, data) -> None:
+    """``data`` as JSON at ``path`` through a temporary file and ``os.replace``: a run
+    killed while writing leaves the old file or none, never half of one."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> dict:
+    """A JSON file a run wrote; a clear refusal if it is not one."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(f"not a JSON file a run wrote ({error}); remove it to redo that "
+                         "step", str(path)) from None

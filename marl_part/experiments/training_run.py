@@ -23,7 +23,7 @@ from marl_part.evaluation.evaluate import EvalResult, evaluate
 from marl_part.evaluation.policies import CHECKPOINT_FILE, RUN_CONFIG_FILE, checkpoint_actors
 from marl_part.evaluation.tuning import BarRow, classical_bar
 from marl_part.experiments.comparison import comparison_markdown, comparison_rows
-from marl_part.experiments.rundir import new_run_dir
+from marl_part.experiments.rundir import new_run_dir, write_json_atomic
 
 
 def check_learnable(config: Config) -> list[str]:
@@ -92,7 +92,7 @@ def final_evaluation(config: Config, run_dir: Path) -> EvalResult:
                                         for role in policies}}
     result = evaluate(config, actors, config.train.final_episodes, config.train.final_seeds,
                       labels)
-    (run_dir / "eval.json").write_text(json.dumps(result.to_json(), indent=2) + "\n")
+    write_json_atomic(run_dir / "eval.json", result.to_json())
     return result
 
 

@@ -30,12 +30,12 @@ def run_tune(config_path: str, overrides: list[str], log=print,
     if not config.tune_pairs:
         raise InputError("no pairs to tune: list them under tune.pairs (or "
                          "train.compare_with)", str(config_path))
-    out = new_run_dir(f"{config.name}-tune")
-    write_resolved_config(config, out)
     episodes, seeds = config.train.final_episodes, config.train.final_seeds
     started = time.perf_counter()
     bar = classical_bar(config, config.tune_pairs, config.tune, episodes, seeds, log, run_all)
     wall_time = time.perf_counter() - started
+    out = new_run_dir(f"{config.name}-tune")  # after the bar: a refused pair leaves none
+    write_resolved_config(config, out)
     (out / "tune.md").write_text(comparison_markdown(comparison_rows([], bar), bar, episodes,
                                                      seeds))
     best = best_row(bar)
