@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import DATA, small_config
 
 from marl_part.cli import main
+
+HEADLINE = Path(__file__).parent.parent / "configs" / "partition_schedule_daily.yaml"
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -103,3 +107,13 @@ def test_ray_without_the_extra_says_how_to_install_it(command, write_config, mon
         assert main([command, "--ray", str(path)]) == 2
         assert "--ray: takes an optional cluster ADDRESS; give CONFIG before it" in (
             capsys.readouterr().err)
+
+
+def test_check_shows_how_the_headline_load_varies_and_plots_it(tmp_path, capsys):
+    """The headline's load swings at least 3x within every episode (issue 10)."""
+    plot = tmp_path / "demand.png"
+    assert main(["check", str(HEADLINE), "--plot-demand", str(plot)]) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if "workload:" in line]
+    low, high = re.search(r"max/min is ([\d.]+)-([\d.]+)", line).groups()
+    assert 3.0 <= float(low) <= float(high)
+    assert plot.stat().st_size > 10_000

@@ -1,30 +1,44 @@
 """``marl-part check CONFIG``: build the env a config describes and test it.
 
 Runs PettingZoo's ``parallel_api_test`` and ``parallel_seed_test`` on it (with its
-wrappers) and steps one whole episode with random actions.
+wrappers) and steps one whole episode with random actions. Prints how much the
+workload's load varies within an episode; ``--plot-demand FILE.png`` draws it.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 from pettingzoo.test import parallel_api_test, parallel_seed_test
 
-from marl_part.cli.arguments import add_config
+from marl_part.cli.arguments import add_config, check_output_file
 from marl_part.config import load_config
 from marl_part.envs.parallel_env import make_parallel_env
+from marl_part.evaluation.plots import plot_demand
 
 
 def add_parser(commands) -> None:
     parser = add_config(commands.add_parser("check", help="test the env a config describes"))
+    parser.add_argument("--plot-demand", metavar="FILE.png", type=Path,
+                        help="plot the work of every micro-batch of the workload")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
+    if args.plot_demand:
+        check_output_file(args.plot_demand, "--plot-demand")
     config = load_config(args.config, args.set)
     env = make_parallel_env(config)
     print(f"{args.config}: scenario {config.scenario}, agents {env.possible_agents}")
     for agent in env.possible_agents:
         print(f"  {agent}: observation {env.observation_space(agent)}, "
               f"action {env.action_space(agent)}")
+    world = env.unwrapped.simulation.world
+    print(f"  {demand_summary(world.batches, config.episode_length)}")
+    if args.plot_demand:
+        plot_demand(world, config.episode_length, config.name, args.plot_demand)
+        print(f"  written: {args.plot_demand}")
     parallel_api_test(env, num_cycles=config.episode_length + 1)
     parallel_seed_test(lambda: make_parallel_env(config))
     steps, total = random_episode(env, seed=config.seed)
@@ -43,3 +57,12 @@ def random_episode(env, seed: int) -> tuple[int, float]:
         _, rewards, _, _, _ = env.step(actions)
         steps, total = steps + 1, total + next(iter(rewards.values()))
     return steps, total
+
+
+def demand_summary(batches, episode_length: int) -> str:
+    """One line: work per batch, and its max / min within an episode over all starts."""
+    work, swing = batches.batch_work, batches.episode_swing(episode_length)
+    return (f"workload: {batches.n_batches:,} micro-batches, work per batch {work.min():.4g}"
+            f"-{work.max():.4g} (mean {work.mean():.4g}); within a {episode_length}-batch "
+            f"episode max/min is {swing.min():.2f}-{swing.max():.2f} (median "
+            f"{np.median(swing):.2f})")

@@ -1,4 +1,4 @@
-"""PNG plots of an evaluated episode (matplotlib, headless)."""
+"""PNG plots of an evaluated episode and of a workload's demand (matplotlib, headless)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from marl_part.evaluation.evaluate import EvalResult  # noqa: E402
+from marl_part.sim.world import World  # noqa: E402
 
 
 def plot_episode(result: EvalResult, out_dir: Path) -> list[Path]:
@@ -55,3 +56,23 @@ def plot_episode(result: EvalResult, out_dir: Path) -> list[Path]:
     ax.set(xlabel="micro-batch", ylabel="logical / stored bytes", title="dedup ratio")
     save(fig, "dedup_ratio.png")
     return written
+
+
+def plot_demand(world: World, episode_length: int, title: str, path: Path) -> None:
+    """The work of every micro-batch of the workload in node-capacities (work / what
+    one node serves in a batch interval), with the cluster's sizes and one episode's
+    length marked."""
+    cluster = world.cluster
+    per_node = world.nodes.speed.mean() * cluster.slots_per_node * cluster.batch_interval
+    demand = world.batches.batch_work * world.rate_scale / per_node
+    fig, ax = plt.subplots(figsize=(10, 3.5))
+    ax.plot(demand, lw=1, label="work per batch / one node's capacity")
+    ax.axhline(cluster.max_nodes, color="k", ls="--", lw=0.8,
+               label=f"all {cluster.max_nodes} nodes")
+    ax.axvspan(0, episode_length, color="orange", alpha=0.15,
+               label=f"one episode ({episode_length} batches)")
+    ax.set(xlabel="micro-batch", ylabel="nodes' worth of work", title=title, ylim=(0, None))
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -46,6 +46,12 @@ class Batches:
     def has_content(self) -> bool:
         return self.group_offsets is not None
 
+    def episode_swing(self, episode_length: int) -> np.ndarray:
+        """Max / min work per batch within every window of ``episode_length`` batches
+        (one per possible episode start): how much an episode's load varies."""
+        windows = np.lib.stride_tricks.sliding_window_view(self.batch_work, episode_length)
+        return windows.max(axis=1) / np.maximum(windows.min(axis=1), 1e-12)
+
 
 def batch_bounds_by_count(n_tuples: int, tuples_per_batch: int) -> np.ndarray:
     """Offsets of consecutive batches of ``tuples_per_batch`` (a short tail is dropped)."""
