@@ -229,9 +229,9 @@ class Config(EnvConfig):
         if self.train.imitation is not None:
             taught = set(self.train.imitation.teacher)
             learned = {role for role, fill in self.role_fills().items() if fill == LEARN}
-            if taught != learned:
+            if not taught <= learned:
                 raise FieldError("train", f"imitation.teacher names {sorted(taught)}; it "
-                                 f"must name exactly the learned roles, {sorted(learned)}")
+                                 f"names learned roles only, of {sorted(learned)}")
             for role, spec in self.train.imitation.teacher.items():
                 if not teaches(role, parse_policy(role, spec).name):
                     raise FieldError("train", f"imitation.teacher: {spec} decides per key or "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from conftest import small_config
 
@@ -55,12 +56,34 @@ def test_a_teacher_must_decide_in_the_learned_space_of_every_learned_role(tmp_pa
     with pytest.raises(InputError, match=r"pkg decides per key or tuple, not in the learned "
                                          r"partitioner's action space"):
         load_config(path, ['train.imitation={teacher: {partitioner: pkg, scheduler: ds2}}'])
-    with pytest.raises(InputError, match=r"it must name exactly the learned roles, "
-                                         r"\['partitioner', 'scheduler'\]"):
-        load_config(path, ['train.imitation={teacher: {scheduler: ds2}}'])
+    with pytest.raises(InputError, match=r"it names learned roles only, of \['scheduler'\]"):
+        load_config(path, ['roles.partitioner=pkg',
+                           'train.imitation={teacher: {partitioner: lpt, scheduler: ds2}}'])
     with pytest.raises(InputError, match="label_smoothing': must lie in"):
         load_config(path, ['train.imitation={teacher: {partitioner: lpt, scheduler: ds2}, '
                            'label_smoothing: 1.5}'])
+
+
+def test_a_role_without_a_teacher_keeps_its_fresh_actor(tmp_path):
+    """Only the partitioner is taught: its clone agrees with lpt, while the scheduler,
+    which played uniformly at random, stays as uniform as a fresh actor."""
+    config = load_config(config_file(tmp_path),
+                         ['train.imitation={teacher: {partitioner: "lpt:split=2"}}'])
+    teacher = dict(config.train.imitation.teacher)
+    envs = BatchedVectorEnv(config, 8, teacher)
+    envs.seed(list(range(8)))
+    layout = envs.layout
+    algorithm = algorithm_spec("mappo").build(MAPPOConfig(), layout)
+    scheduler = next(a for a in layout.agents if a.name == "scheduler")
+    obs = torch.as_tensor(envs.reset()[0])
+    fresh = algorithm.policy.actor(obs)[0][:, scheduler.action].detach()
+    stats = imitate(algorithm, envs, ImitationConfig(teacher=teacher, episodes=2,
+                                                     gradient_steps=200, batch_size=256),
+                    gamma=0.9, rng=np.random.default_rng(0))
+    assert stats["imitation/agreement"] > 0.95  # over the partitioner's choices only
+    assert (envs.teacher_action()[:, scheduler.action] == -1).all()
+    after = algorithm.policy.actor(obs)[0][:, scheduler.action].detach()
+    torch.testing.assert_close(after, fresh)
 
 
 def test_q_learners_are_not_imitated(tmp_path):

@@ -233,7 +233,8 @@ class ImitationConfig:
     settings follow its research runs for issue 10: four rounds of episodes, 500
     steps, 10% noise, 0.2 label smoothing)."""
 
-    # learned role -> the fixed policy it imitates (NAME or NAME:knob=value,...)
+    # learned role -> the fixed policy it imitates (NAME or NAME:knob=value,...); a
+    # learned role without one plays uniformly at random, as a fresh actor does
     teacher: dict[str, str]
     episodes: int = 4  # rounds of teacher episodes in every training env
     gradient_steps: int = 500
@@ -243,7 +244,7 @@ class ImitationConfig:
     lr: float = 1e-3  # Adam, for actors and critic together
 
     def __post_init__(self) -> None:
-        _require(bool(self.teacher), "teacher", "name a teacher for every learned role")
+        _require(bool(self.teacher), "teacher", "name a teacher for at least one learned role")
         for name in ("episodes", "gradient_steps", "batch_size"):
             _require(1 <= getattr(self, name) <= MAX_IMITATION_STEPS, name,
                      f"must lie in [1, {MAX_IMITATION_STEPS:,}], got {getattr(self, name)}")

@@ -2,8 +2,9 @@
 
 Teachers, fixed policies that decide in the learned roles' own action spaces (any
 scheduler baseline; ``lpt`` for the partitioner), play the training envs for
-``episodes`` rounds. Each action played is the teachers', but with probability
-``action_noise`` a random one, so that the data also covers states off the teachers'
+``episodes`` rounds; a learned role without a teacher plays uniformly at random, as
+its fresh actor does, and keeps its fresh actor. Each action played is the teachers',
+but with probability ``action_noise`` a random one, so that the data also covers states off the teachers'
 path while the label stays the teachers' choice (DART: Laskey et al., "DART: Noise
 Injection for Robust Imitation Learning", CoRL 2017). The actors then minimise the
 cross-entropy to the teachers' choices, with label smoothing, which leaves the policy
@@ -28,9 +29,9 @@ from marl_part.trainers.configs import ImitationConfig
 
 def teacher_episodes(envs, config: ImitationConfig, gamma: float, rng: np.random.Generator
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """(observations, teacher actions, discounted returns to go, mean episode return) of
-    ``config.episodes`` rounds of whole episodes in every env of ``envs`` (a vector env
-    with ``teacher_action``)."""
+    """(observations, teacher actions (-1: untaught), discounted returns to go, mean
+    episode return) of ``config.episodes`` rounds of whole episodes in every env of
+    ``envs`` (a vector env with ``teacher_action``)."""
     if not hasattr(envs, "teacher_action"):
         raise InputError("imitation needs the batched vector env", "train.imitation")
     nvec = envs.get_env_attr("layout")[0].nvec
@@ -40,7 +41,7 @@ def teacher_episodes(envs, config: ImitationConfig, gamma: float, rng: np.random
         episode_obs, episode_actions, rewards = [], [], []
         while True:
             taught = envs.teacher_action()
-            noise = rng.random(taught.shape) < config.action_noise
+            noise = (rng.random(taught.shape) < config.action_noise) | (taught < 0)
             played = np.where(noise, rng.integers(0, nvec, size=taught.shape), taught)
             episode_obs.append(obs)
             episode_actions.append(taught)
@@ -82,15 +83,18 @@ def imitate(algorithm, envs, config: ImitationConfig, gamma: float,
     for _ in range(config.gradient_steps):
         batch = torch.as_tensor(rng.integers(0, len(obs), size=config.batch_size))
         logits, _ = actor(obs[batch])
-        target = (1 - config.label_smoothing) * F.one_hot(taught[batch], logits.shape[-1])
-        actor_loss = -((target + smoothing) * torch.log_softmax(logits, dim=-1)).sum(-1).mean()
+        labels = taught[batch]
+        target = (1 - config.label_smoothing) * F.one_hot(labels.clamp(min=0), logits.shape[-1])
+        loss = -((target + smoothing) * torch.log_softmax(logits, dim=-1)).sum(-1)
+        actor_loss = loss[labels >= 0].mean()
         values = critic(obs[batch])  # (batch, columns): each column learns the team's return
         critic_loss = F.mse_loss(values, targets[batch].expand_as(values))
         optimizer.zero_grad()
         (actor_loss + critic_loss).backward()
         optimizer.step()
     with torch.no_grad():  # how often the clone's most likely choice is the teachers'
-        agreement = (actor(obs[:4096])[0].argmax(dim=-1) == taught[:4096]).float().mean()
+        labels = taught[:4096]
+        agreement = (actor(obs[:4096])[0].argmax(dim=-1) == labels)[labels >= 0].float().mean()
     return {"imitation/actor_loss": actor_loss.item(), "imitation/critic_loss": critic_loss.item(),
             "imitation/agreement": agreement.item(), "imitation/env_steps": float(len(obs)),
             "imitation/teacher_return": teacher_return}

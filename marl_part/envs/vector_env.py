@@ -100,12 +100,12 @@ class BatchedVectorEnv(ScalarSums, BaseVectorEnv):
         return np.concatenate(parts, axis=1).astype(np.float32)
 
     def teacher_action(self) -> np.ndarray:
-        """The teachers' joint action now (n_envs, dims), every learned role taught."""
+        """The teachers' joint action now (n_envs, dims); -1 in the dimensions of a
+        learned role that has no teacher."""
         actions = self.simulation.teacher_actions()
-        if missing := [a.name for a in self.layout.agents if a.name not in actions]:
-            raise InputError(f"imitation needs a teacher for every learned role; none for "
-                             f"{', '.join(missing)}", "train.imitation.teacher")
-        return np.concatenate([actions[a.name] for a in self.layout.agents], axis=1)
+        n_envs = len(self.simulation.world.cursor)
+        return np.concatenate([actions.get(a.name, np.full((n_envs, len(a.nvec)), -1))
+                               for a in self.layout.agents], axis=1)
 
     def reset(self, env_id=None, **kwargs) -> tuple[np.ndarray, np.ndarray]:
         """New episodes in ``env_id``; ``seed=`` reseeds them (one int for all, as
