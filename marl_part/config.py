@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 
@@ -19,6 +19,7 @@ from marl_part.scenarios import LEARN, load_scenario
 from marl_part.sim.rewards import TERMS
 from marl_part.sim.world import WorldSettings
 from marl_part.trainers.configs import AlgorithmConfig, ImitationConfig, MAPPOConfig
+from marl_part.trainers.team_logger import EVAL_REWARD
 from marl_part.workloads import WorkloadConfig
 
 STR_TAG = "tag:yaml.org,2002:str"
@@ -204,6 +205,87 @@ class TuneSettings:
         check_grid(self.grid)
 
 
+RANGES = ("values", "uniform", "log_uniform", "integers")
+SWEEP_FIXED = ("name", "seed", "base_dir", "train", "ablate", "tune", "sweep")
+MAX_TRIALS = 1000
+
+
+@dataclass(frozen=True)
+class SweepRange:
+    """The values a sweep gives one config key: a list (``values``: grid or random), or
+    for random search a range, ``[low, high]``: ``uniform``, ``log_uniform`` (uniform in
+    the logarithm) or ``integers`` (both ends included)."""
+
+    values: tuple[Any, ...] = ()
+    uniform: tuple[float, ...] = ()
+    log_uniform: tuple[float, ...] = ()
+    integers: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        if len([kind for kind in RANGES if getattr(self, kind)]) != 1:
+            raise FieldError("values", f"give exactly one of: {', '.join(RANGES)}")
+        for kind in RANGES[1:]:
+            bounds = getattr(self, kind)
+            if bounds and (len(bounds) != 2 or not bounds[0] < bounds[1]):
+                raise FieldError(kind, f"give [low, high] with low < high, got {list(bounds)}")
+        if self.log_uniform and self.log_uniform[0] <= 0:
+            raise FieldError("log_uniform", "its bounds must be positive")
+
+    @property
+    def kind(self) -> str:
+        return next(kind for kind in RANGES if getattr(self, kind))
+
+    def probes(self) -> tuple[Any, ...]:
+        """The values a config must load with: every listed value, or both bounds."""
+        return getattr(self, self.kind)
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    """What ``marl-part sweep`` varies, how many trials it runs and what it optimises;
+    ASHA (Li et al., "A System for Massively Parallel Hyperparameter Tuning", MLSys
+    2020) stops the trials behind at each rung of evaluations."""
+
+    params: dict[str, SweepRange]  # a dotted config key (as --set takes) -> its values
+    search: Literal["random", "grid"] = "random"
+    trials: int | None = None  # random: draws; grid: every combination (give none, or its size)
+    metric: str = EVAL_REWARD  # maximised: the evaluation reward training logs
+    grace_evaluations: int = 1  # evaluations every trial gets before ASHA may stop it
+    reduction_factor: int = 2  # ASHA keeps the best 1/reduction_factor at each rung
+
+    def __post_init__(self):
+        if not self.params:
+            raise FieldError("params", "name at least one config key to vary")
+        for key, values in self.params.items():
+            if key.split(".")[0].split("[")[0] in SWEEP_FIXED:
+                raise FieldError("params", f"{key}: not varied by a sweep (the run's "
+                                 f"identity, its budget and other commands' sections: "
+                                 f"{', '.join(SWEEP_FIXED)}); vary learner, world, "
+                                 "reward or workload keys")
+            if self.search == "grid" and values.kind != "values":
+                raise FieldError("params", f"{key}: a grid takes a values: [...] list, "
+                                 f"not {values.kind}")
+        if self.metric != EVAL_REWARD:
+            raise FieldError("metric", f"got '{self.metric}'; allowed: {one_of([EVAL_REWARD])}")
+        if self.search == "random" and self.trials is None:
+            raise FieldError("trials", "random search needs a number of trials")
+        if self.trials is not None and not 1 <= self.trials <= MAX_TRIALS:
+            raise FieldError("trials", f"give 1 to {MAX_TRIALS:,}, got {self.trials}")
+        if self.search == "grid" and self.trials not in (None, self.grid_size):
+            raise FieldError("trials", f"the grid has {self.grid_size} combinations; give "
+                             f"{self.grid_size} or leave trials out")
+        if self.grace_evaluations < 1 or self.reduction_factor < 2:
+            raise FieldError("grace_evaluations", "grace_evaluations at least 1, "
+                             "reduction_factor at least 2")
+
+    @property
+    def grid_size(self) -> int:
+        size = 1
+        for values in self.params.values():
+            size *= len(values.values)
+        return size
+
+
 @dataclass(frozen=True, kw_only=True)
 class Config(EnvConfig):
     """A whole run: name, seed, learner and training besides the environment."""
@@ -214,6 +296,7 @@ class Config(EnvConfig):
     train: TrainSettings = TrainSettings()
     ablate: AblateSettings | None = None
     tune: TuneSettings = TuneSettings()
+    sweep: SweepSettings | None = None  # what ``marl-part sweep`` varies
 
     def __post_init__(self):
         super().__post_init__()
@@ -272,6 +355,8 @@ def load_config(path: str | Path, overrides=(), cls: type = Config,
         raise _placed(exc, node, path) from None
     if getattr(config, "ablate", None) is not None:
         _check_variants(config.ablate, node, path, cls)
+    if getattr(config, "sweep", None) is not None:
+        _check_sweep(config.sweep, node, path, cls)
     return config
 
 
@@ -303,6 +388,30 @@ def _check_variants(settings: AblateSettings, node: yaml.Node, path: str | Path,
             line = typed_yaml.line_of(node, key)
             raise InputError(f"variant '{variant.name}': {detail}",
                              f"{path}:{line}" if line else str(path), key=key) from None
+
+
+def setting(key: str, value: Any) -> str:
+    """``key=value`` as ``--set`` takes it, ``value`` written as YAML."""
+    return f"{key}={yaml.safe_dump(value, default_flow_style=True, width=1 << 16).strip()}" \
+        .removesuffix("\n...")
+
+
+def _check_sweep(settings: SweepSettings, node: yaml.Node, path: str | Path, cls: type) -> None:
+    """Every ``sweep.params`` key gives a config that loads and builds at each of its
+    listed values and at both ends of its range."""
+    for key, values in settings.params.items():
+        for value in values.probes():
+            varied = copy.deepcopy(node)
+            try:
+                typed_yaml.set_value(varied, setting(key, value))
+                typed_yaml.set_value(varied, "sweep=null")
+                check_env(typed_yaml.build(cls, varied, str(path)))
+            except InputError as exc:
+                detail = exc.message if exc.where == str(path) else str(exc)
+                line = typed_yaml.line_of(node, "sweep.params")
+                raise InputError(f"{key} = {value!r}: {detail}",
+                                 f"{path}:{line}" if line else str(path),
+                                 key="sweep.params") from None
 
 
 def workload_node(spec: str) -> yaml.Node:

@@ -286,3 +286,32 @@ def test_ablate_resume_refuses_a_training_run(tmp_path, capsys):
     (run / "checkpoint.pt").write_bytes(b"x")
     assert "a training run, not an ablation folder" in refusal(capsys, "ablate", "--resume", run)
     assert sorted(p.name for p in run.iterdir()) == ["checkpoint.pt", "config.yaml"]
+
+
+@pytest.mark.parametrize("sweep, message", [
+    ({"trials": 2, "params": {"learner.lrr": {"values": [0.1]}}},
+     "key 'sweep.params': learner.lrr = 0.1: key 'learner.lrr': unknown key"),
+    ({"trials": 2, "params": {"partitioner.hot_keys": {"integers": [2, 100000]}}},
+     "partitioner.hot_keys = 100000:"),
+    ({"trials": 2, "params": {"learner.lr": {"uniform": [0.1]}}},
+     "key 'sweep.params.learner.lr.uniform': give [low, high] with low < high, got [0.1]"),
+    ({"trials": 2, "params": {"learner.lr": {"uniform": [0.1, 0.2], "values": [1]}}},
+     "give exactly one of: values, uniform, log_uniform, integers"),
+    ({"params": {"learner.lr": {"uniform": [0.1, 0.2]}}},
+     "key 'sweep.trials': random search needs a number of trials"),
+    ({"search": "grid", "params": {"learner.lr": {"log_uniform": [0.1, 0.2]}}},
+     "learner.lr: a grid takes a values: [...] list, not log_uniform"),
+    ({"search": "grid", "trials": 3, "params": {"learner.lr": {"values": [0.1, 0.2]}}},
+     "the grid has 2 combinations; give 2 or leave trials out"),
+    ({"trials": 2, "params": {"train.budget_env_steps": {"values": [10]}}},
+     "train.budget_env_steps: not varied by a sweep"),
+    ({"trials": 2, "metric": "eval/lateness", "params": {"learner.lr": {"values": [0.1]}}},
+     "key 'sweep.metric': got 'eval/lateness'; allowed: one of: eval/episode_reward"),
+    ({"trials": 2, "searhc": "grid", "params": {"learner.lr": {"values": [0.1]}}},
+     "key 'sweep.searhc': unknown key"),
+])
+def test_a_sweep_section_is_checked_at_load(sweep, message, tmp_path, capsys):
+    path = write(tmp_path, small_config(learner={"algorithm": "mappo"}, sweep=sweep))
+    line = refusal(capsys, "sweep", path)
+    assert line.startswith(f"marl-part: error: {path}:") and message in line, line
+    assert runs(tmp_path) == []

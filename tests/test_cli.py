@@ -95,11 +95,13 @@ def test_a_resume_takes_no_config_and_a_start_needs_one(args, message, capsys):
     assert message in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["ablate", "tune"])
+@pytest.mark.parametrize("command", ["ablate", "tune", "sweep"])
 def test_ray_without_the_extra_says_how_to_install_it(command, write_config, monkeypatch,
-                                                      capsys):
+                                                      capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed: import fails
-    path = write_config(small_config())
+    monkeypatch.chdir(tmp_path)
+    path = write_config(small_config(sweep={"trials": 2, "params": {"learner.lr": {
+        "values": [0.001]}}}))
     assert main([command, str(path), "--ray"]) == 2
     assert capsys.readouterr().err == ("marl-part: error: --ray: needs Ray: "
                                        "pip install 'marl-part[ray]'\n")
@@ -107,6 +109,7 @@ def test_ray_without_the_extra_says_how_to_install_it(command, write_config, mon
         assert main([command, "--ray", str(path)]) == 2
         assert "--ray: takes an optional cluster ADDRESS; give CONFIG before it" in (
             capsys.readouterr().err)
+    assert not (tmp_path / "runs").exists()
 
 
 def test_check_shows_how_the_headline_load_varies_and_plots_it(tmp_path, capsys):

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from test_training import tiny_config
 
 from marl_part.cli import main
@@ -132,3 +133,42 @@ def test_a_killed_ray_worker_is_retried_and_its_run_resumes_from_its_checkpoint(
     step = int(line.split("env step ")[1].split(";")[0].replace(",", ""))
     assert 0 < step < 1024
     assert json.loads((out / "ablation.json").read_text())[0]["over"] == "2 training seeds"
+
+
+SWEEP = {"search": "random", "trials": 4, "grace_evaluations": 1, "reduction_factor": 2,
+         "params": {"learner.lr": {"log_uniform": [1e-4, 1e-2]},
+                    "learner.clip": {"uniform": [0.1, 0.3]},
+                    "partitioner.hot_keys": {"values": [3, 4]}}}
+
+
+def test_a_sweep_writes_every_trial_and_a_best_config_train_runs(tmp_path, write_config,
+                                                                  monkeypatch, local_ray, capsys):
+    monkeypatch.chdir(tmp_path)
+    train = {"budget_env_steps": 256, "n_envs": 4, "eval_every_env_steps": 128,
+             "eval_episodes": 2, "final_episodes": 1, "final_seeds": 1, "compare_with": []}
+    assert main(["sweep", str(write_config(tiny_config(train=train, sweep=SWEEP)))]) == 0
+    (out,) = (tmp_path / "runs").iterdir()
+    table = json.loads((out / "sweep.json").read_text())
+    trials = table["trials"]
+    assert [t["trial"] for t in trials] == ["trial000", "trial001", "trial002", "trial003"]
+    for trial in trials:  # drawn within the ranges; each trained, or stopped by ASHA
+        assert 1e-4 <= trial["values"]["learner.lr"] <= 1e-2
+        assert 0.1 <= trial["values"]["learner.clip"] <= 0.3
+        assert trial["values"]["partitioner.hot_keys"] in (3, 4)
+        assert trial["status"] in ("completed", "stopped by ASHA")
+        assert trial["env_steps"] in (128, 256) and trial["eval_reward"] < 0
+        assert trial["status"] != "completed" or trial["env_steps"] == 256
+    assert len({t["values"]["learner.lr"] for t in trials}) == 4
+    completed = [t for t in trials if t["status"] == "completed"]
+    best = max(completed, key=lambda t: t["eval_reward"])
+    assert table["best"] == best["trial"]
+    assert len((out / "sweep.md").read_text().splitlines()) == 4 + 4  # a line, a blank, a header
+    # the best config is the best trial's, and train takes it as it is
+    best_yaml = yaml.safe_load((out / "best.yaml").read_text())
+    assert best_yaml["learner"]["lr"] == best["values"]["learner.lr"]
+    assert best_yaml["partitioner"]["hot_keys"] == best["values"]["partitioner.hot_keys"]
+    assert "sweep" not in best_yaml or best_yaml["sweep"] is None
+    capsys.readouterr()
+    assert main(["train", str(out / "best.yaml"), "--no-progress",
+                 "--set", "train.budget_env_steps=128"]) == 0
+    assert "trained 128 env steps" in capsys.readouterr().out

@@ -127,7 +127,8 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
           eval_every_env_steps: int, eval_episodes: int, seed: int, resume: bool = False,
           init_from: str | Path | None = None, *, imitation: ImitationConfig | None = None,
           log_every_env_steps: int = 1000, show_progress: bool = True,
-          torch_threads: int = 1) -> dict:
+          torch_threads: int = 1,
+          on_evaluation: Callable[[int, float], None] | None = None) -> dict:
     """Train ``algo_config``'s algorithm on the team described by ``layout``.
 
     ``make_train_envs``/``make_test_envs`` build vector envs over joint envs that keep
@@ -139,6 +140,8 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
     checkpoint; ``init_from`` warm-starts a fresh run's networks from another run's
     checkpoint; ``imitation`` clones the train envs' teachers into a fresh run's
     networks before its first collection (:mod:`~marl_part.trainers.imitation`).
+    ``on_evaluation(env_step, eval_reward)`` is called after every evaluation (a
+    sweep reports it to its scheduler).
     Returns a summary dict: env steps of the whole run, last eval reward, best eval
     reward since this (re)start, checkpoint path, wall time, and the env step a resumed
     run continued from (None for a fresh one).
@@ -204,7 +207,8 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
     logger = TeamLogger(writer, info_names=layout.info_names,
                         log_every_env_steps=log_every_env_steps,
                         budget_env_steps=budget_env_steps, show_progress=show_progress,
-                        restored=restored, cumulative=cumulative)
+                        restored=restored, cumulative=cumulative,
+                        on_evaluation=on_evaluation)
     if not restored:
         logger.write_hparams(_hparams(algo_config, seed, budget_env_steps, len(train_envs)))
         logger.write_scalars(0, imitated)

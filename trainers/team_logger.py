@@ -70,7 +70,8 @@ class TeamLogger(TensorboardLogger):
     def __init__(self, writer: SummaryWriter, *, info_names: tuple[str, ...],
                  log_every_env_steps: int, budget_env_steps: int, show_progress: bool,
                  restored: tuple[int, int, int] | None = None,
-                 cumulative: dict[str, float] | None = None):
+                 cumulative: dict[str, float] | None = None,
+                 on_evaluation: Callable[[int, float], None] | None = None):
         super().__init__(writer, training_interval=log_every_env_steps, test_interval=0,
                          update_interval=0, save_interval=1, write_flush=False)
         self.restored, self.info_names = restored, info_names
@@ -79,6 +80,7 @@ class TeamLogger(TensorboardLogger):
         self.progress = tqdm.tqdm(total=budget_env_steps, initial=start, unit="step",
                                   dynamic_ncols=True, disable=not show_progress)
         self.last_eval_reward: float | None = None
+        self.on_evaluation = on_evaluation  # told (env step, eval reward) after each one
         self._pending_returns: list[float] = []
         self._pending_lengths: list[int] = []
         self._pending_info: dict[str, float] = defaultdict(float)
@@ -155,7 +157,7 @@ class TeamLogger(TensorboardLogger):
         returns = np.asarray(log_data["returns"], float)
         self.last_eval_reward = float(returns.mean())
         self.progress.set_postfix(eval_reward=f"{self.last_eval_reward:.3f}")
-        if self._skip_restored_eval:
+        if self._skip_restored_eval:  # written (and told) before the kill
             self._skip_restored_eval = False
             return
         steps = max(log_data["info_steps"], 1)
@@ -163,6 +165,8 @@ class TeamLogger(TensorboardLogger):
         values += [total / steps for total in self._named(log_data["info_sums"]).values()]
         self._scalars(step, dict(zip(self._eval_tags, values)))
         self.writer.flush()
+        if self.on_evaluation is not None:
+            self.on_evaluation(step, self.last_eval_reward)
 
     def log_info_data(self, log_data: dict, step: int) -> None:
         """Tianshou's per-epoch timing summary is not written: every curve here is on

@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -122,22 +123,25 @@ class TrainedScore:
     resumed_from_env_step: int | None = None  # where it continued a checkpoint
 
 
-def trained_score(base_path: Path, overrides: list[str], run_dir: Path) -> TrainedScore:
-    """Train one run of an ablation in ``run_dir``; if an earlier attempt (a killed
-    ablation, a Ray worker that died) finished it, read it back; if one left a
-    checkpoint, continue from it."""
+def trained_score(base_path: Path, overrides: list[str], run_dir: Path,
+                  on_evaluation: Callable[[int, float], None] | None = None) -> TrainedScore:
+    """Train one run of an ablation or a sweep in ``run_dir``; if an earlier attempt (a
+    killed ablation, a Ray worker that died) finished it, read it back; if one left a
+    checkpoint, continue from it. ``on_evaluation`` hears each evaluation of training."""
     if (run_dir / "eval.json").is_file():
         score = read_json(run_dir / "eval.json")["team_reward"]["mean"]
         return TrainedScore(score, f"finished earlier, team reward {score:.4g}")
     if (run_dir / CHECKPOINT_FILE).is_file():
         config = resume_config(run_dir)
-        summary = train_run(config, run_dir, resume=True, show_progress=False)
+        summary = train_run(config, run_dir, resume=True, show_progress=False,
+                            on_evaluation=on_evaluation)
     else:
         if run_dir.exists():  # killed before its first checkpoint: nothing to continue
             shutil.rmtree(run_dir)
         config = load_config(base_path, overrides)
         check_learnable(config)
-        summary = train_run(config, start_run(config, run_dir), show_progress=False)
+        summary = train_run(config, start_run(config, run_dir), show_progress=False,
+                            on_evaluation=on_evaluation)
     score = summary["eval"]["team_reward"]["mean"]
     resumed = summary["resumed_from_env_step"]
     return TrainedScore(score, (f"resumed from its checkpoint at env step {resumed:,}; "

@@ -11,6 +11,7 @@ and of the oracle static, in a comparison table (``comparison.md``, ``comparison
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -54,17 +55,21 @@ def start_run(config: Config, run_dir: Path | None = None) -> Path:
     return run_dir
 
 
-def write_resolved_config(config: Config, folder: Path, only_changed: bool = False) -> None:
-    """``folder/config.yaml``: ``config``, loadable on its own; every setting, or only
-    those that differ from the defaults (a base for overrides that switch algorithm)."""
+def write_resolved_config(config: Config, folder: Path, only_changed: bool = False,
+                          file_name: str = RUN_CONFIG_FILE) -> None:
+    """``folder/config.yaml`` (or ``file_name``): ``config``, loadable on its own; every
+    setting, or only those that differ from the defaults (a base for overrides that
+    switch algorithm)."""
     data = typed_yaml.to_dict(config, only_changed=only_changed)
-    (folder / RUN_CONFIG_FILE).write_text(yaml.safe_dump(data, sort_keys=False))
+    (folder / file_name).write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 def train_run(config: Config, run_dir: Path, resume: bool = False,
-              init_from: str | None = None, show_progress: bool = True) -> dict:
+              init_from: str | None = None, show_progress: bool = True,
+              on_evaluation: Callable[[int, float], None] | None = None) -> dict:
     """Train ``config``'s learner in ``run_dir``, then evaluate it (``summary["eval"]``,
-    with the result object under ``"result"``) and compare it with the baselines."""
+    with the result object under ``"result"``) and compare it with the baselines;
+    ``on_evaluation(env_step, eval_reward)`` hears every evaluation during training."""
     from marl_part.trainers.runner import train
 
     check_learnable(config)
@@ -75,7 +80,8 @@ def train_run(config: Config, run_dir: Path, resume: bool = False,
                     lambda: make_vector_env(config, settings.eval_episodes),
                     run_dir, settings.budget_env_steps, settings.eval_every_env_steps,
                     settings.eval_episodes, config.seed, resume=resume, init_from=init_from,
-                    imitation=imitation, show_progress=show_progress)
+                    imitation=imitation, show_progress=show_progress,
+                    on_evaluation=on_evaluation)
     learned = final_evaluation(config, run_dir)
     summary["eval"], summary["result"] = learned.to_json(), learned
     summary["comparison"], summary["bar"] = compare(config, run_dir, learned,

@@ -1,0 +1,184 @@
+"""``marl-part sweep``: a learner's (or the world's) settings searched on Ray Tune.
+
+The config's ``sweep:`` section names the keys to vary and their values
+(:class:`~marl_part.config.SweepSettings`). The trials are drawn here, before any runs
+(random search: from a generator seeded by the config's ``seed``; grid: every
+combination), so a sweep is reproducible; Ray Tune (Liaw et al., "Tune: A Research
+Platform for Distributed Model Selection and Training", 2018) runs them, one CPU each,
+and ASHA (Li et al., MLSys 2020) stops the trials behind at each rung of evaluations,
+on the evaluation reward training logs. Every trial is a training run in
+``OUT/trial<k>/``, trained as an ablation's runs are
+(:func:`~marl_part.experiments.ablation.trained_score`), so a trial re-run after its
+worker died continues from its checkpoint.
+
+``OUT = runs/<name>-sweep-<time>/`` holds the base config, ``sweep.md`` and
+``sweep.json`` (every trial: its values, whether it completed or ASHA stopped it, its
+env steps, last evaluation reward and, completed, its final team reward) and
+``best.yaml``: the config of the completed trial with the highest last evaluation
+reward, which ``marl-part train`` takes as it is. Tune's own records are in ``OUT/tune/``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from marl_part.config import Config, SweepRange, SweepSettings, load_config, setting
+from marl_part.errors import InputError
+from marl_part.evaluation.policies import RUN_CONFIG_FILE
+from marl_part.experiments.ablation import trained_score
+from marl_part.experiments.ray_tasks import CPUS_PER_TASK, MAX_RETRIES, connect
+from marl_part.experiments.rundir import new_run_dir
+from marl_part.experiments.training_run import check_learnable, write_resolved_config
+from marl_part.trainers.team_logger import EVAL_REWARD
+
+ENV_STEP = "env_step"  # ASHA's time axis: env steps at each evaluation
+TRIAL_OVERRIDES = ("sweep=null", "train.compare_with=[]")
+BEST_FILE = "best.yaml"
+
+
+def draw_trials(settings: SweepSettings, seed: int) -> list[dict[str, Any]]:
+    """Every trial's values by key: the whole grid, or ``trials`` random draws."""
+    if settings.search == "grid":
+        keys = list(settings.params)
+        return [dict(zip(keys, values)) for values in
+                itertools.product(*(settings.params[key].values for key in keys))]
+    rng = np.random.default_rng(seed)
+    return [{key: _draw(values, rng) for key, values in settings.params.items()}
+            for _ in range(settings.trials)]
+
+
+def _draw(values: SweepRange, rng: np.random.Generator) -> Any:
+    if values.kind == "values":
+        return values.values[int(rng.integers(len(values.values)))]
+    low, high = getattr(values, values.kind)
+    if values.kind == "integers":
+        return int(rng.integers(low, high + 1))
+    if values.kind == "log_uniform":
+        return float(f"{math.exp(rng.uniform(math.log(low), math.log(high))):.4g}")
+    return float(f"{rng.uniform(low, high):.4g}")
+
+
+def run_sweep(config_path: str, overrides: list[str], address: str | None,
+              log=print) -> Path:
+    """Run the config's sweep on the Ray cluster at ``address``; the output folder."""
+    base = load_config(config_path, overrides)
+    if base.sweep is None:
+        raise InputError("the config has no 'sweep:' section naming keys to vary",
+                         str(config_path))
+    check_learnable(base)
+    connect(address)
+    out = new_run_dir(f"{base.name}-sweep").resolve()  # trials run in other folders
+    write_resolved_config(base, out, only_changed=True)
+    trials = draw_trials(base.sweep, base.seed)
+    log(f"sweep: {len(trials)} trials ({base.sweep.search}) in {out}")
+    results = _fit(out, base, trials)
+    rows = [_row(out / name, values, results.get(name, {})) for name, values in
+            zip(_names(trials), trials)]
+    completed = [row for row in rows if row["status"] == "completed"]
+    if not completed:
+        raise RuntimeError(f"no trial of the sweep completed; Tune's records are in {out}/tune")
+    best = max(completed, key=lambda row: row["eval_reward"])
+    best_config = load_config(out / RUN_CONFIG_FILE, [*_settings(best["values"]), "sweep=null"])
+    write_resolved_config(best_config, out, file_name=BEST_FILE)
+    _write_table(rows, best, base, out)
+    return out
+
+
+def _names(trials: list) -> list[str]:
+    return [f"trial{index:03d}" for index in range(len(trials))]
+
+
+def _settings(values: dict[str, Any]) -> list[str]:
+    return [setting(key, value) for key, value in values.items()]
+
+
+def _trial(config: dict, base_path: str, out: str) -> None:
+    """One trial, in a Tune worker: train (or continue) its run, reporting every
+    evaluation to Tune."""
+    from ray import tune
+
+    def report(env_step: int, eval_reward: float) -> None:
+        tune.report({EVAL_REWARD: eval_reward, ENV_STEP: env_step})
+
+    point = config["point"]
+    trained_score(Path(base_path), [*point["set"], *TRIAL_OVERRIDES], Path(out) / point["name"],
+                  on_evaluation=report)
+
+
+def _fit(out: Path, base: Config, trials: list[dict]) -> dict[str, dict]:
+    """Run the trials on Ray Tune with ASHA; each trial's last reported metrics
+    (empty if it reported none) and error, by trial name."""
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+
+    sweep, train = base.sweep, base.train
+    points = [{"name": name, "set": _settings(values)}
+              for name, values in zip(_names(trials), trials)]
+    trainable = tune.with_resources(
+        tune.with_parameters(_trial, base_path=str(out / RUN_CONFIG_FILE), out=str(out)),
+        {"cpu": CPUS_PER_TASK})
+    # past the budget: ASHA stops a trial at max_t, before its final evaluation
+    scheduler = ASHAScheduler(time_attr=ENV_STEP, max_t=train.budget_env_steps + 1,
+                              grace_period=sweep.grace_evaluations * train.eval_every_env_steps,
+                              reduction_factor=sweep.reduction_factor)
+    tuner = tune.Tuner(
+        trainable,
+        param_space={"point": tune.grid_search(points)},
+        tune_config=tune.TuneConfig(metric=sweep.metric, mode="max", scheduler=scheduler),
+        run_config=tune.RunConfig(name="tune", storage_path=str(out), verbose=0,
+                                  failure_config=tune.FailureConfig(max_failures=MAX_RETRIES)))
+    return {result.config["point"]["name"]: {**(result.metrics or {}), "error": result.error}
+            for result in tuner.fit()}
+
+
+def _row(run_dir: Path, values: dict[str, Any], result: dict) -> dict:
+    """A trial's line of the table."""
+    eval_file = run_dir / "eval.json"
+    final = (json.loads(eval_file.read_text())["team_reward"]["mean"]
+             if eval_file.is_file() else None)
+    if final is not None:
+        status = "completed"
+    elif result.get("error") is not None:
+        status = f"failed: {str(result['error']).splitlines()[0][:120]}"
+    else:
+        status = "stopped by ASHA"
+    return {"trial": run_dir.name, "values": values, "status": status,
+            "env_steps": result.get(ENV_STEP), "eval_reward": result.get(EVAL_REWARD),
+            "final_team_reward": final, "run_dir": str(run_dir)}
+
+
+def _write_table(rows: list[dict], best: dict, base: Config, out: Path) -> None:
+    """``sweep.md`` (a line on the search, then one row per trial) and ``sweep.json``."""
+    sweep = base.sweep
+    keys = list(sweep.params)
+    lines = [f"{len(rows)} trials ({sweep.search} search), each up to "
+             f"{base.train.budget_env_steps:,} env steps; ASHA on `{sweep.metric}` (the "
+             f"evaluation reward, maximised) stopped trials behind after "
+             f"{sweep.grace_evaluations} evaluation(s) or more, keeping 1/"
+             f"{sweep.reduction_factor} at each rung. Best completed trial: {best['trial']} "
+             f"(`{BEST_FILE}`).", "",
+             "| trial | " + " | ".join(keys) + " | status | env steps | eval reward (last) "
+             "| final team reward |", "|---" * (len(keys) + 5) + "|"]
+    for row in rows:
+        cells = [row["trial"], *(_text(row["values"][key]) for key in keys), row["status"],
+                 _text(row["env_steps"]), _text(row["eval_reward"]),
+                 _text(row["final_team_reward"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    (out / "sweep.md").write_text("\n".join(lines) + "\n")
+    (out / "sweep.json").write_text(json.dumps({
+        "search": sweep.search, "metric": sweep.metric, "best": best["trial"],
+        "best_config": str(out / BEST_FILE), "trials": rows}, indent=2, default=str) + "\n")
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
