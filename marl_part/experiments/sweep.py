@@ -33,7 +33,7 @@ from marl_part.errors import InputError
 from marl_part.evaluation.policies import RUN_CONFIG_FILE
 from marl_part.experiments.ablation import trained_score
 from marl_part.experiments.ray_tasks import CPUS_PER_TASK, MAX_RETRIES, connect
-from marl_part.experiments.rundir import new_run_dir
+from marl_part.experiments.rundir import new_run_dir, read_json
 from marl_part.experiments.training_run import check_learnable, write_resolved_config
 from marl_part.trainers.team_logger import EVAL_REWARD
 
@@ -140,8 +140,7 @@ def _fit(out: Path, base: Config, trials: list[dict]) -> dict[str, dict]:
 def _row(run_dir: Path, values: dict[str, Any], result: dict) -> dict:
     """A trial's line of the table."""
     eval_file = run_dir / "eval.json"
-    final = (json.loads(eval_file.read_text())["team_reward"]["mean"]
-             if eval_file.is_file() else None)
+    final = read_json(eval_file)["team_reward"]["mean"] if eval_file.is_file() else None
     if final is not None:
         status = "completed"
     elif result.get("error") is not None:
