@@ -13,7 +13,7 @@ from conftest import DATA, small_config
 
 from marl_part.cli import main
 
-HEADLINE = Path(__file__).parent.parent / "configs" / "partition_schedule_daily.yaml"
+HEADLINE = Path(__file__).parent.parent / "configs" / "partition_schedule.yaml"
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
