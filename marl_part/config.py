@@ -310,16 +310,18 @@ class Config(EnvConfig):
             check_pairs(key, pairs or (), self, section)
         check_grid(self.tune.grid, self, "tune")
         if self.train.imitation is not None:
-            taught = set(self.train.imitation.teacher)
-            learned = {role for role, fill in self.role_fills().items() if fill == LEARN}
-            if not taught <= learned:
-                raise FieldError("train", f"imitation.teacher names {sorted(taught)}; it "
-                                 f"names learned roles only, of {sorted(learned)}")
             for role, spec in self.train.imitation.teacher.items():
                 if not teaches(role, parse_policy(role, spec).name):
                     raise FieldError("train", f"imitation.teacher: {spec} decides per key or "
                                      f"tuple, not in the learned {role}'s action space; a "
                                      "teacher is a scheduler, or lpt")
+
+    def teachers(self) -> dict[str, str]:
+        """The imitation teachers of the roles that learn here (a role a baseline fills,
+        in an evaluation or a single-agent ablation, needs none)."""
+        imitation, fills = self.train.imitation, self.role_fills()
+        return {role: spec for role, spec in (imitation.teacher if imitation else {}).items()
+                if fills.get(role) == LEARN}
 
     @property
     def tune_pairs(self) -> tuple[dict[str, str], ...]:

@@ -37,6 +37,9 @@ def check_learnable(config: Config) -> list[str]:
     if config.learner.algorithm == "mappo_shared" and len(agents) < 2:
         raise InputError(f"mappo_shared shares one actor among agents, but this config "
                          f"learns only {agents[0]}; use mappo or ippo", key="learner.algorithm")
+    if config.train.imitation is not None and not config.teachers():
+        raise InputError(f"imitation.teacher teaches {sorted(config.train.imitation.teacher)}, "
+                         f"none of the learned roles {agents}", key="train.imitation")
     for pair in config.train.compare_with:
         if missing := [role for role in agents if role not in pair]:
             raise InputError(f"the baseline pair {pair} leaves {', '.join(missing)} to "
@@ -75,7 +78,7 @@ def train_run(config: Config, run_dir: Path, resume: bool = False,
     check_learnable(config)
     settings = config.train
     imitation = settings.imitation
-    train_envs = make_vector_env(config, settings.n_envs, imitation and imitation.teacher)
+    train_envs = make_vector_env(config, settings.n_envs, config.teachers())
     summary = train(config.learner, train_envs.get_env_attr("layout")[0], lambda: train_envs,
                     lambda: make_vector_env(config, settings.eval_episodes),
                     run_dir, settings.budget_env_steps, settings.eval_every_env_steps,
