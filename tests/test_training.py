@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from conftest import small_config
@@ -47,7 +48,14 @@ def test_train_writes_a_complete_run_and_eval_takes_its_checkpoint(tmp_path, wri
     assert table[5].startswith("| partitioner=hash + scheduler=static | default |")
     assert table[6].startswith("| partitioner=hash + scheduler=static:nodes=")
     assert "| tuned |" in table[6] and "| oracle |" in table[7]
-    assert "against the best classical pair, tuned: partitioner=hash" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "against the best classical pair, tuned: partitioner=hash" in out
+    learned, best, percent, side = re.search(
+        r"learned (\S+) ± \S+ against the best classical pair, tuned: .* (\S+) ± \S+ "
+        r"\(learned ([\d.]+)% (better|worse)\)", out).groups()
+    margin = (float(learned) - float(best)) / abs(float(best)) * 100
+    assert float(percent) == pytest.approx(abs(margin), abs=0.1 + abs(margin) * 1e-3)
+    assert side == ("better" if margin >= 0 else "worse")
 
     events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
     events.Reload()

@@ -59,13 +59,20 @@ def run(args) -> int:
     best = best_row(summary["bar"])
     if best:
         print(f"learned {_stat(learned)} against the best classical pair, tuned: "
-              f"{best.label} {_stat(best.result.team_reward)}")
+              f"{best.label} {_stat(best.result.team_reward)} ({_margin(learned, best)})")
     oracle = next((row for row in summary["bar"] if row.kind == ORACLE), None)
     if oracle:
         print(f"and the oracle static (sized in hindsight on these episodes): {oracle.label} "
-              f"{_stat(oracle.result.team_reward)}")
+              f"{_stat(oracle.result.team_reward)} ({_margin(learned, oracle)})")
     print(f"written: {run_dir}/checkpoint.pt, eval.json, comparison.md, comparison.json")
     return 0
+
+
+def _margin(learned: dict, row) -> str:
+    """How much better (or worse) the learned team's mean reward is, in % of the row's."""
+    theirs = row.result.team_reward["mean"]
+    change = (learned["mean"] - theirs) / abs(theirs) * 100 if theirs else 0.0
+    return f"learned {abs(change):.1f}% {'better' if change >= 0 else 'worse'}"
 
 
 def _stat(stat: dict) -> str:
