@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -172,3 +174,33 @@ def test_a_sweep_writes_every_trial_and_a_best_config_train_runs(tmp_path, write
     assert main(["train", str(out / "best.yaml"), "--no-progress",
                  "--set", "train.budget_env_steps=128"]) == 0
     assert "trained 128 env steps" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_a_killed_sweep_resumes_keeping_its_finished_trials(tmp_path, write_config,
+                                                             monkeypatch, local_ray):
+    monkeypatch.chdir(tmp_path)
+    train = {"budget_env_steps": 256, "n_envs": 4, "eval_every_env_steps": 128,
+             "eval_episodes": 2, "final_episodes": 1, "final_seeds": 1, "compare_with": []}
+    sweep = {"search": "grid", "params": {"learner.lr": {"values": [5e-4, 2e-3]}}}
+    config = write_config(tiny_config(train=train, sweep=sweep))
+    driver = subprocess.Popen(  # a driver of its own on this Ray instance, killed below
+        [sys.executable, "-m", "marl_part.cli", "sweep", str(config)], cwd=tmp_path,
+        env={**os.environ, "RAY_ADDRESS": ray.get_runtime_context().gcs_address},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 150
+    while not (finished := list(tmp_path.glob("runs/*/trial*/eval.json"))):
+        assert driver.poll() is None and time.time() < deadline, "no trial finished"
+        time.sleep(0.1)
+    driver.kill()
+    driver.wait()
+    kept = {path: path.stat().st_mtime_ns for path in finished}
+    out = _only_run(tmp_path)
+    assert not (out / "sweep.json").exists()
+    assert main(["sweep", "--resume", str(out)]) == 0
+    trials = json.loads((out / "sweep.json").read_text())["trials"]
+    assert [t["values"]["learner.lr"] for t in trials] == [5e-4, 2e-3]
+    assert all(t["status"] in ("completed", "stopped by ASHA") for t in trials), trials
+    assert {path: path.stat().st_mtime_ns for path in kept} == kept  # not trained again
+    assert (out / "best.yaml").is_file()
+    assert all(t["env_steps"] == 256 for t in trials if t["status"] == "completed")

@@ -59,12 +59,17 @@ def add_ray(parser, what: str) -> None:
                              "cluster started on this machine, else a local instance")
 
 
+def ray_address(args) -> str | None:
+    """The cluster address ``--ray`` gave (None: as ``ray.init`` finds one)."""
+    if args.ray and args.ray.endswith((".yaml", ".yml")) and not getattr(args, "config", None):
+        raise InputError("takes an optional cluster ADDRESS; give CONFIG before it", "--ray")
+    return args.ray or None
+
+
 def task_runner(args) -> Runner:
     """Where a command's independent calls run: here in turn, or as Ray tasks."""
     if args.ray is None:
         return run_in_turn
-    if args.ray.endswith((".yaml", ".yml")) and not getattr(args, "config", None):
-        raise InputError("takes an optional cluster ADDRESS; give CONFIG before it", "--ray")
     from marl_part.experiments.ray_tasks import RayTasks
 
-    return RayTasks(args.ray or None)
+    return RayTasks(ray_address(args))

@@ -31,7 +31,7 @@ import numpy as np
 from marl_part.config import Config, SweepRange, SweepSettings, load_config, setting
 from marl_part.errors import InputError
 from marl_part.evaluation.policies import RUN_CONFIG_FILE
-from marl_part.experiments.ablation import trained_score
+from marl_part.experiments.ablation import eval_curve, trained_score
 from marl_part.experiments.ray_tasks import CPUS_PER_TASK, MAX_RETRIES, connect
 from marl_part.experiments.rundir import new_run_dir, read_json
 from marl_part.experiments.training_run import check_learnable, write_resolved_config
@@ -40,6 +40,7 @@ from marl_part.trainers.team_logger import EVAL_REWARD
 ENV_STEP = "env_step"  # ASHA's time axis: env steps at each evaluation
 TRIAL_OVERRIDES = ("sweep=null", "train.compare_with=[]")
 BEST_FILE = "best.yaml"
+TUNE_FOLDER = "tune"  # Tune's records of the sweep, in its folder
 
 
 def draw_trials(settings: SweepSettings, seed: int) -> list[dict[str, Any]]:
@@ -75,14 +76,29 @@ def run_sweep(config_path: str, overrides: list[str], address: str | None,
     connect(address)
     out = new_run_dir(f"{base.name}-sweep").resolve()  # trials run in other folders
     write_resolved_config(base, out, only_changed=True)
+    return _sweep(out, log)
+
+
+def resume_sweep(out: Path, address: str | None, log=print) -> Path:
+    """Finish a killed sweep in its folder ``out``: Tune keeps the trials it finished
+    (completed or stopped), runs the others again, each from its checkpoint."""
+    if not (out / RUN_CONFIG_FILE).is_file() or load_config(out / RUN_CONFIG_FILE).sweep is None:
+        raise InputError("not a sweep folder (no config.yaml with a sweep: section)", str(out))
+    connect(address)
+    return _sweep(out.resolve(), log)
+
+
+def _sweep(out: Path, log) -> Path:
+    base = load_config(out / RUN_CONFIG_FILE)
     trials = draw_trials(base.sweep, base.seed)
     log(f"sweep: {len(trials)} trials ({base.sweep.search}) in {out}")
-    results = _fit(out, base, trials)
-    rows = [_row(out / name, values, results.get(name, {})) for name, values in
+    errors = _fit(out, base, trials)
+    rows = [_row(out / name, values, errors.get(name)) for name, values in
             zip(_names(trials), trials)]
     completed = [row for row in rows if row["status"] == "completed"]
     if not completed:
-        raise RuntimeError(f"no trial of the sweep completed; Tune's records are in {out}/tune")
+        raise RuntimeError(f"no trial of the sweep completed; Tune's records are in "
+                           f"{out / TUNE_FOLDER}")
     best = max(completed, key=lambda row: row["eval_reward"])
     best_config = load_config(out / RUN_CONFIG_FILE, [*_settings(best["values"]), "sweep=null"])
     write_resolved_config(best_config, out, file_name=BEST_FILE)
@@ -103,17 +119,24 @@ def _trial(config: dict, base_path: str, out: str) -> None:
     evaluation to Tune."""
     from ray import tune
 
+    reported = []
+
     def report(env_step: int, eval_reward: float) -> None:
         tune.report({EVAL_REWARD: eval_reward, ENV_STEP: env_step})
+        reported.append(env_step)
 
     point = config["point"]
-    trained_score(Path(base_path), [*point["set"], *TRIAL_OVERRIDES], Path(out) / point["name"],
+    run_dir = Path(out) / point["name"]
+    trained_score(Path(base_path), [*point["set"], *TRIAL_OVERRIDES], run_dir,
                   on_evaluation=report)
+    if not reported:  # finished by an earlier attempt: Tune hears its last evaluation
+        steps, rewards = eval_curve(run_dir)
+        report(int(steps[-1]), float(rewards[-1]))
 
 
-def _fit(out: Path, base: Config, trials: list[dict]) -> dict[str, dict]:
-    """Run the trials on Ray Tune with ASHA; each trial's last reported metrics
-    (empty if it reported none) and error, by trial name."""
+def _fit(out: Path, base: Config, trials: list[dict]) -> dict[str, Exception | None]:
+    """Run the trials on Ray Tune with ASHA, or finish those of an earlier attempt
+    whose state Tune saved in ``out/tune``; each trial's error (or None), by name."""
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
@@ -127,28 +150,40 @@ def _fit(out: Path, base: Config, trials: list[dict]) -> dict[str, dict]:
     scheduler = ASHAScheduler(time_attr=ENV_STEP, max_t=train.budget_env_steps + 1,
                               grace_period=sweep.grace_evaluations * train.eval_every_env_steps,
                               reduction_factor=sweep.reduction_factor)
+    if tune.Tuner.can_restore(out / TUNE_FOLDER):
+        tuner = tune.Tuner.restore(str(out / TUNE_FOLDER), trainable, resume_unfinished=True,
+                                   resume_errored=True)
+        return _errors(tuner.fit())
     tuner = tune.Tuner(
         trainable,
         param_space={"point": tune.grid_search(points)},
-        tune_config=tune.TuneConfig(metric=sweep.metric, mode="max", scheduler=scheduler),
-        run_config=tune.RunConfig(name="tune", storage_path=str(out), verbose=0,
+        # a trial's process imports the training stack once and runs the next trials too
+        tune_config=tune.TuneConfig(metric=sweep.metric, mode="max", scheduler=scheduler,
+                                    reuse_actors=True),
+        run_config=tune.RunConfig(name=TUNE_FOLDER, storage_path=str(out), verbose=0,
                                   failure_config=tune.FailureConfig(max_failures=MAX_RETRIES)))
-    return {result.config["point"]["name"]: {**(result.metrics or {}), "error": result.error}
-            for result in tuner.fit()}
+    return _errors(tuner.fit())
 
 
-def _row(run_dir: Path, values: dict[str, Any], result: dict) -> dict:
-    """A trial's line of the table."""
+def _errors(results) -> dict[str, Exception | None]:
+    return {result.config["point"]["name"]: result.error for result in results}
+
+
+def _row(run_dir: Path, values: dict[str, Any], error: Exception | None) -> dict:
+    """A trial's line of the table, read from its run directory (a resumed trial's
+    curve continues there)."""
     eval_file = run_dir / "eval.json"
     final = read_json(eval_file)["team_reward"]["mean"] if eval_file.is_file() else None
+    steps, rewards = eval_curve(run_dir) if run_dir.is_dir() else ((), ())
     if final is not None:
         status = "completed"
-    elif result.get("error") is not None:
-        status = f"failed: {str(result['error']).splitlines()[0][:120]}"
+    elif error is not None:
+        status = f"failed: {str(error).splitlines()[0][:120]}"
     else:
         status = "stopped by ASHA"
     return {"trial": run_dir.name, "values": values, "status": status,
-            "env_steps": result.get(ENV_STEP), "eval_reward": result.get(EVAL_REWARD),
+            "env_steps": int(steps[-1]) if len(steps) else None,
+            "eval_reward": float(rewards[-1]) if len(rewards) else None,
             "final_team_reward": final, "run_dir": str(run_dir)}
 
 
