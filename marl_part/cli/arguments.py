@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from marl_part.errors import InputError
@@ -24,6 +25,26 @@ def add_config_or_resume(parser, *, resume_metavar: str, resume_help: str,
     finishes what a killed command left there, from its own config."""
     add_config(parser, "?", set_help)
     parser.add_argument("--resume", metavar=resume_metavar, type=Path, help=resume_help)
+
+
+def add_folder_command(commands, name: str, help_text: str, *, noun: str, items: str,
+                       each: str, on_ray: str, run) -> None:
+    """``NAME CONFIG [--set ...]`` or ``NAME --resume OUT_DIR``, with ``--ray
+    [ADDRESS]``: a command whose many ``items`` (runs, trials) fill one output folder,
+    which a killed one finishes."""
+    parser = commands.add_parser(name, help=help_text)
+    add_config_or_resume(parser, resume_metavar="OUT_DIR",
+                         resume_help=f"finish a killed {noun}: keep its finished {items}, "
+                                     "continue the others from their checkpoints",
+                         set_help=f"override a config key for every {each} (repeatable)")
+    add_ray(parser, on_ray)
+    parser.set_defaults(run=run)
+
+
+def start_or_resume(args, start: Callable[[], Path], resume: Callable[[], Path]) -> Path:
+    """The output folder of a fresh start from CONFIG, or of ``--resume OUT_DIR``."""
+    check_config_or_resume(args, "OUT_DIR")
+    return resume() if args.resume else start()
 
 
 def check_config_or_resume(args, resume_metavar: str,
@@ -54,9 +75,10 @@ def check_output_file(path: Path, option: str = "--out", make_folder: bool = Fal
 def add_ray(parser, what: str) -> None:
     """``--ray [ADDRESS]``: run ``what`` as Ray tasks (docs/ray.md)."""
     parser.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
-                        help=f"run {what} as Ray tasks: on the cluster at ADDRESS, or (no "
-                             "ADDRESS, or auto) as ray.init finds one: RAY_ADDRESS, a "
-                             "cluster started on this machine, else a local instance")
+                        help=f"run {what} as Ray tasks: on the cluster at ADDRESS (auto: "
+                             "an existing one; local: a new local instance); without "
+                             "ADDRESS as ray.init finds one: RAY_ADDRESS, a cluster "
+                             "started on this machine, else a new local instance")
 
 
 def ray_address(args) -> str | None:
