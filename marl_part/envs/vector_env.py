@@ -103,8 +103,7 @@ class BatchedVectorEnv(ScalarSums, BaseVectorEnv):
         """The teachers' joint action now (n_envs, dims); -1 in the dimensions of a
         learned role that has no teacher."""
         actions = self.simulation.teacher_actions()
-        n_envs = len(self.simulation.world.cursor)
-        return np.concatenate([actions.get(a.name, np.full((n_envs, len(a.nvec)), -1))
+        return np.concatenate([actions.get(a.name, np.full((self.env_num, len(a.nvec)), -1))
                                for a in self.layout.agents], axis=1)
 
     def reset(self, env_id=None, **kwargs) -> tuple[np.ndarray, np.ndarray]:
