@@ -71,17 +71,15 @@ def evaluation_seeds(episodes: int, seeds: int) -> list[np.random.SeedSequence]:
     return [episode_seed(s, e) for s in range(seeds) for e in range(episodes)]
 
 
-def rollout(config: EnvConfig, actors: dict[str, Actor], seeds: list,
-            knobs: dict[str, dict[str, np.ndarray]] | None = None,
-            rate_scale: np.ndarray | None = None) -> Rollout:
-    """One episode per entry of ``seeds``, all envs of one batched simulation;
-    ``knobs`` (role -> knob -> per-env values) set the baselines' knobs and
-    ``rate_scale`` the stream's speed-up, env by env."""
-    n_envs = len(seeds)
-    simulation = Simulation(config, n_envs, knobs)
-    if rate_scale is not None:
-        simulation.world.rate_scale[:] = rate_scale
-    simulation.reset(np.arange(n_envs), seeds)
+def check_actors(config: EnvConfig, actors: dict[str, Actor]) -> None:
+    """Refuse learned actors that do not fit the config's spaces, or learned roles that
+    no actor fills, before any episode is run (one env is built to see the spaces)."""
+    simulation = Simulation(config, 1)
+    simulation.reset(np.arange(1), [episode_seed(0, 0)])
+    _check_fit(simulation, actors)
+
+
+def _check_fit(simulation: Simulation, actors: dict[str, Actor]) -> None:
     observations = simulation.observations()
     for role, actor in actors.items():
         width, nvec = observations[role].shape[1], tuple(simulation.action_nvec(role))
@@ -95,6 +93,20 @@ def rollout(config: EnvConfig, actors: dict[str, Actor], seeds: list,
     if missing:
         raise InputError(f"role(s) {', '.join(missing)} are set to '{LEARN}' but no checkpoint "
                          "fills them; name a baseline or a checkpoint for each role")
+
+
+def rollout(config: EnvConfig, actors: dict[str, Actor], seeds: list,
+            knobs: dict[str, dict[str, np.ndarray]] | None = None,
+            rate_scale: np.ndarray | None = None) -> Rollout:
+    """One episode per entry of ``seeds``, all envs of one batched simulation;
+    ``knobs`` (role -> knob -> per-env values) set the baselines' knobs and
+    ``rate_scale`` the stream's speed-up, env by env."""
+    n_envs = len(seeds)
+    simulation = Simulation(config, n_envs, knobs)
+    if rate_scale is not None:
+        simulation.world.rate_scale[:] = rate_scale
+    simulation.reset(np.arange(n_envs), seeds)
+    _check_fit(simulation, actors)
     steps = []
     while True:
         observations = simulation.observations()

@@ -5,7 +5,9 @@ with optional ``--set`` overrides and the pairs to run on it; the result is a ma
 and a CSV table (mean ± 95% CI per column) and a bar plot, in a fresh run directory.
 An entry with ``tune: true`` also shows each pair tuned on training episodes and, where
 the scheduler is part of the task, the oracle static
-(:mod:`~marl_part.evaluation.tuning`), and says what was tuned over what.
+(:mod:`~marl_part.evaluation.tuning`), and says what was tuned over what. A pair given
+beside the grid (``--policy``, for example a trained team) is run on every entry too:
+a transfer table, the team on workloads it was not trained on against the pairs there.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from marl_part import typed_yaml  # noqa: E402
 from marl_part.config import Config, load_config  # noqa: E402
 from marl_part.errors import FieldError  # noqa: E402
 from marl_part.evaluation.capacity import max_sustainable_throughput, whole_trace_objectives  # noqa: E402
-from marl_part.evaluation.evaluate import evaluate  # noqa: E402
+from marl_part.evaluation.evaluate import check_actors, evaluate  # noqa: E402
 from marl_part.evaluation.policies import checkpoint_actors, role_overrides  # noqa: E402
 from marl_part.evaluation.tuning import BarRow, classical_bar, tuning_note, with_pair  # noqa: E402
 from marl_part.sim.world import StepRecord  # noqa: E402
@@ -66,6 +68,7 @@ class GridEntry:
 @dataclass(frozen=True)
 class Grid:
     entries: tuple[GridEntry, ...]
+    title: str = "Results"  # the heading of its results page
     columns: tuple[str, ...] = ("team_reward", "imbalance", "deadline_miss", "nodes_on")
     episodes: int = 3
     seeds: int = 3
@@ -86,45 +89,61 @@ class GridRow:
     workload: str
     pair: dict[str, str]
     values: dict[str, dict[str, float]]  # column -> {"mean", "ci95"}
-    kind: str = "default"  # with tune: default, tuned, no knobs or oracle
+    kind: str = "default"  # default, GIVEN, or with tune: tuned, no knobs or oracle
 
 
-def plan_grid(path: Path) -> tuple[Grid, list[tuple[GridEntry, dict[str, str], Config, dict]]]:
+GIVEN = "given"  # the kind of a row whose pair was given beside the grid (--policy)
+
+
+def plan_grid(path: Path, given: dict[str, str] | None = None
+              ) -> tuple[Grid, list[tuple[GridEntry, dict[str, str], Config, dict]]]:
     """The grid at ``path`` and, for each of its (entry, pair), the config and the
-    checkpoint actors, all loaded (so checked) before any is run."""
+    checkpoint actors, all loaded (so checked) before any is run; ``given``, a pair
+    (role -> baseline or checkpoint), is planned on every entry after its own pairs."""
     grid = typed_yaml.load(Grid, path)
     plan = []
     for entry in grid.entries:
-        for pair in entry.pairs:
+        for pair in entry.pairs + ((given,) if given else ()):
             config = load_config(Path(path).parent / entry.config,
                                  role_overrides(pair) + list(entry.set))
-            plan.append((entry, pair, config, checkpoint_actors(config, pair)))
+            actors = checkpoint_actors(config, pair)
+            if actors:
+                check_actors(config, actors)
+            plan.append((entry, pair, config, actors))
     return grid, plan
 
 
 def evaluate_entry(grid: Grid, entry: GridEntry, planned: list[tuple], config_path: Path,
-                   log) -> list[tuple]:
+                   log, given: dict[str, str] | None = None) -> list[tuple]:
     """(row, its config, its learned actors) of every ``planned`` (pair, config, actors)
-    of an entry, evaluated; with ``tune``, each pair at its defaults and tuned, and the
-    oracle static, from the entry's config."""
+    of an entry, evaluated; with ``tune``, each of the entry's pairs at its defaults and
+    tuned, and the oracle static, from the entry's config. The ``given`` pair's row is
+    last, of kind GIVEN."""
+    rows = []
     if entry.tune:
         base = load_config(config_path, list(entry.set))
-        rows = classical_bar(base, entry.pairs, base.tune, grid.episodes, grid.seeds,
-                             lambda text: log(f"  {entry.name}:{text}"))
-        return [(row, with_pair(base, row.pair), {}) for row in rows]
-    return [(BarRow("default", pair, evaluate(config, actors, grid.episodes, grid.seeds,
-                                              {**config.role_fills(), **pair})), config, actors)
-            for pair, config, actors in planned]
+        rows = [(row, with_pair(base, row.pair), {})
+                for row in classical_bar(base, entry.pairs, base.tune, grid.episodes,
+                                         grid.seeds, lambda text: log(f"  {entry.name}:{text}"))]
+    for pair, config, actors in planned:
+        if pair is given or not entry.tune:
+            result = evaluate(config, actors, grid.episodes, grid.seeds,
+                              {**config.role_fills(), **pair})
+            rows.append((BarRow(GIVEN if pair is given else "default", pair, result),
+                         config, actors))
+    return rows
 
 
-def run_grid(path: Path, out_dir: Path, log=print) -> list[GridRow]:
-    """Run every pair of every entry of the grid at ``path``; write results in ``out_dir``."""
-    grid, plan = plan_grid(path)
+def run_grid(path: Path, out_dir: Path, log=print,
+             given: dict[str, str] | None = None) -> list[GridRow]:
+    """Run every pair of every entry of the grid at ``path``, and the ``given`` pair on
+    each; write results in ``out_dir``."""
+    grid, plan = plan_grid(path, given)
     rows, notes = [], {}
     for entry in grid.entries:
         planned = [(pair, config, actors) for e, pair, config, actors in plan if e is entry]
         entry_results = evaluate_entry(grid, entry, planned, Path(path).parent / entry.config,
-                                       log)
+                                       log, given)
         if entry.tune:
             notes[entry.name] = tuning_note([row for row, _, _ in entry_results])
         for bar_row, config, actors in entry_results:
@@ -164,17 +183,20 @@ def _cell(values: dict, column: str) -> str:
 
 
 def markdown_table(grid: Grid, rows: list[GridRow], notes: dict[str, str] | None = None) -> str:
-    """One table per grid entry, under its name; a tuned entry's rows say what they are
-    (default, tuned, no knobs, oracle) and its note what was tuned over what."""
+    """One table per grid entry, under its name; where not every row is a default pair,
+    the rows say what they are (default, given, tuned, no knobs, oracle), and a tuned
+    entry's note says what was tuned over what."""
     parts = []
     for entry in grid.entries:
         columns = grid.columns_of(entry)
-        header = ["partitioner", "scheduler", *columns] + (["row"] if entry.tune else [])
+        entry_rows = [r for r in rows if r.workload == entry.name]
+        kinds = any(r.kind != "default" for r in entry_rows)
+        header = ["partitioner", "scheduler", *columns] + (["row"] if kinds else [])
         lines = [f"### {entry.name}", ""] + ([entry.note, ""] if entry.note else [])
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        for row in (r for r in rows if r.workload == entry.name):
+        for row in entry_rows:
             cells = [row.pair.get("partitioner", ""), row.pair.get("scheduler", "")]
-            cells += [_cell(row.values, c) for c in columns] + ([row.kind] if entry.tune else [])
+            cells += [_cell(row.values, c) for c in columns] + ([row.kind] if kinds else [])
             lines.append("| " + " | ".join(cells) + " |")
         if notes and entry.name in notes:
             lines += ["", notes[entry.name]]
@@ -208,7 +230,7 @@ def plot_grid(grid: Grid, rows: list[GridRow], path: Path) -> None:
         ax.bar(range(len(entry_rows)), [s["mean"] for s in stats],
                yerr=[s["ci95"] for s in stats], color="tab:blue")
         ax.set_xticks(range(len(entry_rows)),
-                      ["/".join(r.pair.values()) + (f" ({r.kind})" if entry.tune else "")
+                      ["/".join(r.pair.values()) + (f" ({r.kind})" if r.kind != "default" else "")
                        for r in entry_rows],
                       fontsize=7, rotation=30, ha="right")
         ax.set_title(f"{entry.name}: {column}", fontsize=9)
