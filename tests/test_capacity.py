@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import yaml
 from conftest import WORKLOADS, small_config
 from scipy import stats
 
+from marl_part import typed_yaml
 from marl_part.config import load_config
 from marl_part.evaluation.capacity import (
     bisect_rates,
     max_sustainable_throughput,
     whole_trace_objectives,
 )
-from marl_part.experiments.grid import run_grid
+from marl_part.evaluation.policies import role_overrides
+from marl_part.experiments.grid import Grid, run_grid
+
+GRIDS = sorted((Path(__file__).parent.parent / "configs" / "grids").glob("*.yaml"))
 
 
 def zipf_partition(exponent: float) -> dict:
@@ -88,3 +94,14 @@ def test_grid_writes_one_table_for_all_pairs(tmp_path, write_config):
     assert lines[0] == "workload,partitioner,scheduler,row,column,mean,ci95"
     assert any(line.startswith("words,hash,static,default,nodes_on,3.0,") for line in lines)
     assert (out / "grid.png").exists()
+
+
+@pytest.mark.parametrize("grid_path", GRIDS, ids=lambda p: p.name)
+def test_every_shipped_grid_entry_loads(grid_path):
+    """Each entry's config, with its overrides and first pair: a typo in a shipped grid
+    fails here, not an hour into regenerating a results page."""
+    grid = typed_yaml.load(Grid, grid_path)
+    for entry in grid.entries:
+        config = load_config(grid_path.parent / entry.config,
+                             role_overrides(entry.pairs[0]) + list(entry.set))
+        assert config.role_fills().items() >= entry.pairs[0].items()
