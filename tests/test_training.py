@@ -143,6 +143,10 @@ def test_ablate_tables_learners_and_baselines_over_seeds(tmp_path, write_config,
     cells = [[c.strip() for c in row.split("|")[1:-1]] for row in rows[2:7]]
     assert [c[5] for c in cells] == ["mean, Student-t 95% interval"] * 5
     assert [c[6] for c in cells] == ["2 training seeds"] * 2 + ["2 episodes"] * 3
+    # deadline misses and nodes on: the tuned static pair holds exactly its size
+    assert rows[0].endswith("| over | deadline miss | nodes on |")
+    assert all(0 <= float(c[7]) <= 1 for c in cells)
+    assert float(cells[3][8]) == int(re.search(r"static:nodes=(\d+)", cells[3][0]).group(1))
     # a fixed baseline is scored on the learners' final evaluation episodes (2 x 1 here)
     hash_static = json.loads((out / "ablation.json").read_text())[2]
     low, high = (float(x) for x in cells[2][4].strip("[]").split(","))

@@ -100,15 +100,17 @@ def _ablate(out: Path, log, run_all: Runner) -> Path:
     for variant in settings.variants:
         mine = [index for index, run in enumerate(runs) if run[0] is variant]
         config = load_config(runs[mine[0]][2] / RUN_CONFIG_FILE)
+        metrics = [read_json(runs[i][2] / "eval.json")["metrics"] for i in mine]
         rows.append(_row(variant.name, [scores[i] for i in mine], settings.statistic, config,
-                         trained=True))
+                         trained=True, metrics=_mean_metrics(metrics)))
         curves[variant.name] = [eval_curve(runs[i][2]) for i in mine]
     bar = classical_bar(base, settings.baselines, base.tune, base.train.final_episodes,
                         base.train.final_seeds, log, run_all)
     for bar_row in bar:
         rows.append(_row(bar_row.label, bar_row.result.rollout.reward.sum(axis=0).tolist(),
                          "mean", base, trained=False,
-                         fills={**bar_row.result.policies, **bar_row.pair}))
+                         fills={**bar_row.result.policies, **bar_row.pair},
+                         metrics=_mean_metrics([bar_row.result.metrics])))
     write_table(rows, out, tuning_note(bar))
     plot_curves(curves, rows, out / "learning_curves.png")
     return out
@@ -150,16 +152,26 @@ def trained_score(base_path: Path, overrides: list[str], run_dir: Path,
                           f"team reward {score:.4g}", resumed)
 
 
+TABLE_METRICS = ("deadline_miss", "nodes_on")  # shown beside the team reward
+
+
+def _mean_metrics(per_run: list[dict]) -> dict[str, float]:
+    """The table's metrics, each the mean over runs (training seeds) of its mean over
+    the evaluation episodes."""
+    return {name: float(np.mean([metrics[name]["mean"] for metrics in per_run]))
+            for name in TABLE_METRICS}
+
+
 def _row(name: str, scores: list[float], statistic: str, config: Config, trained: bool,
-         fills: dict[str, str] | None = None):
+         metrics: dict[str, float], fills: dict[str, str] | None = None):
     """A table row: ``scores`` are per training seed (``trained``) or per evaluation
-    episode (a baseline pair, its roles' ``fills``)."""
+    episode (a baseline pair, its roles' ``fills``); ``metrics``, the table's metrics."""
     if trained:
         fills = {role: (config.learner.algorithm if fill == "learn" else fill)
                  for role, fill in config.role_fills().items()}
     return {"name": name, "roles": fills, "scores": scores, "statistic": statistic,
             "over": f"{len(scores)} training seeds" if trained else f"{len(scores)} episodes",
-            "estimate": interval(scores, statistic),
+            "estimate": interval(scores, statistic), "metrics": metrics,
             "budget_env_steps": config.train.budget_env_steps if trained else None}
 
 
@@ -174,24 +186,28 @@ def eval_curve(run_dir: Path) -> tuple[np.ndarray, np.ndarray]:
 def write_table(rows: list[dict], out: Path, note: str = "") -> None:
     """``ablation.md`` (the table, then ``note``: what the tuned rows were tuned over),
     ``ablation.csv`` and ``ablation.json``."""
-    lines = ["| row | partitioner | scheduler | team reward | 95% interval | method | over |",
-             "|---|---|---|---|---|---|---|"]
+    header = ["row", "partitioner", "scheduler", "team reward", "95% interval", "method",
+              "over", *(name.replace("_", " ") for name in TABLE_METRICS)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         e = row["estimate"]
         lines.append(f"| {row['name']} | {row['roles'].get('partitioner', '')} | "
                      f"{row['roles'].get('scheduler', '')} | {e['value']:.4g} | "
-                     f"[{e['low']:.4g}, {e['high']:.4g}] | {e['method']} | {row['over']} |")
+                     f"[{e['low']:.4g}, {e['high']:.4g}] | {e['method']} | {row['over']} | "
+                     + " | ".join(f"{row['metrics'][name]:.3g}" for name in TABLE_METRICS)
+                     + " |")
     (out / "ablation.md").write_text("\n".join(lines + (["", note] if note else [])) + "\n")
     with open(out / "ablation.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["row", "partitioner", "scheduler", "statistic", "value", "low", "high",
-                         "method", "over", "scores"])
+                         "method", "over", "scores", *TABLE_METRICS])
         for row in rows:
             e = row["estimate"]
             writer.writerow([row["name"], row["roles"].get("partitioner", ""),
                              row["roles"].get("scheduler", ""), row["statistic"], e["value"],
                              e["low"], e["high"], e["method"], row["over"],
-                             " ".join(f"{s:.6g}" for s in row["scores"])])
+                             " ".join(f"{s:.6g}" for s in row["scores"]),
+                             *(row["metrics"][name] for name in TABLE_METRICS)])
     (out / "ablation.json").write_text(json.dumps(rows, indent=2, default=str) + "\n")
 
 
