@@ -34,12 +34,20 @@ class Size:
     trace_limit: int | None  # tuples read from the trace
     train_envs: int  # batched envs of the training measurements
     train_budget: int  # env steps of the timed training run
+    headline: dict  # train: settings of the headline's time to its bar
 
 
 SIZES = {"full": Size(seconds=4.0, n_envs=64, trace_limit=None, train_envs=32,
-                      train_budget=32768),
+                      train_budget=32768,
+                      headline={"budget_env_steps": 204800, "eval_every_env_steps": 6400}),
          "small": Size(seconds=0.3, n_envs=8, trace_limit=100_000, train_envs=8,
-                       train_budget=512)}
+                       train_budget=512,
+                       headline={"budget_env_steps": 512, "eval_every_env_steps": 256,
+                                 "n_envs": 8, "eval_episodes": 2, "final_episodes": 1,
+                                 "final_seeds": 1, "imitation": None,
+                                 "compare_with": ({"partitioner": "pkg",
+                                                   "scheduler": "static"},)})}
+HEADLINE = ROOT / "configs" / "partition_schedule.yaml"
 
 
 def scenario_config(scenario: str, trace_limit: int | None = None, **overrides):
@@ -204,6 +212,73 @@ def training_speed(algorithm: str, n_envs: int, budget: int) -> dict:
             "env_steps": result["env_steps"], "n_envs": n_envs}
 
 
+def headline_config(**train_changes):
+    """The headline config (``configs/partition_schedule.yaml``), with its own learner
+    protocol; ``train_changes`` replace keys of its ``train:`` section (a rollout is
+    shortened to the budget)."""
+    from marl_part.config import load_config
+
+    config = load_config(HEADLINE)
+    settings = dataclasses.replace(config.train, **train_changes)
+    learner = dataclasses.replace(config.learner, rollout_env_steps=min(
+        config.learner.rollout_env_steps, settings.budget_env_steps))
+    return dataclasses.replace(config, train=settings, learner=learner)
+
+
+def headline_training_speed(n_envs: int, budget: int) -> dict:
+    """Training on the headline config with its learner protocol: env steps per second
+    of wall time, updates and one evaluation included, imitation (a fixed cost before
+    the first step) left out."""
+    import tempfile
+
+    from marl_part.experiments.training_run import train_only
+
+    config = headline_config(n_envs=n_envs, budget_env_steps=budget,
+                             eval_every_env_steps=budget, imitation=None)
+    with tempfile.TemporaryDirectory() as run_dir:
+        result = train_only(config, Path(run_dir), show_progress=False)
+    return {"env_steps_per_s": result["env_steps"] / result["wall_time_s"],
+            "env_steps": result["env_steps"], "n_envs": n_envs}
+
+
+class _BarReached(Exception):
+    """Raised from the evaluation hook to end a timed run at its first evaluation past
+    the bar."""
+
+
+def time_to_bar(train_changes: dict) -> dict:
+    """The headline trained as ``marl-part train`` does, until its first evaluation
+    (``train.eval_episodes`` episodes) scores at least the bar: the best tuned pair of
+    its ``compare_with`` (``marl-part tune``). Seconds are training wall time, imitation
+    included, tuning excluded (it is reported apart); NaN where the budget ends first."""
+    import tempfile
+
+    from marl_part.evaluation.tuning import best_row, classical_bar
+    from marl_part.experiments.training_run import train_only
+
+    config = headline_config(**train_changes)
+    started = time.time()
+    bar = best_row(classical_bar(config, config.train.compare_with, config.tune,
+                                 config.train.final_episodes, config.train.final_seeds,
+                                 log=lambda _: None)).result.team_reward["mean"]
+    tuning_seconds, started = time.time() - started, time.time()
+    reached = []
+
+    def heard(env_step: int, reward: float) -> None:
+        if reward >= bar:
+            reached.append((env_step, time.time() - started))
+            raise _BarReached
+
+    with tempfile.TemporaryDirectory() as run_dir:
+        try:
+            train_only(config, Path(run_dir), show_progress=False, on_evaluation=heard)
+        except _BarReached:
+            pass
+    env_steps, seconds = reached[0] if reached else (float("nan"), float("nan"))
+    return {"bar_team_reward": bar, "env_steps_to_bar": env_steps, "seconds_to_bar": seconds,
+            "tuning_seconds": tuning_seconds, "n_envs": config.train.n_envs}
+
+
 def learned_routing_speed(n_envs: int, seconds: float, trace_limit: int | None) -> dict:
     """Routing and processing micro-batches (``partition``, 10,000 tuples, 32
     partitions): a learned partitioner (its observation, a MAPPO actor, hot-key
@@ -281,6 +356,15 @@ def measurements(size: Size) -> list[Measurement]:
                                  "training_speed", {"algorithm": algorithm,
                                                     "n_envs": size.train_envs,
                                                     "budget": size.train_budget}))
+    for n in sorted({size.train_envs, size.n_envs}):
+        items.append(Measurement(f"training/headline/n{n}",
+                                 f"{HEADLINE.name}: mappo with the headline's protocol, "
+                                 f"{n} batched envs, updates included", "headline_training_speed",
+                                 {"n_envs": n, "budget": size.train_budget}))
+    items.append(Measurement("training/headline/time_to_bar",
+                             f"{HEADLINE.name}: training until an evaluation beats the best "
+                             "tuned compare_with pair (seconds: training, imitation included)",
+                             "time_to_bar", {"train_changes": size.headline}))
     for name in ("pkg", "w_choices", "cam"):
         items.append(Measurement(f"router/{name}/n{size.n_envs}",
                                  f"{name}: compiled kernel vs plain-Python reference, "

@@ -73,23 +73,30 @@ def train_run(config: Config, run_dir: Path, resume: bool = False,
     """Train ``config``'s learner in ``run_dir``, then evaluate it (``summary["eval"]``,
     with the result object under ``"result"``) and compare it with the baselines;
     ``on_evaluation(env_step, eval_reward)`` hears every evaluation during training."""
-    from marl_part.trainers.runner import train
-
-    check_learnable(config)
-    settings = config.train
-    imitation = settings.imitation
-    train_envs = make_vector_env(config, settings.n_envs, config.teachers())
-    summary = train(config.learner, train_envs.get_env_attr("layout")[0], lambda: train_envs,
-                    lambda: make_vector_env(config, settings.eval_episodes),
-                    run_dir, settings.budget_env_steps, settings.eval_every_env_steps,
-                    settings.eval_episodes, config.seed, resume=resume, init_from=init_from,
-                    imitation=imitation, show_progress=show_progress,
-                    on_evaluation=on_evaluation)
+    summary = train_only(config, run_dir, resume, init_from, show_progress, on_evaluation)
     learned = final_evaluation(config, run_dir)
     summary["eval"], summary["result"] = learned.to_json(), learned
     summary["comparison"], summary["bar"] = compare(config, run_dir, learned,
                                                     print if show_progress else _quiet)
     return summary
+
+
+def train_only(config: Config, run_dir: Path, resume: bool = False,
+               init_from: str | None = None, show_progress: bool = True,
+               on_evaluation: Callable[[int, float], None] | None = None) -> dict:
+    """Train ``config``'s learner in ``run_dir`` (as :func:`train_run`, which then
+    evaluates and compares); the trainer's summary."""
+    from marl_part.trainers.runner import train
+
+    check_learnable(config)
+    settings = config.train
+    train_envs = make_vector_env(config, settings.n_envs, config.teachers())
+    return train(config.learner, train_envs.get_env_attr("layout")[0], lambda: train_envs,
+                 lambda: make_vector_env(config, settings.eval_episodes),
+                 run_dir, settings.budget_env_steps, settings.eval_every_env_steps,
+                 settings.eval_episodes, config.seed, resume=resume, init_from=init_from,
+                 imitation=settings.imitation, show_progress=show_progress,
+                 on_evaluation=on_evaluation)
 
 
 def final_evaluation(config: Config, run_dir: Path) -> EvalResult:
