@@ -288,6 +288,22 @@ def test_ablate_resume_refuses_a_training_run(tmp_path, capsys):
     assert sorted(p.name for p in run.iterdir()) == ["checkpoint.pt", "config.yaml"]
 
 
+def test_ablate_resume_checks_every_variant_before_training_any(tmp_path, capsys):
+    """A variant that cannot be trained (here the only learned role has no items for an
+    item network) is refused at the start of a resume, not when its turn comes."""
+    folder = tmp_path / "runs" / "ablation"
+    folder.mkdir(parents=True)
+    variants = [{"name": "both"},
+                {"name": "scheduler alone", "set": ["roles.partitioner=hash"]}]
+    config = {**small_config("partition_schedule"),
+              "learner": {"algorithm": "mappo", "item_network": True},
+              "ablate": {"seeds": 1, "variants": variants}}
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    message = refusal(capsys, "ablate", "--resume", folder)
+    assert "variant 'scheduler alone': learner.item_network: no agent here decides" in message
+    assert [p.name for p in folder.iterdir()] == ["config.yaml"]
+
+
 @pytest.mark.parametrize("sweep, message", [
     ({"trials": 2, "params": {"learner.lrr": {"values": [0.1]}}},
      "key 'sweep.params': learner.lrr = 0.1: key 'learner.lrr': unknown key"),

@@ -20,7 +20,7 @@ field types at runtime.)
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from marl_part.errors import FieldError
+from marl_part.errors import FieldError, InputError
 
 
 def _require(ok: bool, field: str, message: str) -> None:
@@ -252,3 +252,11 @@ class ImitationConfig:
             _require(0 <= getattr(self, name) < 1, name,
                      f"must lie in [0, 1), got {getattr(self, name)}")
         _require(self.lr > 0, "lr", f"must be > 0, got {self.lr}")
+
+
+def check_item_network(item_network: bool, item_agents: list[str]) -> None:
+    """Refuse ``learner.item_network`` where no learned agent decides for items."""
+    if item_network and not item_agents:
+        raise InputError("no agent here decides for items (a scenario's ITEM_FEATURES, "
+                         "not available with wrappers): set learner.item_network=false",
+                         "learner.item_network")

@@ -20,8 +20,8 @@ import torch
 from torch import nn
 
 from marl_part.envs.joint import AgentLayout, JointLayout
-from marl_part.errors import InputError
 from marl_part.trainers.action_dims import ActionDims
+from marl_part.trainers.configs import check_item_network
 
 
 def mlp(in_dim: int, hidden_sizes: tuple[int, ...], out_dim: int, *,
@@ -88,10 +88,7 @@ class AgentScorers(_Scorer):
                  input_layer_norm: bool = False, orthogonal_output_gain: float | None = None,
                  item_network: bool = False):
         super().__init__(layout)
-        if item_network and not any(a.items for a in layout.agents):
-            raise InputError("no agent here decides for items (a scenario's ITEM_FEATURES, "
-                             "not available with wrappers): set learner.item_network=false",
-                             "learner.item_network")
+        check_item_network(item_network, [a.name for a in layout.agents if a.items])
         self.nets = nn.ModuleList(
             ItemNetwork(a, hidden_sizes, input_layer_norm=input_layer_norm,
                         orthogonal_output_gain=orthogonal_output_gain)

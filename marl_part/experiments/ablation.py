@@ -60,11 +60,7 @@ def run_ablation(config_path: str, overrides: list[str], log=print,
     base = load_config(config_path, overrides)
     if base.ablate is None:
         raise InputError("the config has no 'ablate:' section listing variants", str(config_path))
-    for variant in base.ablate.variants:  # each can be trained, before any is
-        try:
-            check_learnable(load_config(config_path, [*overrides, *variant.set, "ablate=null"]))
-        except InputError as exc:
-            raise InputError(f"variant '{variant.name}': {exc}", str(config_path)) from None
+    _check_variants(config_path, overrides, base)
     out = new_run_dir(f"{base.name}-ablate").resolve()  # tasks may run in another folder
     write_resolved_config(base, out, only_changed=True)
     return _ablate(out, log, run_all)
@@ -77,7 +73,17 @@ def resume_ablation(out: Path, log=print, run_all: Runner = run_in_turn) -> Path
     if (out / CHECKPOINT_FILE).is_file() or load_config(out / RUN_CONFIG_FILE).ablate is None:
         raise InputError("a training run, not an ablation folder: resume it with "
                          "'marl-part train --resume'", str(out))
+    _check_variants(out / RUN_CONFIG_FILE, [], load_config(out / RUN_CONFIG_FILE))
     return _ablate(out.resolve(), log, run_all)
+
+
+def _check_variants(config_path: str | Path, overrides: list[str], base: Config) -> None:
+    """Refuse the ablation if any variant cannot be trained, before any is."""
+    for variant in base.ablate.variants:
+        try:
+            check_learnable(load_config(config_path, [*overrides, *variant.set, "ablate=null"]))
+        except InputError as exc:
+            raise InputError(f"variant '{variant.name}': {exc}", str(config_path)) from None
 
 
 def _ablate(out: Path, log, run_all: Runner) -> Path:

@@ -25,6 +25,8 @@ from marl_part.evaluation.policies import CHECKPOINT_FILE, RUN_CONFIG_FILE, chec
 from marl_part.evaluation.tuning import BarRow, classical_bar
 from marl_part.experiments.comparison import comparison_markdown, comparison_rows
 from marl_part.experiments.rundir import new_run_dir, write_json_atomic
+from marl_part.scenarios import load_scenario
+from marl_part.trainers.configs import check_item_network
 
 
 def check_learnable(config: Config) -> list[str]:
@@ -37,6 +39,10 @@ def check_learnable(config: Config) -> list[str]:
     if config.learner.algorithm == "mappo_shared" and len(agents) < 2:
         raise InputError(f"mappo_shared shares one actor among agents, but this config "
                          f"learns only {agents[0]}; use mappo or ippo", key="learner.algorithm")
+    item_features = {} if config.wrappers else getattr(
+        load_scenario(config.scenario, Path(config.base_dir)), "ITEM_FEATURES", {})
+    check_item_network(getattr(config.learner, "item_network", False),
+                       [role for role in agents if role in item_features])
     if config.train.imitation is not None and not config.teachers():
         raise InputError(f"imitation.teacher teaches {sorted(config.train.imitation.teacher)}, "
                          f"none of the learned roles {agents}", key="train.imitation")
