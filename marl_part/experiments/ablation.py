@@ -41,7 +41,7 @@ from marl_part.errors import InputError  # noqa: E402
 from marl_part.evaluation.policies import CHECKPOINT_FILE, RUN_CONFIG_FILE  # noqa: E402
 from marl_part.evaluation.stats import interval, mean_ci95  # noqa: E402
 from marl_part.evaluation.tasks import Runner, run_in_turn  # noqa: E402
-from marl_part.evaluation.tuning import classical_bar, tuning_note  # noqa: E402
+from marl_part.evaluation.tuning import ORACLE, best_row, classical_bar, tuning_note  # noqa: E402
 from marl_part.experiments.ray_tasks import check_shared  # noqa: E402
 from marl_part.experiments.rundir import new_run_dir, read_json  # noqa: E402
 from marl_part.experiments.training_run import (  # noqa: E402
@@ -118,7 +118,7 @@ def _ablate(out: Path, log, run_all: Runner) -> Path:
                          fills={**bar_row.result.policies, **bar_row.pair},
                          metrics=_mean_metrics([bar_row.result.metrics])))
     write_table(rows, out, tuning_note(bar))
-    plot_curves(curves, rows, out / "learning_curves.png")
+    plot_curves(curves, bar, out / "learning_curves.png")
     return out
 
 
@@ -217,10 +217,13 @@ def write_table(rows: list[dict], out: Path, note: str = "") -> None:
     (out / "ablation.json").write_text(json.dumps(rows, indent=2, default=str) + "\n")
 
 
-def plot_curves(curves: dict, rows: list[dict], path: Path) -> None:
+def plot_curves(curves: dict, bar: list, path: Path) -> None:
     """Evaluation reward over env steps: mean over seeds with a 95% band per variant;
-    baselines as horizontal lines."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    the best pair at its defaults, the best tuned pair and the oracle static as
+    horizontal lines. The y-axis shows
+    the curves from their second evaluation on (an untrained start lies far below)."""
+    fig, ax = plt.subplots(figsize=(8, 5))
+    lowest, highest = [], []
     for index, (name, runs) in enumerate(curves.items()):
         steps = runs[0][0]
         values = np.array([v[:len(steps)] for _, v in runs if len(v) >= len(steps)])
@@ -229,14 +232,23 @@ def plot_curves(curves: dict, rows: list[dict], path: Path) -> None:
         half = np.array([s["ci95"] for s in stats])
         ax.plot(steps, mean, label=name, color=f"C{index}")
         ax.fill_between(steps, mean - half, mean + half, alpha=0.2, color=f"C{index}")
-    for index, row in enumerate(r for r in rows if r["name"] not in curves):
-        ax.axhline(row["estimate"]["value"], ls="--", lw=1, color=f"C{len(curves) + index}",
-                   label=row["name"])
+        lowest.append((mean - half)[1:].min(initial=mean[-1]))
+        highest.append((mean + half)[1:].max(initial=mean[-1]))
+    defaults = [row for row in bar if row.kind == "default"]
+    best_default = max(defaults, key=lambda r: r.result.team_reward["mean"], default=None)
+    oracle = next((row for row in bar if row.kind == ORACLE), None)
+    for index, row in enumerate(row for row in (best_default, best_row(bar), oracle)
+                                if row is not None):
+        value = row.result.team_reward["mean"]
+        ax.axhline(value, ls="--", lw=1, color=f"C{len(curves) + index}", label=row.label)
+        lowest.append(value)
+        highest.append(value)
+    if lowest:
+        low, high = min(lowest), max(highest)
+        ax.set_ylim(low - 0.1 * (high - low), high + 0.1 * (high - low))
     ax.set(xlabel="env steps", ylabel="evaluation team reward (episode return)",
            title="learning curves (mean, 95% band over seeds)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-
-
