@@ -41,7 +41,7 @@ from marl_part.errors import InputError  # noqa: E402
 from marl_part.evaluation.policies import CHECKPOINT_FILE, RUN_CONFIG_FILE  # noqa: E402
 from marl_part.evaluation.stats import interval, mean_ci95  # noqa: E402
 from marl_part.evaluation.tasks import Runner, run_in_turn  # noqa: E402
-from marl_part.evaluation.tuning import ORACLE, best_row, classical_bar, tuning_note  # noqa: E402
+from marl_part.evaluation.tuning import ORACLE, BarRow, best_row, classical_bar, tuning_note  # noqa: E402
 from marl_part.experiments.ray_tasks import check_shared  # noqa: E402
 from marl_part.experiments.rundir import new_run_dir, read_json  # noqa: E402
 from marl_part.experiments.training_run import (  # noqa: E402
@@ -217,11 +217,11 @@ def write_table(rows: list[dict], out: Path, note: str = "") -> None:
     (out / "ablation.json").write_text(json.dumps(rows, indent=2, default=str) + "\n")
 
 
-def plot_curves(curves: dict, bar: list, path: Path) -> None:
+def plot_curves(curves: dict, bar: list[BarRow], path: Path) -> None:
     """Evaluation reward over env steps: mean over seeds with a 95% band per variant;
     the best pair at its defaults, the best tuned pair and the oracle static as
-    horizontal lines. The y-axis shows
-    the curves from their second evaluation on (an untrained start lies far below)."""
+    horizontal lines. The y-axis shows the curves from their second evaluation on (an
+    untrained start lies far below)."""
     fig, ax = plt.subplots(figsize=(8, 5))
     lowest, highest = [], []
     for index, (name, runs) in enumerate(curves.items()):
