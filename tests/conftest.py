@@ -71,6 +71,16 @@ def random_valid_config(rng: np.random.Generator) -> dict:
     return config
 
 
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """Torch on one thread, as :func:`marl_part.trainers.runner.train` runs it. (One
+    conftest for all tests: helpers are imported from it by name, and a second module
+    named conftest shadowed it depending on collection order.)"""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @pytest.fixture
 def write_config(tmp_path):
     """Write a config dict as YAML; returns its path."""
