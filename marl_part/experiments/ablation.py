@@ -70,10 +70,11 @@ def resume_ablation(out: Path, log=print, run_all: Runner = run_in_turn) -> Path
     """Finish a killed ablation in its own folder ``out``."""
     if not (out / RUN_CONFIG_FILE).is_file():
         raise InputError(f"not an ablation folder (no {RUN_CONFIG_FILE})", str(out))
-    if (out / CHECKPOINT_FILE).is_file() or load_config(out / RUN_CONFIG_FILE).ablate is None:
+    base = None if (out / CHECKPOINT_FILE).is_file() else load_config(out / RUN_CONFIG_FILE)
+    if base is None or base.ablate is None:
         raise InputError("a training run, not an ablation folder: resume it with "
                          "'marl-part train --resume'", str(out))
-    _check_variants(out / RUN_CONFIG_FILE, [], load_config(out / RUN_CONFIG_FILE))
+    _check_variants(out / RUN_CONFIG_FILE, [], base)
     return _ablate(out.resolve(), log, run_all)
 
 
