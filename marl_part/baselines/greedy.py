@@ -19,6 +19,12 @@ class LPT(Baseline):
     split instead over the two least busy partitions, as PartLy's split action and
     PKG's two choices do for the head of the distribution.
 
+    With ``stay`` > 0, a key that already has state keeps it: it stays on its home
+    partition (load rank 0) as long as that partition's busy time, the key's work
+    included, stays within ``stay`` times the batch's fair share (its work over the
+    active partitions' speed), so LPT moves a key only to relieve an overloaded
+    partition (our addition, for the migration and dedup costs Graham's model lacks).
+
     It decides in the learned partitioner's action space (load rank 1 for every
     dimension; rank 2 for a split key's second), so :meth:`action` is also what a
     learned partitioner imitates when warm-started from it. Needs
@@ -28,7 +34,10 @@ class LPT(Baseline):
 
     role, name = "partitioner", "lpt"
     knobs = (Knob("split", int, 0, HOT_KEYS, 0, (0, 2, 4, 8, 16),
-                  "hottest keys split over the two least busy partitions"),)
+                  "hottest keys split over the two least busy partitions"),
+             Knob("stay", float, 0.0, 2.0, 0.0, (0.0, 1.02, 1.05, 1.1),
+                  "a key stays home while its partition is within this x its fair share "
+                  "(0: never; Graham's LPT)"))
 
     def __init__(self, world, **knobs):
         super().__init__(world, **knobs)
@@ -41,13 +50,31 @@ class LPT(Baseline):
                              "partitioner.rank_choices >= 3", "partitioner")
 
     def action(self) -> np.ndarray:
-        """(n_envs, K x S) load ranks: 1 everywhere, 2 in a split key's second dimension."""
+        """(n_envs, K x S) load ranks: 1 everywhere, 2 in a split key's second
+        dimension, and 0 (both dimensions) for a key that stays home."""
         world = self.world
         ranks = np.ones((world.n_envs, world.hot_keys, world.split_ways), dtype=np.int64)
+        split = np.arange(world.hot_keys)[None, :] < self.split[:, None]
         if world.split_ways > 1:
-            split = np.arange(world.hot_keys)[None, :] < self.split[:, None]
             ranks[:, :, 1] = np.where(split, 2, 1)
+        if self.stay.any():
+            self._keep_home(ranks, split)
         return ranks.reshape(world.n_envs, -1)
+
+    def _keep_home(self, ranks: np.ndarray, split: np.ndarray) -> None:
+        """Sets rank 0 in ``ranks`` (n_envs, K, S) for every unsplit key that stays home,
+        placing the keys in order as the world will."""
+        placer = self.world.load_rank_placer()
+        envs = np.arange(self.world.n_envs)
+        fair = ((self.world.view.cold_load.sum(axis=1) + placer.work.sum(axis=1))
+                / placer.speed.sum(axis=1))
+        for k in range(ranks.shape[1]):
+            home = placer.home[:, k]
+            busy_home = placer.busy[envs, home] + placer.work[:, k] / placer.speed[envs, home]
+            stays = ((self.stay > 0) & placer.has_home[:, k] & ~split[:, k]
+                     & (busy_home <= self.stay * fair))
+            ranks[:, k, :] = np.where(stays[:, None], 0, ranks[:, k, :])
+            placer.place(k, ranks[:, k, :])
 
     def act(self) -> Routing:
         return self.world.hot_key_routing(self.action())

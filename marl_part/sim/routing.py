@@ -119,11 +119,8 @@ def distinct_choices(choices: np.ndarray) -> np.ndarray:
     return distinct
 
 
-def partitions_by_load_rank(view: BatchView, ranks: np.ndarray, speed: np.ndarray,
-                            n_active: np.ndarray, key_home: np.ndarray,
-                            base_load: np.ndarray | None = None,
-                            skipped: np.ndarray | None = None) -> np.ndarray:
-    """Hot-key choices given as load ranks, turned into partitions (n_envs, K, S).
+class LoadRankPlacer:
+    """Places a batch's hot keys one at a time, hottest first, by load rank.
 
     Rank 0 is the key's home: the partition holding its state (its hash partition if
     it has none, or if that partition is no longer active). Rank r >= 1 is the r-th
@@ -132,29 +129,43 @@ def partitions_by_load_rank(view: BatchView, ranks: np.ndarray, speed: np.ndarra
     placed, so a key sent to rank 1 goes where the work is least. ``skipped`` (n_envs,
     K) hot keys are not placed here (their work is in ``base_load``).
     """
-    n_envs, hot_keys, _ = ranks.shape
-    envs = np.arange(n_envs)
-    active = np.arange(speed.shape[1])[None, :] < n_active[:, None]
-    load = view.cold_load if base_load is None else base_load
-    busy = np.where(active, load / np.where(active, speed, 1.0), np.inf)
-    home = key_home[envs[:, None], view.at_hot(view.key)].astype(np.int64)
-    hashed = view.at_hot(view.hash_partition)
-    home = np.where((home >= 0) & (home < n_active[:, None]), home, hashed)
-    work = view.at_hot(view.work)
-    if skipped is not None:
-        work = np.where(skipped, 0.0, work)
-    partitions = np.empty_like(ranks)
-    for k in range(hot_keys):
-        order = np.argsort(busy, axis=1, kind="stable")
-        rank = ranks[:, k, :]
-        by_rank = order[envs[:, None], (rank - 1) % n_active[:, None]]
-        partitions[:, k, :] = np.where(rank == 0, home[:, k, None], by_rank)
-        distinct = distinct_choices(partitions[:, k:k + 1, :])[:, 0, :]
-        share = work[:, k] / distinct.sum(axis=1)
-        for s in range(ranks.shape[2]):
+
+    def __init__(self, view: BatchView, speed: np.ndarray, n_active: np.ndarray,
+                 key_home: np.ndarray, base_load: np.ndarray | None = None,
+                 skipped: np.ndarray | None = None):
+        self.envs = np.arange(view.n_envs)
+        self.speed, self.n_active = speed, n_active
+        active = np.arange(speed.shape[1])[None, :] < n_active[:, None]
+        load = view.cold_load if base_load is None else base_load
+        self.busy = np.where(active, load / np.where(active, speed, 1.0), np.inf)
+        home = key_home[self.envs[:, None], view.at_hot(view.key)].astype(np.int64)
+        self.has_home = (home >= 0) & (home < n_active[:, None])  # (n_envs, K)
+        self.home = np.where(self.has_home, home, view.at_hot(view.hash_partition))
+        work = view.at_hot(view.work)
+        self.work = work if skipped is None else np.where(skipped, 0.0, work)
+
+    def place(self, k: int, rank: np.ndarray) -> np.ndarray:
+        """Hot key ``k`` (the k-th hottest) to the partitions of its ``rank`` (n_envs,
+        S), split equally over the distinct ones; returns those partitions."""
+        envs = self.envs
+        order = np.argsort(self.busy, axis=1, kind="stable")
+        by_rank = order[envs[:, None], (rank - 1) % self.n_active[:, None]]
+        partitions = np.where(rank == 0, self.home[:, k, None], by_rank)
+        distinct = distinct_choices(partitions[:, None, :])[:, 0, :]
+        share = self.work[:, k] / distinct.sum(axis=1)
+        for s in range(rank.shape[1]):
             e = envs[distinct[:, s]]
-            p = partitions[e, k, s]
-            busy[e, p] += share[e] / speed[e, p]
+            p = partitions[e, s]
+            self.busy[e, p] += share[e] / self.speed[e, p]
+        return partitions
+
+
+def partitions_by_load_rank(ranks: np.ndarray, placer: LoadRankPlacer) -> np.ndarray:
+    """Hot-key choices given as load ranks (n_envs, K, S), turned into partitions by
+    ``placer`` (see :class:`LoadRankPlacer`)."""
+    partitions = np.empty_like(ranks)
+    for k in range(ranks.shape[1]):
+        partitions[:, k, :] = placer.place(k, ranks[:, k, :])
     return partitions
 
 

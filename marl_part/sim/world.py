@@ -31,6 +31,7 @@ from marl_part.sim.dedup import MAX_PARTITIONS, FingerprintStores
 from marl_part.sim.routing import (
     BatchView,
     KeyRouting,
+    LoadRankPlacer,
     Routing,
     TupleRouting,
     deal_hot_tuples,
@@ -252,13 +253,13 @@ class World:
 
         ``choices`` (n_envs, K, S) are partition indices taken modulo each env's active
         partitions, or load ranks (``partitioner.choices``, see
-        :func:`~marl_part.sim.routing.partitions_by_load_rank`); a hot key goes to the
+        :class:`~marl_part.sim.routing.LoadRankPlacer`); a hot key goes to the
         distinct partitions among its S choices. With ``partitioner.defer`` the last
         choice leaves the key to the tail router (in dimension s > 0: adds no partition).
         A per-tuple tail router makes the result per tuple: a placed key's tuples are
         dealt round-robin over its partitions.
         """
-        view, n_parts = self.view, self.max_partitions
+        view = self.view
         choices = np.asarray(choices, dtype=np.int64).reshape(
             self.n_envs, self.hot_keys, self.split_ways)
         defer = (choices == self.partitioner_choice_count() - 1 if self.settings.partitioner.defer
@@ -268,14 +269,7 @@ class World:
         choices = np.where(defer, np.where(defer[:, :, :1], 0, choices[:, :, :1]), choices)
         tail = view.tail if view.tail is not None else self.hash_routing()
         if self.settings.partitioner.choices == "load_rank":
-            speed = self.nodes.partition_speed(self.n_active, n_parts)
-            base_load = view.cold_load  # what the tail router sends of the cold keys ...
-            if deferred.any():  # ... and of the deferred hot keys
-                rows = np.zeros(len(view.rows), dtype=bool)
-                rows[view.hot[deferred]] = True
-                base_load = base_load + routed_load(view, tail, rows, n_parts)
-            partitions = partitions_by_load_rank(view, choices, speed, self.n_active,
-                                                 self.key_home, base_load, deferred)
+            partitions = partitions_by_load_rank(choices, self.load_rank_placer(deferred))
         else:
             partitions = choices % self.n_active[:, None, None]
         if isinstance(tail, TupleRouting):
@@ -288,6 +282,19 @@ class World:
         routing.row_partition[view.hot[valid]] = partitions[..., 0][valid]
         routing.hot_split = partitions if self.split_ways > 1 else None
         return routing
+
+    def load_rank_placer(self, deferred: np.ndarray | None = None) -> LoadRankPlacer:
+        """A placer of this batch's hot keys by load rank, counting the load the tail
+        router sends of the cold keys and of the ``deferred`` (n_envs, K) hot keys."""
+        view, n_parts = self.view, self.max_partitions
+        base_load = view.cold_load
+        if deferred is not None and deferred.any():
+            rows = np.zeros(len(view.rows), dtype=bool)
+            rows[view.hot[deferred]] = True
+            tail = view.tail if view.tail is not None else self.hash_routing()
+            base_load = base_load + routed_load(view, tail, rows, n_parts)
+        return LoadRankPlacer(view, self.nodes.partition_speed(self.n_active, n_parts),
+                              self.n_active, self.key_home, base_load, deferred)
 
     def partitioner_choice_count(self) -> int:
         """Choices per dimension of the partitioner's action (K x S dimensions); with

@@ -48,3 +48,14 @@ def test_split_is_a_knob_per_env():
     w = tiny_world(KEYS, batch_size=len(KEYS), n_envs=2, partitions=3, key_hash=HASH,
                    partitioner=PartitionerConfig(hot_keys=2, split_ways=2))
     assert LPT(w, split=np.array([0, 2])).action().tolist() == [[1, 1, 1, 1], [1, 2, 1, 2]]
+
+
+def test_stay_keeps_a_key_home_while_its_partition_is_within_the_fair_share():
+    w = tiny_world(KEYS * 2, batch_size=len(KEYS), n_envs=3, partitions=3, key_hash=HASH,
+                   partitioner=PartitionerConfig(hot_keys=2, split_ways=1))
+    lpt = LPT(w, stay=np.array([0.0, 1.05, 1.3]))
+    assert lpt.action().tolist() == [[1, 1]] * 3  # no key has state yet: LPT everywhere
+    w.step(lpt.act(), w.hold_action())  # key 0 now lives on partition 1, key 1 on 2
+    # fair share 14 / 3; cold load [4, 0, 0]. Key 0 at home would be busy 6: within
+    # 1.3 x 14/3 = 6.07, not within 1.05 x 14/3 = 4.9; key 1 at home 4 is within both
+    assert lpt.action().tolist() == [[1, 1], [1, 0], [0, 0]]
