@@ -10,7 +10,14 @@ from typing import Any, ClassVar, Literal
 import yaml
 
 from marl_part import typed_yaml
-from marl_part.baselines import BASELINES, ROLES, baseline_named, parse_policy, teaches
+from marl_part.baselines import (
+    BASELINES,
+    ROLES,
+    baseline_class,
+    baseline_named,
+    parse_policy,
+    teaches,
+)
 from marl_part.baselines.knobs import parse_knobs
 from marl_part.envs.parallel_env import make_parallel_env
 from marl_part.envs.wrappers import Wrapper
@@ -311,10 +318,14 @@ class Config(EnvConfig):
         check_grid(self.tune.grid, self, "tune")
         if self.train.imitation is not None:
             for role, spec in self.train.imitation.teacher.items():
-                if not teaches(role, parse_policy(role, spec).name):
+                policy = parse_policy(role, spec)
+                if not teaches(role, policy.name):
                     raise FieldError("train", f"imitation.teacher: {spec} decides per key or "
                                      f"tuple, not in the learned {role}'s action space; a "
                                      "teacher is a scheduler, or lpt")
+                problem = baseline_class(role, policy.name).teaching_problem(policy.knobs, self)
+                if problem:
+                    raise FieldError("train", f"imitation.teacher: {problem}")
 
     def teachers(self) -> dict[str, str]:
         """The imitation teachers of the roles that learn here (a role a baseline fills,

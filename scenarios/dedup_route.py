@@ -13,7 +13,7 @@ duplicates on one pod) against the skew of the bytes the pods store.
 | Import | ``scenario: dedup_route`` |
 | Agents | ``partitioner`` (the router; the scheduler role holds the pods still) |
 | Action | ``MultiDiscrete([P] * K*S)``: a pod per hot domain (S > 1 deals its regions over several pods); needs ``partitioner.choices: partition``, so that choices name pods as the match features do (the default, load ranks, gives ``[R] * K*S``) |
-| Observation | ``Box(0, 1, (3K + K*P + 3P + 10,))``: hot-domain shares, homes and the cold load at home, the fraction of each hot domain's bytes already stored on each pod, cold load, busy times, speeds, cluster |
+| Observation | ``Box(0, 1, (3K + K*P + 3P + 10,))``: hot-domain shares, homes and the load each would keep at home, the fraction of each hot domain's bytes already stored on each pod, cold load, busy times, speeds, cluster |
 | State | same as the observation |
 | Reward terms (default weight) | dedup 1, storage_balance 0.2 |
 | Episode | ``episode_length`` micro-batches, ended by truncation |

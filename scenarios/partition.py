@@ -10,7 +10,7 @@ key state.
 | Import | ``scenario: partition`` |
 | Agents | ``partitioner`` (the scheduler role is filled by ``static`` unless ``roles.scheduler`` names another baseline) |
 | Action | ``MultiDiscrete([R] * K*S)``: S choices per hot key, each a load rank (0: where its state is; r: the r-th least busy active partition; R = ``partitioner.rank_choices``) or, with ``partitioner.choices: partition``, a partition index modulo the active partitions (R = P); distinct choices split the key; with ``partitioner.defer``, R + 1 choices, the last leaving the key to the tail router (``partitioner.tail``, hash by default), which routes every other key |
-| Observation | ``Box(0, 1, (3K + 3P + 10,))``: hot-key shares, homes and the cold load at home, cold load, busy times, speeds, cluster |
+| Observation | ``Box(0, 1, (3K + 3P + 10,))``: hot-key shares, homes and the load each would keep at home, cold load, busy times, speeds, cluster |
 | State | same as the observation |
 | Reward terms (default weight) | balance 1, split 1, migration 0.5 |
 | Episode | ``episode_length`` micro-batches, ended by truncation |
@@ -41,7 +41,7 @@ def make_world(config, n_envs=1):
 def observation(agent, world):
     """The partitioner sees the batch it routes now and the partitions it routes onto."""
     return np.concatenate([
-        features.hot_keys(world),  # 3K: share of the batch, home, cold load at home
+        features.hot_keys(world),  # 3K: share of the batch, home, the load it would keep at home
         features.cold_load(world),  # P: where hashing puts the other keys
         features.busy(world),  # P: busy time of each partition in the last batch
         features.speed(world),  # P: speed of each partition (0: inactive)

@@ -12,7 +12,7 @@ deduplication (DESIGN.md "The world"; PartLy's unfinished cooperative scenario).
 | Agents | ``partitioner``, ``scheduler`` |
 | Partitioner action | ``MultiDiscrete([R] * K*S)``: S choices per hot key, each a load rank (0: where its state is; r: the r-th least busy active partition; R = ``partitioner.rank_choices``) or, with ``partitioner.choices: partition``, a partition index modulo the active partitions (R = P); distinct choices split the key; with ``partitioner.defer``, R + 1 choices, the last leaving the key to the tail router (``partitioner.tail``, hash by default), which routes every other key |
 | Scheduler action | ``MultiDiscrete([2y+1, P])``: scale by ``a0 - y`` nodes (with ``scheduler.action: target``, ``[N, P]``: ``a0 + 1`` nodes, at most y more or fewer a step); ``a1 + 1`` active partitions (``[2y+1]`` if ``scheduler.parallelism: tied``) |
-| Partitioner observation | ``Box(0, 1, (3K + 3P + 10,))``: hot-key shares, homes and the cold load at home, cold load, busy times, speeds, cluster |
+| Partitioner observation | ``Box(0, 1, (3K + 3P + 10,))``: hot-key shares, homes and the load each would keep at home, cold load, busy times, speeds, cluster |
 | Scheduler observation | ``Box(0, 1, (10 + P,))``: cluster, busy times |
 | State | ``Box(0, 1, (3K + 3P + 10,))`` |
 | Reward terms (default weight) | balance 0.5, deadline_miss 1, lateness 0.5, backlog 1, node_cost 0.5, split 1, migration 1, dedup 0.5 |

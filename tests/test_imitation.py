@@ -67,6 +67,14 @@ def test_a_teacher_decides_in_the_learned_space_of_a_learned_role(tmp_path):
                                          r"roles \['scheduler'\]"):
         check_learnable(load_config(path, ['roles.partitioner=pkg',
                                            'train.imitation={teacher: {partitioner: lpt}}']))
+    # lpt:stay sends a key home by load rank 0: the learner's rank 0 must mean the same
+    sticky = 'train.imitation={teacher: {partitioner: "lpt:stay=1.05"}}'
+    with pytest.raises(InputError, match="set partitioner.stay_below: 1.05"):
+        load_config(path, [sticky])
+    assert load_config(path, [sticky, "partitioner.stay_below=1.05"]).teachers() == {
+        "partitioner": "lpt:stay=1.05"}
+    with pytest.raises(InputError, match=r"stay_below': must lie in \(0, 10.0\]"):
+        load_config(path, ["partitioner.stay_below=0"])
     with pytest.raises(InputError, match="label_smoothing': must lie in"):
         load_config(path, ['train.imitation={teacher: {partitioner: lpt, scheduler: ds2}, '
                            'label_smoothing: 1.5}'])

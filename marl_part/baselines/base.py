@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import ClassVar
 
 import numpy as np
 
-from marl_part.baselines.knobs import Knob, knob_arrays, knob_section
+from marl_part.baselines.knobs import Knob, Value, knob_arrays, knob_section
 from marl_part.errors import InputError
 from marl_part.sim.routing import Routing
-from marl_part.sim.world import World
+from marl_part.sim.world import World, WorldSettings
 
 
 class Baseline(ABC):
@@ -51,6 +52,12 @@ class Baseline(ABC):
     @abstractmethod
     def act(self) -> Routing | np.ndarray:
         """The decision for the current micro-batch of every env."""
+
+    @classmethod
+    def teaching_problem(cls, knobs: Mapping[str, Value], settings: WorldSettings) -> str | None:
+        """Why a learner in ``settings`` could not imitate this baseline with ``knobs``
+        (None: it can, if it decides in the learned action space at all)."""
+        return None
 
     def action(self) -> np.ndarray:
         """The decision as an action of the learned role (n_envs, dims), for a learner

@@ -24,6 +24,8 @@ class LPT(Baseline):
     included, stays within ``stay`` times the batch's fair share (its work over the
     active partitions' speed), so LPT moves a key only to relieve an overloaded
     partition (our addition, for the migration and dedup costs Graham's model lacks).
+    This is load rank 0 under ``partitioner.stay_below`` = ``stay``, the setting a
+    learned partitioner needs to imitate it.
 
     It decides in the learned partitioner's action space (load rank 1 for every
     dimension; rank 2 for a split key's second), so :meth:`action` is also what a
@@ -49,32 +51,28 @@ class LPT(Baseline):
             raise InputError("lpt:split needs partitioner.split_ways >= 2 and "
                              "partitioner.rank_choices >= 3", "partitioner")
 
+    @classmethod
+    def teaching_problem(cls, knobs, settings):
+        stay = knobs.get("stay", 0.0)
+        if stay > 0 and settings.partitioner.stay_below != stay:
+            return (f"a learner imitates lpt:stay={stay} only where load rank 0 means the "
+                    f"same; set partitioner.stay_below: {stay}")
+        return None
+
     def action(self) -> np.ndarray:
         """(n_envs, K x S) load ranks: 1 everywhere, 2 in a split key's second
-        dimension, and 0 (both dimensions) for a key that stays home."""
+        dimension; with ``stay``, 0 (both dimensions) for an unsplit key with state."""
         world = self.world
         ranks = np.ones((world.n_envs, world.hot_keys, world.split_ways), dtype=np.int64)
         split = np.arange(world.hot_keys)[None, :] < self.split[:, None]
         if world.split_ways > 1:
             ranks[:, :, 1] = np.where(split, 2, 1)
-        if self.stay.any():
-            self._keep_home(ranks, split)
+        view = world.view
+        home = world.key_home[np.arange(world.n_envs)[:, None], view.at_hot(view.key)]
+        has_home = view.hot_valid & (home >= 0) & (home < world.n_active[:, None])
+        stays = (self.stay[:, None] > 0) & has_home & ~split
+        ranks[stays] = 0
         return ranks.reshape(world.n_envs, -1)
 
-    def _keep_home(self, ranks: np.ndarray, split: np.ndarray) -> None:
-        """Sets rank 0 in ``ranks`` (n_envs, K, S) for every unsplit key that stays home,
-        placing the keys in order as the world will."""
-        placer = self.world.load_rank_placer()
-        envs = np.arange(self.world.n_envs)
-        fair = ((self.world.view.cold_load.sum(axis=1) + placer.work.sum(axis=1))
-                / placer.speed.sum(axis=1))
-        for k in range(ranks.shape[1]):
-            home = placer.home[:, k]
-            busy_home = placer.busy[envs, home] + placer.work[:, k] / placer.speed[envs, home]
-            stays = ((self.stay > 0) & placer.has_home[:, k] & ~split[:, k]
-                     & (busy_home <= self.stay * fair))
-            ranks[:, k, :] = np.where(stays[:, None], 0, ranks[:, k, :])
-            placer.place(k, ranks[:, k, :])
-
     def act(self) -> Routing:
-        return self.world.hot_key_routing(self.action())
+        return self.world.hot_key_routing(self.action(), stay_below=self.stay)

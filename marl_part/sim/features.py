@@ -17,18 +17,25 @@ from marl_part.sim.world import World
 
 def hot_keys(world: World) -> np.ndarray:
     """(n_envs, 3K): each hot key's share of the batch's work; where its state is
-    (``(home + 1) / P``, 0 if the key has no state yet); and the cold load there,
-    against the mean over active partitions (up to 2x, halved)."""
+    (``(home + 1) / P``, 0 if the key has no state yet); and the load its home would
+    carry if it stayed there, the hotter keys living there staying too (the cold load
+    there plus their work and its own), against the fair share of an active partition
+    (up to 2x, halved; 0 without state)."""
     view = world.view
     valid = view.hot_valid
     envs = np.arange(world.n_envs)[:, None]
     total = np.maximum(world.batches.batch_work[world.cursor], 1e-12)
-    share = view.at_hot(view.work) / total[:, None]
+    work = view.at_hot(view.work)
+    share = work / total[:, None]
     home = world.key_home[envs, view.at_hot(view.key)].astype(np.int64)
+    has_home = valid & (home >= 0) & (home < world.n_active[:, None])
     where = np.where(valid, (home + 1) / world.max_partitions, 0.0)
-    mean_cold = view.cold_load.sum(axis=1) / world.n_active
-    at_home = view.cold_load[envs, np.maximum(home, 0)] / np.maximum(mean_cold, 1e-12)[:, None]
-    home_load = np.where(valid & (home >= 0), np.clip(at_home / 2.0, 0.0, 1.0), 0.0)
+    # (n_envs, K, K): hot key j is hotter than key k and lives on k's home
+    hotter = np.tri(work.shape[1], k=-1, dtype=bool)[None]
+    same_home = (home[:, :, None] == home[:, None, :]) & has_home[:, None, :] & hotter
+    at_home = (view.cold_load[envs, np.maximum(home, 0)] + (same_home * work[:, None, :]).sum(axis=2)
+               + work) / (total / world.n_active)[:, None]
+    home_load = np.where(has_home, np.clip(at_home / 2.0, 0.0, 1.0), 0.0)
     return np.concatenate([share, where, home_load], axis=1)
 
 

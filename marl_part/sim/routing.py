@@ -123,40 +123,48 @@ class LoadRankPlacer:
     """Places a batch's hot keys one at a time, hottest first, by load rank.
 
     Rank 0 is the key's home: the partition holding its state (its hash partition if
-    it has none, or if that partition is no longer active). Rank r >= 1 is the r-th
-    least busy active partition (modulo the active count), counting the busy time of
+    it has none, or if that partition is no longer active), unless ``stay_below``
+    (n_envs,) is positive and the key's whole work would take its home past that many
+    times the fair share (the batch's work over the active partitions' speed); the key
+    then goes to the least busy partition instead. Rank r >= 1 is the r-th least busy
+    active partition (modulo the active count), counting the busy time of
     ``base_load`` (default: the cold keys, hashed) and of the hotter keys already
     placed, so a key sent to rank 1 goes where the work is least. ``skipped`` (n_envs,
     K) hot keys are not placed here (their work is in ``base_load``).
     """
 
     def __init__(self, view: BatchView, speed: np.ndarray, n_active: np.ndarray,
-                 key_home: np.ndarray, base_load: np.ndarray | None = None,
-                 skipped: np.ndarray | None = None):
+                 key_home: np.ndarray, stay_below: np.ndarray,
+                 base_load: np.ndarray | None = None, skipped: np.ndarray | None = None):
         self.envs = np.arange(view.n_envs)
-        self.speed, self.n_active = speed, n_active
+        self.speed, self.n_active, self.stay_below = speed, n_active, stay_below
         active = np.arange(speed.shape[1])[None, :] < n_active[:, None]
-        load = view.cold_load if base_load is None else base_load
+        load = np.where(active, view.cold_load if base_load is None else base_load, 0.0)
         self.busy = np.where(active, load / np.where(active, speed, 1.0), np.inf)
         home = key_home[self.envs[:, None], view.at_hot(view.key)].astype(np.int64)
-        self.has_home = (home >= 0) & (home < n_active[:, None])  # (n_envs, K)
-        self.home = np.where(self.has_home, home, view.at_hot(view.hash_partition))
+        has_home = (home >= 0) & (home < n_active[:, None])
+        self.home = np.where(has_home, home, view.at_hot(view.hash_partition))  # (n_envs, K)
         work = view.at_hot(view.work)
         self.work = work if skipped is None else np.where(skipped, 0.0, work)
+        self.fair = (load.sum(axis=1) + self.work.sum(axis=1)) / speed.sum(axis=1)
 
     def place(self, k: int, rank: np.ndarray) -> np.ndarray:
         """Hot key ``k`` (the k-th hottest) to the partitions of its ``rank`` (n_envs,
         S), split equally over the distinct ones; returns those partitions."""
-        envs = self.envs
-        order = np.argsort(self.busy, axis=1, kind="stable")
+        envs, busy = self.envs, self.busy
+        order = np.argsort(busy, axis=1, kind="stable")
         by_rank = order[envs[:, None], (rank - 1) % self.n_active[:, None]]
-        partitions = np.where(rank == 0, self.home[:, k, None], by_rank)
+        home = self.home[:, k]
+        at_home = busy[envs, home] + self.work[:, k] / self.speed[envs, home]
+        home = np.where((self.stay_below > 0) & (at_home > self.stay_below * self.fair),
+                        order[:, 0], home)
+        partitions = np.where(rank == 0, home[:, None], by_rank)
         distinct = distinct_choices(partitions[:, None, :])[:, 0, :]
         share = self.work[:, k] / distinct.sum(axis=1)
         for s in range(rank.shape[1]):
             e = envs[distinct[:, s]]
             p = partitions[e, s]
-            self.busy[e, p] += share[e] / self.speed[e, p]
+            busy[e, p] += share[e] / self.speed[e, p]
         return partitions
 
 

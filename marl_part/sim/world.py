@@ -42,6 +42,7 @@ from marl_part.sim.routing import (
 )
 from marl_part.workloads import Batches
 
+MAX_STAY_BELOW = 10.0  # x the fair share: beyond it, load rank 0 always stays home
 MAX_ACTION_DIMS = 1024  # the partitioner's action: hot_keys x split_ways choices
 MAX_STATE_BYTES = 4 * 2**30  # what the envs of a world and its routers keep per key
 
@@ -60,6 +61,9 @@ class PartitionerConfig:
     # one more choice per dimension: leave the key to the tail router (in a split
     # dimension: no further partition)
     defer: bool = False
+    # load rank 0 keeps a key home only while its home stays within this x the fair
+    # share of the batch, else sends it to the least busy partition (null: always home)
+    stay_below: float | None = None
 
     def __post_init__(self):
         if self.hot_keys < 1:
@@ -68,6 +72,9 @@ class PartitionerConfig:
             raise FieldError("rank_choices", "must be at least 2 (stay, least busy)")
         if self.split_ways < 1:
             raise FieldError("split_ways", "must be at least 1")
+        if self.stay_below is not None and not 0 < self.stay_below <= MAX_STAY_BELOW:
+            raise FieldError("stay_below", f"must lie in (0, {MAX_STAY_BELOW}] (or null: "
+                             f"always home), got {self.stay_below}")
         if self.hot_keys * self.split_ways > MAX_ACTION_DIMS:
             raise FieldError("hot_keys", f"hot_keys x split_ways = "
                              f"{self.hot_keys * self.split_ways:,} "
@@ -247,7 +254,8 @@ class World:
         view.tail = routing
         view.cold_load = routed_load(view, routing, view.cold, self.max_partitions)
 
-    def hot_key_routing(self, choices: np.ndarray) -> Routing:
+    def hot_key_routing(self, choices: np.ndarray, stay_below: np.ndarray | None = None
+                        ) -> Routing:
         """The tail router's routing (hash by default), except that the K hottest keys
         go where ``choices`` say.
 
@@ -257,7 +265,8 @@ class World:
         distinct partitions among its S choices. With ``partitioner.defer`` the last
         choice leaves the key to the tail router (in dimension s > 0: adds no partition).
         A per-tuple tail router makes the result per tuple: a placed key's tuples are
-        dealt round-robin over its partitions.
+        dealt round-robin over its partitions. ``stay_below`` (n_envs,) overrides
+        ``partitioner.stay_below`` (0: always home).
         """
         view = self.view
         choices = np.asarray(choices, dtype=np.int64).reshape(
@@ -269,7 +278,8 @@ class World:
         choices = np.where(defer, np.where(defer[:, :, :1], 0, choices[:, :, :1]), choices)
         tail = view.tail if view.tail is not None else self.hash_routing()
         if self.settings.partitioner.choices == "load_rank":
-            partitions = partitions_by_load_rank(choices, self.load_rank_placer(deferred))
+            partitions = partitions_by_load_rank(choices,
+                                                 self.load_rank_placer(deferred, stay_below))
         else:
             partitions = choices % self.n_active[:, None, None]
         if isinstance(tail, TupleRouting):
@@ -283,9 +293,13 @@ class World:
         routing.hot_split = partitions if self.split_ways > 1 else None
         return routing
 
-    def load_rank_placer(self, deferred: np.ndarray | None = None) -> LoadRankPlacer:
+    def load_rank_placer(self, deferred: np.ndarray | None = None,
+                         stay_below: np.ndarray | None = None) -> LoadRankPlacer:
         """A placer of this batch's hot keys by load rank, counting the load the tail
-        router sends of the cold keys and of the ``deferred`` (n_envs, K) hot keys."""
+        router sends of the cold keys and of the ``deferred`` (n_envs, K) hot keys;
+        ``stay_below`` (n_envs,) defaults to ``partitioner.stay_below``."""
+        if stay_below is None:
+            stay_below = np.full(self.n_envs, self.settings.partitioner.stay_below or 0.0)
         view, n_parts = self.view, self.max_partitions
         base_load = view.cold_load
         if deferred is not None and deferred.any():
@@ -294,7 +308,7 @@ class World:
             tail = view.tail if view.tail is not None else self.hash_routing()
             base_load = base_load + routed_load(view, tail, rows, n_parts)
         return LoadRankPlacer(view, self.nodes.partition_speed(self.n_active, n_parts),
-                              self.n_active, self.key_home, base_load, deferred)
+                              self.n_active, self.key_home, stay_below, base_load, deferred)
 
     def partitioner_choice_count(self) -> int:
         """Choices per dimension of the partitioner's action (K x S dimensions); with

@@ -8,6 +8,7 @@ from baseline_worlds import tiny_world
 
 from marl_part.baselines.greedy import LPT
 from marl_part.errors import InputError
+from marl_part.sim import features
 from marl_part.sim.world import PartitionerConfig
 
 # one batch: key 0 has 6 tuples, key 1 has 4, key 2 has 3, key 3 has 1 (work 1 each)
@@ -51,11 +52,30 @@ def test_split_is_a_knob_per_env():
 
 
 def test_stay_keeps_a_key_home_while_its_partition_is_within_the_fair_share():
-    w = tiny_world(KEYS * 2, batch_size=len(KEYS), n_envs=3, partitions=3, key_hash=HASH,
+    stay = [0.0, 1.05, 1.3, 2.0]
+    w = tiny_world(KEYS * 2, batch_size=len(KEYS), n_envs=len(stay), partitions=3,
+                   key_hash=HASH, partitioner=PartitionerConfig(hot_keys=2, split_ways=1))
+    lpt = LPT(w, stay=np.array(stay))
+    assert lpt.action().tolist() == [[1, 1]] * 4  # no key has state yet: LPT everywhere
+    w.step(lpt.act(), w.hold_action())
+    w.key_home[:, :2] = [2, 0]  # key 0 now lives on partition 2, key 1 on partition 0
+    assert lpt.action().tolist() == [[1, 1]] + [[0, 0]] * 3
+    routing = lpt.act()
+    # fair share 14 / 3; cold load [4, 0, 0]. Key 0 (6) fits at home within 1.3x the
+    # fair share (6.07), not within 1.05x (4.9); key 1 (4) at home would make 8 there,
+    # within 2x (9.33) only; a key that does not fit goes to the least busy partition
+    placed = [routing.row_partition[w.view.hot[e]].tolist() for e in range(len(stay))]
+    assert placed == [[1, 2], [1, 2], [2, 1], [2, 0]]
+
+
+def test_the_learner_sees_the_load_a_key_would_keep_at_home():
+    """The stay rule's quantity, as the partitioner's hot-key features give it."""
+    w = tiny_world(KEYS * 2, batch_size=len(KEYS), partitions=3, key_hash=HASH,
                    partitioner=PartitionerConfig(hot_keys=2, split_ways=1))
-    lpt = LPT(w, stay=np.array([0.0, 1.05, 1.3]))
-    assert lpt.action().tolist() == [[1, 1]] * 3  # no key has state yet: LPT everywhere
-    w.step(lpt.act(), w.hold_action())  # key 0 now lives on partition 1, key 1 on 2
-    # fair share 14 / 3; cold load [4, 0, 0]. Key 0 at home would be busy 6: within
-    # 1.3 x 14/3 = 6.07, not within 1.05 x 14/3 = 4.9; key 1 at home 4 is within both
-    assert lpt.action().tolist() == [[1, 1], [1, 0], [0, 0]]
+    assert features.hot_keys(w)[0, 4:].tolist() == [0, 0]  # no state yet
+    w.step(LPT(w).act(), w.hold_action())  # key 0 now lives on partition 1, key 1 on 2
+    fair = 14 / 3
+    # against the fair share, halved: key 0 keeps 6 at home, key 1 keeps 4
+    assert features.hot_keys(w)[0, 4:] == pytest.approx([6 / fair / 2, 4 / fair / 2])
+    w.key_home[0, 1] = 1  # key 1 lives with the hotter key 0: 6 + 4 there (clipped at 2x)
+    assert features.hot_keys(w)[0, 4:] == pytest.approx([6 / fair / 2, 1.0])
