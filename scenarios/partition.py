@@ -9,14 +9,14 @@ key state.
 |---|---|
 | Import | ``scenario: partition`` |
 | Agents | ``partitioner`` (the scheduler role is filled by ``static`` unless ``roles.scheduler`` names another baseline) |
-| Action | ``MultiDiscrete([R] * K*S)``: S choices per hot key, each a load rank (0: where its state is; r: the r-th least busy active partition; R = ``partitioner.rank_choices``) or, with ``partitioner.choices: partition``, a partition index modulo the active partitions (R = P); distinct choices split the key; with ``partitioner.defer``, R + 1 choices, the last leaving the key to the tail router (``partitioner.tail``, hash by default), which routes every other key |
+| Action | ``MultiDiscrete([R] * K*S)``: S choices per hot key, each a load rank (0: where its state is, or with ``partitioner.stay_below`` x the least busy partition if its home would pass x the fair share; r: the r-th least busy active partition; R = ``partitioner.rank_choices``) or, with ``partitioner.choices: partition``, a partition index modulo the active partitions (R = P); distinct choices split the key; with ``partitioner.defer``, R + 1 choices, the last leaving the key to the tail router (``partitioner.tail``, hash by default), which routes every other key |
 | Observation | ``Box(0, 1, (3K + 3P + 10,))``: hot-key shares, homes and the load each would keep at home, cold load, busy times, speeds, cluster |
 | State | same as the observation |
 | Reward terms (default weight) | balance 1, split 1, migration 0.5 |
 | Episode | ``episode_length`` micro-batches, ended by truncation |
 
 Config keys (defaults): ``partitioner.hot_keys`` K=16, ``partitioner.split_ways`` S=2, ``partitioner.choices``
-load_rank, ``partitioner.rank_choices`` R=4,
+load_rank, ``partitioner.rank_choices`` R=4, ``partitioner.stay_below`` null,
 ``cluster.*`` (P = nodes x slots_per_node; the active partitions are the initial
 nodes' slots unless ``scheduler.initial_parallelism`` says fewer), ``episode_length``
 200, ``reward.<term>``.

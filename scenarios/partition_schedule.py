@@ -10,7 +10,7 @@ deduplication (DESIGN.md "The world"; PartLy's unfinished cooperative scenario).
 |---|---|
 | Import | ``scenario: partition_schedule`` |
 | Agents | ``partitioner``, ``scheduler`` |
-| Partitioner action | ``MultiDiscrete([R] * K*S)``: S choices per hot key, each a load rank (0: where its state is; r: the r-th least busy active partition; R = ``partitioner.rank_choices``) or, with ``partitioner.choices: partition``, a partition index modulo the active partitions (R = P); distinct choices split the key; with ``partitioner.defer``, R + 1 choices, the last leaving the key to the tail router (``partitioner.tail``, hash by default), which routes every other key |
+| Partitioner action | ``MultiDiscrete([R] * K*S)``: S choices per hot key, each a load rank (0: where its state is, or with ``partitioner.stay_below`` x the least busy partition if its home would pass x the fair share; r: the r-th least busy active partition; R = ``partitioner.rank_choices``) or, with ``partitioner.choices: partition``, a partition index modulo the active partitions (R = P); distinct choices split the key; with ``partitioner.defer``, R + 1 choices, the last leaving the key to the tail router (``partitioner.tail``, hash by default), which routes every other key |
 | Scheduler action | ``MultiDiscrete([2y+1, P])``: scale by ``a0 - y`` nodes (with ``scheduler.action: target``, ``[N, P]``: ``a0 + 1`` nodes, at most y more or fewer a step); ``a1 + 1`` active partitions (``[2y+1]`` if ``scheduler.parallelism: tied``) |
 | Partitioner observation | ``Box(0, 1, (3K + 3P + 10,))``: hot-key shares, homes and the load each would keep at home, cold load, busy times, speeds, cluster |
 | Scheduler observation | ``Box(0, 1, (10 + P,))``: cluster, busy times |
@@ -24,7 +24,7 @@ Config keys (defaults): ``cluster.nodes`` (8 nodes, speed 400, price 1),
 2 s, ``cluster.merge_cost`` 0.002 s, ``cluster.migration_cost`` 0.002 s,
 ``partitioner.hot_keys`` K=16, ``partitioner.split_ways`` S=2, ``partitioner.choices``
 load_rank, ``partitioner.rank_choices`` R=4, ``partitioner.tail`` hash,
-``partitioner.defer`` false, ``scheduler.action`` relative,
+``partitioner.defer`` false, ``partitioner.stay_below`` null, ``scheduler.action`` relative,
 ``scheduler.parallelism`` free, ``scheduler.max_scale_step`` y=N-1, ``episode_length``
 200, ``rate_scale`` 1, ``reward.<term>``. P = nodes x slots_per_node.
 """
