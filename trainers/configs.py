@@ -17,7 +17,7 @@ This module imports no torch, so a CLI can load and check configs cheaply. (No
 field types at runtime.)
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from marl_part.errors import FieldError, InputError
@@ -61,6 +61,9 @@ class PPOFamilyConfig:
     num_minibatches: int = 1  # `num_mini_batch`
     rollout_env_steps: int = 6400  # transitions per update: 32 rollout threads x 200 steps
     entropy_coef: float = 0.01  # `entropy_coef`, on the mean entropy of an agent's dimensions
+    # agent -> its own entropy_coef (ours: an agent with few choices, such as the
+    # scheduler, can keep exploring while its partner's many dimensions settle)
+    agent_entropy_coef: dict[str, float] = field(default_factory=dict)
     value_clip: bool = True  # `use_clipped_value_loss`, clip range = `clip`
     huber_delta: float = 10.0  # `huber_delta` (`use_huber_loss` is on)
     max_grad_norm: float = 10.0  # `max_grad_norm`, for the actors and the critic apart
@@ -96,6 +99,8 @@ class PPOFamilyConfig:
                  f"must be at least num_minibatches ({self.num_minibatches}), "
                  f"got {self.rollout_env_steps}")
         _require(self.entropy_coef >= 0, "entropy_coef", f"must be >= 0, got {self.entropy_coef}")
+        for agent, coef in self.agent_entropy_coef.items():
+            _require(coef >= 0, "agent_entropy_coef", f"{agent}: must be >= 0, got {coef}")
         _require(self.huber_delta > 0, "huber_delta", f"must be > 0, got {self.huber_delta}")
         _require(self.max_grad_norm > 0, "max_grad_norm", f"must be > 0, got {self.max_grad_norm}")
         _require(self.actor_output_gain > 0, "actor_output_gain",
@@ -252,6 +257,14 @@ class ImitationConfig:
             _require(0 <= getattr(self, name) < 1, name,
                      f"must lie in [0, 1), got {getattr(self, name)}")
         _require(self.lr > 0, "lr", f"must be > 0, got {self.lr}")
+
+
+def check_agent_names(config, agents: list[str]) -> None:
+    """Refuse a per-agent setting (``learner.agent_entropy_coef``) for an agent that
+    does not learn here."""
+    if unknown := sorted(set(getattr(config, "agent_entropy_coef", {})) - set(agents)):
+        raise InputError(f"agent_entropy_coef names {unknown}, which do not learn here; "
+                         f"learned agents: {agents}", "learner.agent_entropy_coef")
 
 
 def check_item_network(item_network: bool, item_agents: list[str]) -> None:

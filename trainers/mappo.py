@@ -41,7 +41,7 @@ from tianshou.trainer import OnPolicyTrainerParams
 
 from marl_part.envs.joint import JointLayout
 from marl_part.trainers.action_dims import ActionDims
-from marl_part.trainers.configs import PPOFamilyConfig
+from marl_part.trainers.configs import PPOFamilyConfig, check_agent_names
 from marl_part.trainers.distributions import FactorizedCategorical
 from marl_part.trainers.nets import AgentCritics, AgentScorers, SharedScorer, StateCritic
 from marl_part.trainers.optimizer import NormReportingOptimizer
@@ -79,6 +79,10 @@ class MAPPO(PPO):
             critic, AdamOptimizerFactory(lr=config.critic_lr, eps=config.adam_eps),
             max_grad_norm=config.max_grad_norm)
         self.agent_names = dims.agent_names
+        check_agent_names(config, list(self.agent_names))
+        self.register_buffer("agent_ent_coef", torch.tensor([
+            config.agent_entropy_coef.get(name, config.entropy_coef) for name in self.agent_names
+        ]), persistent=False)
         self.critic_names = critic_names
         self.huber_delta = config.huber_delta
         self.value_norm = ValueNorm(len(critic_names)) if config.value_normalization else None
@@ -165,7 +169,8 @@ class MAPPO(PPO):
                 entropy = (dist.dimension_entropy() @ self.dimension_share).mean(dim=0)
                 value_loss = self._value_loss(self.critic(minibatch.obs), minibatch.v_s,
                                               minibatch.value_targets)
-                actor_norm = self.actor_optim.step((policy_loss - self.ent_coef * entropy).sum())
+                actor_loss = policy_loss - self.agent_ent_coef * entropy
+                actor_norm = self.actor_optim.step(actor_loss.sum())
                 critic_norm = self.critic_optim.step(value_loss.sum())
                 with torch.no_grad():  # Schulman's estimator of KL(old || new), per dimension
                     approx_kl = ((ratio - 1.0) - log_ratio).mean(dim=0) @ self.dimension_share

@@ -26,7 +26,7 @@ from marl_part.evaluation.tuning import BarRow, classical_bar
 from marl_part.experiments.comparison import comparison_markdown, comparison_rows
 from marl_part.experiments.rundir import new_run_dir, write_json_atomic
 from marl_part.scenarios import load_scenario
-from marl_part.trainers.configs import check_item_network
+from marl_part.trainers.configs import check_agent_names, check_item_network
 
 
 def check_learnable(config: Config) -> list[str]:
@@ -43,6 +43,7 @@ def check_learnable(config: Config) -> list[str]:
         load_scenario(config.scenario, Path(config.base_dir)), "ITEM_FEATURES", {})
     check_item_network(getattr(config.learner, "item_network", False),
                        [role for role in agents if role in item_features])
+    check_agent_names(config.learner, agents)
     if config.train.imitation is not None and not config.teachers():
         raise InputError(f"imitation.teacher teaches {sorted(config.train.imitation.teacher)}, "
                          f"none of the learned roles {agents}", key="train.imitation")

@@ -67,6 +67,29 @@ def test_ratio_clipping_stops_only_the_agent_that_moved_too_far():
     assert moved == [False, True]
 
 
+def test_each_agent_has_its_own_entropy_coefficient():
+    """With no advantage, only the entropy bonus moves an actor: here only the
+    scheduler's, the one agent given a coefficient."""
+    config = dataclasses.replace(SMALL_CONFIGS["mappo"], entropy_coef=0.0,
+                                 agent_entropy_coef={"scheduler": 0.1})
+    algorithm = algorithm_spec("mappo").build(config, game_layout())
+    obs = np.random.default_rng(0).random((64, game_layout().obs_dim)).astype(np.float32)
+    act = torch.zeros(64, 3, dtype=torch.long)
+    with torch.no_grad():
+        logp = algorithm.policy(Batch(obs=obs, info={})).dist.dimension_log_prob(act)
+    batch = Batch(obs=obs, act=act, logp_old=logp, adv=torch.zeros(64, 1),
+                  v_s=torch.zeros(64, 1), value_targets=torch.zeros(64, 1), info={})
+    actors = algorithm.policy.actor.nets
+    before = [[p.clone() for p in net.parameters()] for net in actors]
+    algorithm._update_with_batch(batch, batch_size=None, repeat=1)
+    moved = [any(not torch.equal(p, q) for p, q in zip(net.parameters(), old))
+             for net, old in zip(actors, before)]
+    assert moved == [False, True]
+    with pytest.raises(InputError, match=r"agent_entropy_coef names \['sheduler'\]"):
+        algorithm_spec("mappo").build(dataclasses.replace(
+            config, agent_entropy_coef={"sheduler": 0.1}), game_layout())
+
+
 @pytest.mark.parametrize("scorer_class", [AgentScorers, SharedScorer])
 def test_each_agent_scores_from_its_own_observation_only(scorer_class):
     layout = game_layout()
