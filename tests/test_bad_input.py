@@ -304,6 +304,17 @@ def test_ablate_resume_checks_every_variant_before_training_any(tmp_path, capsys
     assert [p.name for p in folder.iterdir()] == ["config.yaml"]
 
 
+def test_an_entropy_coefficient_names_a_role_of_the_scenario(tmp_path, capsys):
+    config = {**small_config("partition_schedule"),
+              "learner": {"algorithm": "mappo", "agent_entropy_coef": {"sheduler": 0.05}}}
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(config))
+    message = refusal(capsys, "train", path)
+    assert ("learner.agent_entropy_coef: agent_entropy_coef names ['sheduler'], not roles of "
+            "this scenario: ['partitioner', 'scheduler']") in message
+    assert not (tmp_path / "runs").exists()
+
+
 @pytest.mark.parametrize("sweep, message", [
     ({"trials": 2, "params": {"learner.lrr": {"values": [0.1]}}},
      "key 'sweep.params': learner.lrr = 0.1: key 'learner.lrr': unknown key"),

@@ -259,12 +259,12 @@ class ImitationConfig:
         _require(self.lr > 0, "lr", f"must be > 0, got {self.lr}")
 
 
-def check_agent_names(config, agents: list[str]) -> None:
-    """Refuse a per-agent setting (``learner.agent_entropy_coef``) for an agent that
-    does not learn here."""
-    if unknown := sorted(set(getattr(config, "agent_entropy_coef", {})) - set(agents)):
-        raise InputError(f"agent_entropy_coef names {unknown}, which do not learn here; "
-                         f"learned agents: {agents}", "learner.agent_entropy_coef")
+def check_agent_names(config, roles: list[str]) -> None:
+    """Refuse a per-agent setting (``learner.agent_entropy_coef``) for a name that is no
+    role of the scenario (one a baseline fills here is allowed: an ablation's variant)."""
+    if unknown := sorted(set(getattr(config, "agent_entropy_coef", {})) - set(roles)):
+        raise InputError(f"agent_entropy_coef names {unknown}, not roles of this scenario: "
+                         f"{roles}", "learner.agent_entropy_coef")
 
 
 def check_item_network(item_network: bool, item_agents: list[str]) -> None:

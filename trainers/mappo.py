@@ -41,7 +41,7 @@ from tianshou.trainer import OnPolicyTrainerParams
 
 from marl_part.envs.joint import JointLayout
 from marl_part.trainers.action_dims import ActionDims
-from marl_part.trainers.configs import PPOFamilyConfig, check_agent_names
+from marl_part.trainers.configs import PPOFamilyConfig
 from marl_part.trainers.distributions import FactorizedCategorical
 from marl_part.trainers.nets import AgentCritics, AgentScorers, SharedScorer, StateCritic
 from marl_part.trainers.optimizer import NormReportingOptimizer
@@ -79,7 +79,6 @@ class MAPPO(PPO):
             critic, AdamOptimizerFactory(lr=config.critic_lr, eps=config.adam_eps),
             max_grad_norm=config.max_grad_norm)
         self.agent_names = dims.agent_names
-        check_agent_names(config, list(self.agent_names))
         self.register_buffer("agent_ent_coef", torch.tensor([
             config.agent_entropy_coef.get(name, config.entropy_coef) for name in self.agent_names
         ]), persistent=False)

@@ -43,7 +43,7 @@ def check_learnable(config: Config) -> list[str]:
         load_scenario(config.scenario, Path(config.base_dir)), "ITEM_FEATURES", {})
     check_item_network(getattr(config.learner, "item_network", False),
                        [role for role in agents if role in item_features])
-    check_agent_names(config.learner, agents)
+    check_agent_names(config.learner, list(fills))
     if config.train.imitation is not None and not config.teachers():
         raise InputError(f"imitation.teacher teaches {sorted(config.train.imitation.teacher)}, "
                          f"none of the learned roles {agents}", key="train.imitation")

@@ -85,9 +85,6 @@ def test_each_agent_has_its_own_entropy_coefficient():
     moved = [any(not torch.equal(p, q) for p, q in zip(net.parameters(), old))
              for net, old in zip(actors, before)]
     assert moved == [False, True]
-    with pytest.raises(InputError, match=r"agent_entropy_coef names \['sheduler'\]"):
-        algorithm_spec("mappo").build(dataclasses.replace(
-            config, agent_entropy_coef={"sheduler": 0.1}), game_layout())
 
 
 @pytest.mark.parametrize("scorer_class", [AgentScorers, SharedScorer])
