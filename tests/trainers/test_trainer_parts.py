@@ -45,6 +45,15 @@ def test_factorized_categorical_gives_each_agent_its_own_log_probability():
     assert samples[:, 1].max() == 1  # the padded third choice of dim 1 is never drawn
 
 
+def actors_moved_by_one_update(algorithm, batch: Batch) -> list[bool]:
+    """Whether each agent's actor changed in one update on ``batch``."""
+    actors = algorithm.policy.actor.nets
+    before = [[p.clone() for p in net.parameters()] for net in actors]
+    algorithm._update_with_batch(batch, batch_size=None, repeat=1)
+    return [any(not torch.equal(p, q) for p, q in zip(net.parameters(), old))
+            for net, old in zip(actors, before)]
+
+
 def test_ratio_clipping_stops_only_the_agent_that_moved_too_far():
     """With a positive advantage, an agent whose ratios (one per action dimension, as
     in the MAPPO reference) are above 1 + clip gets no gradient from MAPPO's update;
@@ -59,12 +68,7 @@ def test_ratio_clipping_stops_only_the_agent_that_moved_too_far():
     batch = Batch(obs=obs, act=act, logp_old=logp - torch.tensor([0.5, 0.5, 0.0]),
                   adv=torch.ones(64, 1), v_s=torch.zeros(64, 1), value_targets=torch.zeros(64, 1),
                   info={})
-    actors = algorithm.policy.actor.nets
-    before = [[p.clone() for p in net.parameters()] for net in actors]
-    algorithm._update_with_batch(batch, batch_size=None, repeat=1)
-    moved = [any(not torch.equal(p, q) for p, q in zip(net.parameters(), old))
-             for net, old in zip(actors, before)]
-    assert moved == [False, True]
+    assert actors_moved_by_one_update(algorithm, batch) == [False, True]
 
 
 def test_each_agent_has_its_own_entropy_coefficient():
@@ -79,12 +83,7 @@ def test_each_agent_has_its_own_entropy_coefficient():
         logp = algorithm.policy(Batch(obs=obs, info={})).dist.dimension_log_prob(act)
     batch = Batch(obs=obs, act=act, logp_old=logp, adv=torch.zeros(64, 1),
                   v_s=torch.zeros(64, 1), value_targets=torch.zeros(64, 1), info={})
-    actors = algorithm.policy.actor.nets
-    before = [[p.clone() for p in net.parameters()] for net in actors]
-    algorithm._update_with_batch(batch, batch_size=None, repeat=1)
-    moved = [any(not torch.equal(p, q) for p, q in zip(net.parameters(), old))
-             for net, old in zip(actors, before)]
-    assert moved == [False, True]
+    assert actors_moved_by_one_update(algorithm, batch) == [False, True]
 
 
 @pytest.mark.parametrize("scorer_class", [AgentScorers, SharedScorer])
