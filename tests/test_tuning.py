@@ -15,6 +15,7 @@ from marl_part.config import TuneSettings, load_config
 from marl_part.evaluation import tuning
 from marl_part.evaluation.evaluate import episode_seed, evaluate
 from marl_part.evaluation.tuning import (
+    best_row,
     classical_bar,
     oracle_static,
     tune_pair,
@@ -121,6 +122,21 @@ def test_the_oracle_static_is_the_best_size_on_the_evaluation_episodes(config):
     best = max(by_size, key=lambda n: by_size[n].team_reward["mean"])
     assert oracle.nodes == best and oracle.pair == {"scheduler": f"static:nodes={best}"}
     assert 1 < best <= 6
+
+
+def test_the_oracle_sizes_every_partitioner_of_the_tuned_pairs_and_keeps_the_best(config):
+    """Hash on a well-sized static cluster is the best tuned pair, since DS2 may only
+    try a headroom too small; shuffle sized in hindsight beats both."""
+    pairs = ({"partitioner": "hash", "scheduler": "static"},
+             {"partitioner": "shuffle", "scheduler": "ds2"})
+    settings = TuneSettings(episodes=2, grid={"ds2": {"headroom": (0.8,)}})
+    rows = classical_bar(config, pairs, settings, episodes=2, seeds=1, log=lambda _: None)
+    assert best_row(rows).pair["partitioner"] == "hash"
+    shuffle = oracle_static(config, "shuffle", episodes=2, seeds=1)
+    assert shuffle.by_size[shuffle.nodes] > oracle_static(config, "hash", 2, 1).by_size[6]
+    assert [row.kind for row in rows].count("oracle") == 1
+    assert rows[-1].kind == "oracle" and rows[-1].pair == shuffle.pair
+    assert rows[-1].result.team_reward["mean"] == pytest.approx(shuffle.by_size[shuffle.nodes])
 
 
 def test_no_oracle_where_the_scheduler_is_no_part_of_the_task(write_config):
