@@ -184,6 +184,9 @@ def test_a_killed_sweep_resumes_keeping_its_finished_trials(tmp_path, write_conf
              "eval_episodes": 2, "final_episodes": 1, "final_seeds": 1, "compare_with": []}
     sweep = {"search": "grid", "params": {"learner.lr": {"values": [5e-4, 2e-3]}}}
     config = write_config(tiny_config(train=train, sweep=sweep))
+    # one CPU held, so the trials run one after the other and the kill lands between them
+    held = ray.util.placement_group([{"CPU": 1}])
+    ray.get(held.ready())
     driver = subprocess.Popen(  # a driver of its own on this Ray instance, killed below
         [sys.executable, "-m", "marl_part.cli", "sweep", str(config)], cwd=tmp_path,
         env={**os.environ, "RAY_ADDRESS": ray.get_runtime_context().gcs_address},
@@ -194,6 +197,7 @@ def test_a_killed_sweep_resumes_keeping_its_finished_trials(tmp_path, write_conf
         time.sleep(0.1)
     driver.kill()
     driver.wait()
+    ray.util.remove_placement_group(held)
     kept = {path: path.stat().st_mtime_ns for path in finished}
     out = _only_run(tmp_path)
     assert not (out / "sweep.json").exists()
