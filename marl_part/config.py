@@ -102,9 +102,13 @@ class EnvConfig(WorldSettings):
                 except InputError as exc:
                     raise FieldError("roles", f"{role}: {exc}") from None
         try:
-            parse_policy("partitioner", self.partitioner.tail, self)
+            tail = parse_policy("partitioner", self.partitioner.tail, self)
         except InputError as exc:
             raise FieldError("partitioner", f"tail: {exc}") from None
+        if self.partitioner.tail_stay is not None and baseline_class("partitioner",
+                                                                      tail.name).per_tuple:
+            raise FieldError("partitioner", f"tail_stay keeps keys with their state; the "
+                             f"tail router '{tail.name}' routes tuples, not keys")
         for term, weight in self.reward.items():
             if term not in TERMS:
                 raise FieldError("reward", f"unknown term '{term}'; terms are {one_of(TERMS)}")

@@ -35,6 +35,7 @@ class Baseline(ABC):
     role: ClassVar[str]
     name: ClassVar[str]
     knobs: ClassVar[tuple[Knob, ...]] = ()
+    per_tuple: ClassVar[bool] = False  # a partitioner that routes tuples, not keys
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

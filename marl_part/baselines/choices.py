@@ -105,6 +105,7 @@ class _Choices(Baseline):
     """The shared machinery; subclasses set ``mode``."""
 
     role = "partitioner"
+    per_tuple = True
     mode = MODE_PKG
 
     def __init__(self, world, **knobs):

@@ -42,6 +42,7 @@ class _Stateless(Baseline):
     """
 
     role = "partitioner"
+    per_tuple = True
     feature = "max"
 
     def __init__(self, world):
@@ -89,6 +90,7 @@ class DedupStateful(Baseline):
     """
 
     role, name = "partitioner", "dedup_stateful"
+    per_tuple = True
     knobs = (Knob("sample_every", int, 1, 1024, 2, (1, 2, 4, 8),
                   "1 in this many fingerprints is a sample"),)
 
@@ -176,6 +178,7 @@ class DedupQLearning(Baseline):
     """
 
     role, name = "partitioner", "dedup_q"
+    per_tuple = True
     load_penalty = 1.0
     knobs = (Knob("epsilon", float, 0.0, 1.0, 0.01, (0.0, 0.01, 0.05),
                   "exploration probability (the report's)"),

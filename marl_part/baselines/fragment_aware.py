@@ -78,6 +78,7 @@ class _BatchWindow(Baseline):
     the previous batch's tuple count and, per key, the last batch it is hot in."""
 
     role = "partitioner"
+    per_tuple = True
 
     def __init__(self, world, **knobs):
         super().__init__(world, **knobs)
@@ -260,6 +261,7 @@ class FlexD(Baseline):
     """
 
     role, name = "partitioner", "flexd"
+    per_tuple = True
     knobs = (Knob("hot_share", float, 0.0001, 1.0, 0.01, (0.005, 0.01, 0.02, 0.05),
                   "a key is hot at this share of the period's tuples (SaSPartitioner's)"),
              Knob("growth", float, 1.0, 4.0, 1.1, (1.05, 1.1, 1.25),

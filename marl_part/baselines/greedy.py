@@ -67,9 +67,7 @@ class LPT(Baseline):
         split = np.arange(world.hot_keys)[None, :] < self.split[:, None]
         if world.split_ways > 1:
             ranks[:, :, 1] = np.where(split, 2, 1)
-        view = world.view
-        home = world.key_home[np.arange(world.n_envs)[:, None], view.at_hot(view.key)]
-        has_home = view.hot_valid & (home >= 0) & (home < world.n_active[:, None])
+        _, has_home = world.state_homes(world.view.hot)
         stays = (self.stay[:, None] > 0) & has_home & ~split
         ranks[stays] = 0
         return ranks.reshape(world.n_envs, -1)

@@ -28,6 +28,7 @@ class Shuffle(Baseline):
     """
 
     role, name = "partitioner", "shuffle"
+    per_tuple = True
 
     def __init__(self, world):
         super().__init__(world)

@@ -22,19 +22,18 @@ def hot_keys(world: World) -> np.ndarray:
     there plus their work and its own), against the fair share of an active partition
     (up to 2x, halved; 0 without state)."""
     view = world.view
-    valid = view.hot_valid
     envs = np.arange(world.n_envs)[:, None]
     total = np.maximum(world.batches.batch_work[world.cursor], 1e-12)
     work = view.at_hot(view.work)
     share = work / total[:, None]
-    home = world.key_home[envs, view.at_hot(view.key)].astype(np.int64)
-    has_home = valid & (home >= 0) & (home < world.n_active[:, None])
-    where = np.where(valid, (home + 1) / world.max_partitions, 0.0)
+    home, has_home = world.state_homes(view.hot)
+    where = (home + 1) / world.max_partitions
     # (n_envs, K, K): hot key j is hotter than key k and lives on k's home
     hotter = np.tri(work.shape[1], k=-1, dtype=bool)[None]
     same_home = (home[:, :, None] == home[:, None, :]) & has_home[:, None, :] & hotter
-    at_home = (view.cold_load[envs, np.maximum(home, 0)] + (same_home * work[:, None, :]).sum(axis=2)
-               + work) / (total / world.n_active)[:, None]
+    living_there = (same_home * work[:, None, :]).sum(axis=2)
+    at_home = ((view.cold_load[envs, np.maximum(home, 0)] + living_there + work)
+               / (total / world.n_active)[:, None])
     home_load = np.where(has_home, np.clip(at_home / 2.0, 0.0, 1.0), 0.0)
     return np.concatenate([share, where, home_load], axis=1)
 

@@ -134,16 +134,15 @@ class LoadRankPlacer:
     """
 
     def __init__(self, view: BatchView, speed: np.ndarray, n_active: np.ndarray,
-                 key_home: np.ndarray, stay_below: np.ndarray,
+                 home: np.ndarray, stay_below: np.ndarray,
                  base_load: np.ndarray | None = None, skipped: np.ndarray | None = None):
         self.envs = np.arange(view.n_envs)
         self.speed, self.n_active, self.stay_below = speed, n_active, stay_below
         active = np.arange(speed.shape[1])[None, :] < n_active[:, None]
         load = np.where(active, view.cold_load if base_load is None else base_load, 0.0)
         self.busy = np.where(active, load / np.where(active, speed, 1.0), np.inf)
-        home = key_home[self.envs[:, None], view.at_hot(view.key)].astype(np.int64)
-        has_home = (home >= 0) & (home < n_active[:, None])
-        self.home = np.where(has_home, home, view.at_hot(view.hash_partition))  # (n_envs, K)
+        # (n_envs, K): the hot keys' active state partitions (-1: none)
+        self.home = np.where(home >= 0, home, view.at_hot(view.hash_partition))
         work = view.at_hot(view.work)
         self.work = work if skipped is None else np.where(skipped, 0.0, work)
         self.fair = (load.sum(axis=1) + self.work.sum(axis=1)) / speed.sum(axis=1)

@@ -64,6 +64,10 @@ class PartitionerConfig:
     # load rank 0 keeps a key home only while its home stays within this x the fair
     # share of the batch, else sends it to the least busy partition (null: always home)
     stay_below: float | None = None
+    # the tail router's keys stay on the partition holding their state while its tail
+    # load is within this x the mean tail load of an active partition, else go where
+    # the tail router sends them (null: the tail router decides alone)
+    tail_stay: float | None = None
 
     def __post_init__(self):
         if self.hot_keys < 1:
@@ -75,6 +79,9 @@ class PartitionerConfig:
         if self.stay_below is not None and not 0 < self.stay_below <= MAX_STAY_BELOW:
             raise FieldError("stay_below", f"must lie in (0, {MAX_STAY_BELOW}] (or null: "
                              f"always home), got {self.stay_below}")
+        if self.tail_stay is not None and not 1 <= self.tail_stay <= MAX_STAY_BELOW:
+            raise FieldError("tail_stay", f"must lie in [1, {MAX_STAY_BELOW}] (or null: the "
+                             f"tail router decides alone), got {self.tail_stay}")
         if self.hot_keys * self.split_ways > MAX_ACTION_DIMS:
             raise FieldError("hot_keys", f"hot_keys x split_ways = "
                              f"{self.hot_keys * self.split_ways:,} "
@@ -248,11 +255,41 @@ class World:
 
     def set_tail_routing(self, routing: Routing) -> None:
         """How the tail router (``partitioner.tail``) routes the current batch, every
-        key of it; the cold load the partitioner sees becomes what it sends of the
-        keys that are not hot."""
+        key of it, with ``partitioner.tail_stay`` applied; the cold load the partitioner
+        sees becomes what it sends of the keys that are not hot."""
         view = self.view
+        if self.settings.partitioner.tail_stay is not None:
+            routing = self._keep_tail_state(routing)
         view.tail = routing
         view.cold_load = routed_load(view, routing, view.cold, self.max_partitions)
+
+    def state_homes(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where the state of each of the batch's key ``rows`` (indices into the view's
+        rows, any shape; -1: no row) lies: its partition (-1: none yet) and whether
+        that partition is active."""
+        view = self.view
+        valid = rows >= 0
+        home = np.full(rows.shape, -1, dtype=np.int64)
+        home[valid] = self.key_home[view.env[rows[valid]], view.key[rows[valid]]]
+        env_active = np.zeros(rows.shape, dtype=np.int64)
+        env_active[valid] = self.n_active[view.env[rows[valid]]]
+        return home, (home >= 0) & (home < env_active)
+
+    def _keep_tail_state(self, routing: KeyRouting) -> KeyRouting:
+        """``routing`` with each non-hot key on its state's active partition, unless that
+        partition's tail load passes ``tail_stay`` x the mean: its keys then go where
+        ``routing`` sends them (Dong et al., FAST 2011, keep a stream's chunks on the
+        node that stores them; the load cap bounds the skew, as in consistent hashing
+        with bounded loads, Mirrokni et al., SODA 2018)."""
+        view = self.view
+        cold = view.cold
+        home, has_home = self.state_homes(np.arange(len(view.rows)))
+        kept = np.where(has_home & cold, home, routing.row_partition)
+        load = np.zeros((self.n_envs, self.max_partitions))
+        np.add.at(load, (view.env[cold], kept[cold]), view.work[cold])
+        cap = self.settings.partitioner.tail_stay * load.sum(axis=1) / self.n_active
+        over = (load > cap[:, None])[view.env, kept]
+        return KeyRouting(np.where(over, routing.row_partition, kept))
 
     def hot_key_routing(self, choices: np.ndarray, stay_below: np.ndarray | None = None
                         ) -> Routing:
@@ -307,8 +344,10 @@ class World:
             rows[view.hot[deferred]] = True
             tail = view.tail if view.tail is not None else self.hash_routing()
             base_load = base_load + routed_load(view, tail, rows, n_parts)
+        home, has_home = self.state_homes(view.hot)
         return LoadRankPlacer(view, self.nodes.partition_speed(self.n_active, n_parts),
-                              self.n_active, self.key_home, stay_below, base_load, deferred)
+                              self.n_active, np.where(has_home, home, -1), stay_below,
+                              base_load, deferred)
 
     def partitioner_choice_count(self) -> int:
         """Choices per dimension of the partitioner's action (K x S dimensions); with
