@@ -77,3 +77,70 @@ def test_an_unknown_tail_router_is_refused_with_the_allowed_names():
     with pytest.raises(InputError, match=r"zipf.yaml:\d+: key 'partitioner': tail: unknown "
                                          r"partitioner 'lru'; valid: one of: hash"):
         load_config(ZIPF, ["partitioner.tail=lru"])
+
+
+def tail_stay_world(tail_stay):
+    """A learned partitioner's world after one step, every key's state then moved to
+    partition 0, and the ring's routing of the next batch."""
+    sim = Simulation(load_config(ZIPF, ["roles.scheduler=static", "roles.partitioner=learn",
+                                        "partitioner.tail=consistent_hash",
+                                        f"partitioner.tail_stay={tail_stay}"]), 2)
+    sim.reset(np.arange(2), [7, 8])
+    sim.step({"partitioner": np.zeros((2, len(sim.action_nvec("partitioner"))), np.int64)})
+    world = sim.world
+    world.key_home[world.key_home >= 0] = 0
+    ring = sim.tail_router.act()
+    world.set_tail_routing(ring)
+    return world, ring
+
+
+def test_tail_stay_keeps_keys_with_their_state_until_their_partition_is_over_the_cap():
+    world, ring = tail_stay_world(10.0)  # 6 partitions: all the tail on one is 6x the mean
+    view = world.view
+    had_state = view.cold & (world.key_home[view.env, view.key] == 0)
+    assert had_state.sum() > 100 and (view.tail.row_partition[had_state] == 0).all()
+    new = view.cold & ~had_state  # no state yet: where the ring sends them
+    assert new.any() and (view.tail.row_partition[new] == ring.row_partition[new]).all()
+    on_ring = np.zeros_like(view.cold_load)
+    np.add.at(on_ring, (view.env[new], ring.row_partition[new]), view.work[new])
+    on_ring[:, 0] += np.bincount(view.env[had_state], view.work[had_state], minlength=2)
+    np.testing.assert_allclose(view.cold_load, on_ring)  # what the placer counts
+    # over the cap (1.5x the mean), partition 0 gives its keys back to the ring
+    world, ring = tail_stay_world(1.5)
+    cold = world.view.cold
+    np.testing.assert_array_equal(world.view.tail.row_partition[cold], ring.row_partition[cold])
+
+
+def test_tail_stay_moves_fewer_keys_when_the_cluster_scales():
+    def moved(tail_stay):
+        sets = [] if tail_stay is None else [f"partitioner.tail_stay={tail_stay}"]
+        sim = Simulation(load_config(ZIPF, ["roles.partitioner=learn", "roles.scheduler=learn",
+                                            "partitioner.tail=consistent_hash",
+                                            "scheduler.action=target", "scheduler.parallelism=tied",
+                                            *sets]), 2)
+        sim.reset(np.arange(2), [7, 8])
+        stay = np.zeros((2, len(sim.action_nvec("partitioner"))), np.int64)
+        total = 0.0
+        for nodes in [3, 5, 5, 7, 7, 4, 4, 6, 6, 6]:  # out, out, in, out
+            target = sim.world.scale_choice(np.full(2, nodes))[:, None]
+            total += sim.step({"partitioner": stay, "scheduler": target}).metrics[
+                "moved_keys"].sum()
+        return total
+
+    assert moved(2.0) < 0.5 * moved(None)
+
+
+@pytest.mark.parametrize("value, message", [
+    ("0.5", r"key 'partitioner.tail_stay': must lie in \[1, 10.0\]"),
+    ("11", r"key 'partitioner.tail_stay': must lie in \[1, 10.0\]"),
+])
+def test_a_tail_stay_out_of_range_is_refused(value, message):
+    with pytest.raises(InputError, match=message):
+        load_config(ZIPF, [f"partitioner.tail_stay={value}"])
+
+
+def test_tail_stay_is_refused_over_a_tail_router_of_tuples():
+    with pytest.raises(InputError, match=r"zipf.yaml:\d+: key 'partitioner': tail_stay keeps "
+                                         r"keys with their state; the tail router 'pkg' routes "
+                                         r"tuples, not keys"):
+        load_config(ZIPF, ["partitioner.tail=pkg", "partitioner.tail_stay=2"])

@@ -8,6 +8,7 @@ import pytest
 from baseline_worlds import simulation
 
 from marl_part.baselines import BASELINES
+from marl_part.sim.routing import TupleRouting
 
 SCENARIOS = ("partition", "autoscale", "dedup_route", "partition_schedule")
 DEDUP_ONLY = {"dedup_first", "dedup_min", "dedup_max"}  # need region features
@@ -45,6 +46,14 @@ def run_episode(scenario, config, partitioner, scheduler):
 @pytest.mark.parametrize("scenario, config, partitioner, scheduler", list(cases()))
 def test_full_episode(scenario, config, partitioner, scheduler):
     run_episode(scenario, config, partitioner, scheduler)
+
+
+@pytest.mark.parametrize("name", sorted(BASELINES["partitioner"]))
+def test_a_partitioner_says_whether_it_routes_tuples(name):
+    """``per_tuple`` is what the config checks a tail router by (``tail_stay`` needs keys)."""
+    sim = simulation("chunks.yaml", N_ENVS, partitioner=name, scheduler="static")
+    routing = sim.baselines["partitioner"].act()
+    assert isinstance(routing, TupleRouting) == BASELINES["partitioner"][name].per_tuple
 
 
 def test_schedulers_change_the_cluster_under_load():
