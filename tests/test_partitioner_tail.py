@@ -111,11 +111,12 @@ def test_tail_stay_keeps_keys_with_their_state_until_their_partition_is_over_the
     np.testing.assert_array_equal(world.view.tail.row_partition[cold], ring.row_partition[cold])
 
 
-def test_tail_stay_moves_fewer_keys_when_the_cluster_scales():
+@pytest.mark.parametrize("tail", ["consistent_hash", "hash"])
+def test_tail_stay_moves_fewer_keys_when_the_cluster_scales(tail):
     def moved(tail_stay):
         sets = [] if tail_stay is None else [f"partitioner.tail_stay={tail_stay}"]
         sim = Simulation(load_config(ZIPF, ["roles.partitioner=learn", "roles.scheduler=learn",
-                                            "partitioner.tail=consistent_hash",
+                                            f"partitioner.tail={tail}",
                                             "scheduler.action=target", "scheduler.parallelism=tied",
                                             *sets]), 2)
         sim.reset(np.arange(2), [7, 8])

@@ -51,9 +51,11 @@ class Simulation:
         self.baselines = {role: make_baseline(role, fill, self.world, (knobs or {}).get(role))
                           for role, fill in fills.items() if fill != LEARN}
         # the router of the keys the hot-key placement (learned, or lpt) leaves; None:
-        # the world hashes them
+        # the world hashes them (tail_stay then needs the hash router's routing)
         tail = config.partitioner.tail
-        self.tail_router = make_baseline("partitioner", tail, self.world) if tail != "hash" else None
+        self.tail_router = (make_baseline("partitioner", tail, self.world)
+                            if tail != "hash" or config.partitioner.tail_stay is not None
+                            else None)
         if unknown := set(teachers or {}) - set(self.agents):
             raise InputError(f"a teacher for {', '.join(sorted(unknown))}, which no agent "
                              f"learns here (learned: {', '.join(self.agents)})", "teacher")

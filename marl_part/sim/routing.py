@@ -141,7 +141,7 @@ class LoadRankPlacer:
         active = np.arange(speed.shape[1])[None, :] < n_active[:, None]
         load = np.where(active, view.cold_load if base_load is None else base_load, 0.0)
         self.busy = np.where(active, load / np.where(active, speed, 1.0), np.inf)
-        # (n_envs, K): the hot keys' active state partitions (-1: none)
+        # home (n_envs, K): each hot key's active state partition; -1 (none): its hash's
         self.home = np.where(home >= 0, home, view.at_hot(view.hash_partition))
         work = view.at_hot(view.work)
         self.work = work if skipped is None else np.where(skipped, 0.0, work)
