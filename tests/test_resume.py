@@ -47,7 +47,7 @@ def _config(algorithm: str) -> dict:
             "train": {"budget_env_steps": BUDGET, "n_envs": N_ENVS,
                       "eval_every_env_steps": EVAL_EVERY, "eval_episodes": 4,
                       # a final evaluation long enough to be killed in
-                      "final_episodes": 6, "final_seeds": 4, "compare_with": []}}
+                      "final_episodes": 16, "final_seeds": 4, "compare_with": []}}
 
 
 def _checkpoint_step(run_dir: Path) -> int:
