@@ -46,8 +46,9 @@ def _config(algorithm: str) -> dict:
     return {**small_config(workload="zipf"), "name": algorithm, "learner": LEARNERS[algorithm],
             "train": {"budget_env_steps": BUDGET, "n_envs": N_ENVS,
                       "eval_every_env_steps": EVAL_EVERY, "eval_episodes": 4,
-                      # a final evaluation long enough to be killed in
-                      "final_episodes": 16, "final_seeds": 4, "compare_with": []}}
+                      # a final evaluation long enough to be killed in (1,024 episodes:
+                      # one batched rollout, so the size is what makes it last)
+                      "final_episodes": 64, "final_seeds": 16, "compare_with": []}}
 
 
 def _checkpoint_step(run_dir: Path) -> int:
