@@ -284,12 +284,11 @@ class World:
         view = self.view
         cold = view.cold
         home, has_home = self.state_homes(np.arange(len(view.rows)))
-        kept = np.where(has_home & cold, home, routing.row_partition)
-        load = np.zeros((self.n_envs, self.max_partitions))
-        np.add.at(load, (view.env[cold], kept[cold]), view.work[cold])
+        kept = KeyRouting(np.where(has_home & cold, home, routing.row_partition))
+        load = routed_load(view, kept, cold, self.max_partitions)
         cap = self.settings.partitioner.tail_stay * load.sum(axis=1) / self.n_active
-        over = (load > cap[:, None])[view.env, kept]
-        return KeyRouting(np.where(over, routing.row_partition, kept))
+        over = (load > cap[:, None])[view.env, kept.row_partition]
+        return KeyRouting(np.where(over, routing.row_partition, kept.row_partition))
 
     def hot_key_routing(self, choices: np.ndarray, stay_below: np.ndarray | None = None
                         ) -> Routing:
