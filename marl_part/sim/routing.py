@@ -136,7 +136,6 @@ class LoadRankPlacer:
     def __init__(self, view: BatchView, speed: np.ndarray, n_active: np.ndarray,
                  home: np.ndarray, stay_below: np.ndarray,
                  base_load: np.ndarray | None = None, skipped: np.ndarray | None = None):
-        self.envs = np.arange(view.n_envs)
         self.speed, self.n_active, self.stay_below = speed, n_active, stay_below
         active = np.arange(speed.shape[1])[None, :] < n_active[:, None]
         load = np.where(active, view.cold_load if base_load is None else base_load, 0.0)
@@ -147,33 +146,58 @@ class LoadRankPlacer:
         self.work = work if skipped is None else np.where(skipped, 0.0, work)
         self.fair = (load.sum(axis=1) + self.work.sum(axis=1)) / speed.sum(axis=1)
 
-    def place(self, k: int, rank: np.ndarray) -> np.ndarray:
-        """Hot key ``k`` (the k-th hottest) to the partitions of its ``rank`` (n_envs,
+    def place_all(self, ranks: np.ndarray) -> np.ndarray:
+        """Every hot key, hottest first, to the partitions of its ``ranks`` (n_envs, K,
         S), split equally over the distinct ones; returns those partitions."""
-        envs, busy = self.envs, self.busy
-        order = np.argsort(busy, axis=1, kind="stable")
-        by_rank = order[envs[:, None], (rank - 1) % self.n_active[:, None]]
-        home = self.home[:, k]
-        at_home = busy[envs, home] + self.work[:, k] / self.speed[envs, home]
-        home = np.where((self.stay_below > 0) & (at_home > self.stay_below * self.fair),
-                        order[:, 0], home)
-        partitions = np.where(rank == 0, home[:, None], by_rank)
-        distinct = distinct_choices(partitions[:, None, :])[:, 0, :]
-        share = self.work[:, k] / distinct.sum(axis=1)
-        for s in range(rank.shape[1]):
-            e = envs[distinct[:, s]]
-            p = partitions[e, s]
-            busy[e, p] += share[e] / self.speed[e, p]
+        partitions = np.empty_like(ranks)
+        _place_by_load_rank(ranks, self.busy, self.speed, self.n_active, self.home,
+                            self.work, self.stay_below, self.fair, partitions)
         return partitions
 
 
-def partitions_by_load_rank(ranks: np.ndarray, placer: LoadRankPlacer) -> np.ndarray:
-    """Hot-key choices given as load ranks (n_envs, K, S), turned into partitions by
-    ``placer`` (see :class:`LoadRankPlacer`)."""
-    partitions = np.empty_like(ranks)
-    for k in range(ranks.shape[1]):
-        partitions[:, k, :] = placer.place(k, ranks[:, k, :])
-    return partitions
+@numba.njit(cache=True)
+def _place_by_load_rank(ranks, busy, speed, n_active, home, work, stay_below, fair,
+                        partitions):
+    """:meth:`LoadRankPlacer.place_all`, one env and one key at a time (each key's
+    placement changes the busy times the next one ranks). Each env's partitions stay
+    sorted by busy time, ties by index (a stable argsort): a placement only adds busy
+    time, so it moves a partition towards the end of the order."""
+    n_envs, n_keys, n_ways = ranks.shape
+    distinct = np.empty(n_ways, dtype=np.bool_)
+    for e in range(n_envs):
+        order = np.argsort(busy[e], kind="mergesort")
+        for k in range(n_keys):
+            stay = home[e, k]
+            at_home = busy[e, stay] + work[e, k] / speed[e, stay]
+            if stay_below[e] > 0 and at_home > stay_below[e] * fair[e]:
+                stay = order[0]
+            for s in range(n_ways):
+                rank = ranks[e, k, s]
+                p = stay if rank == 0 else order[(rank - 1) % n_active[e]]
+                partitions[e, k, s] = p
+                distinct[s] = True
+                for earlier in range(s):
+                    distinct[s] = distinct[s] and partitions[e, k, earlier] != p
+            share = work[e, k] / distinct.sum()
+            for s in range(n_ways):
+                if distinct[s]:
+                    p = partitions[e, k, s]
+                    busy[e, p] += share / speed[e, p]
+                    _sink(order, busy[e], p)
+
+
+@numba.njit(cache=True, inline="always")
+def _sink(order, busy, p):
+    """Move ``p``, whose busy time grew, to its place in ``order`` (sorted by busy
+    time, ties by index)."""
+    i = 0
+    while order[i] != p:
+        i += 1
+    while i + 1 < len(order) and (busy[order[i + 1]] < busy[p] or
+                                  (busy[order[i + 1]] == busy[p] and order[i + 1] < p)):
+        order[i] = order[i + 1]
+        i += 1
+    order[i] = p
 
 
 def routed_load(view: BatchView, routing: Routing, rows: np.ndarray,

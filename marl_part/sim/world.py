@@ -35,7 +35,6 @@ from marl_part.sim.routing import (
     Routing,
     TupleRouting,
     deal_hot_tuples,
-    partitions_by_load_rank,
     place_by_key,
     place_by_tuple,
     routed_load,
@@ -314,8 +313,7 @@ class World:
         choices = np.where(defer, np.where(defer[:, :, :1], 0, choices[:, :, :1]), choices)
         tail = view.tail if view.tail is not None else self.hash_routing()
         if self.settings.partitioner.choices == "load_rank":
-            partitions = partitions_by_load_rank(choices,
-                                                 self.load_rank_placer(deferred, stay_below))
+            partitions = self.load_rank_placer(deferred, stay_below).place_all(choices)
         else:
             partitions = choices % self.n_active[:, None, None]
         if isinstance(tail, TupleRouting):
