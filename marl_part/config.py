@@ -84,6 +84,9 @@ class EnvConfig(WorldSettings):
             raise FieldError("episode_length", "must be at least 1")
         if self.rate_scale <= 0:
             raise FieldError("rate_scale", "must be positive")
+        if self.clock and getattr(self.workload.batch, "rate_profile", None) is None:
+            raise FieldError("clock", "shows the phase of workload.batch.rate_profile; this "
+                             "workload has none (or set clock: false)")
         try:
             scenario = load_scenario(self.scenario, Path(self.base_dir))
         except InputError as exc:

@@ -18,7 +18,9 @@ for the nodes it keeps.
 
 Config keys (defaults): ``cluster.nodes`` (N = their count), ``cluster.deadline`` T = 2 s,
 ``cluster.provisioning_delay`` 1, ``scheduler.max_scale_step`` y = N-1,
-``scheduler.parallelism`` free, ``episode_length`` 200, ``reward.<term>``.
+``scheduler.parallelism`` free, ``episode_length`` 200, ``reward.<term>``, ``clock`` false
+(true: 2 more columns in every observation and the state, the phase of the workload's rate
+profile).
 """
 
 import numpy as np

@@ -18,10 +18,11 @@ duplicates on one pod) against the skew of the bytes the pods store.
 | Reward terms (default weight) | dedup 1, storage_balance 0.2 |
 | Episode | ``episode_length`` micro-batches, ended by truncation |
 
-Config keys (defaults): ``workload`` must be a ``chunks_csv`` trace (``region_bytes``
-32 KiB, ``domains`` 64, ``region_key`` max); ``cluster.nodes`` / ``slots_per_node`` give
-the pods (P at most 64); ``partitioner.hot_keys`` K, ``partitioner.split_ways`` S;
-``episode_length``; ``reward.<term>``.
+Config keys (defaults): ``workload`` must be a ``chunks_csv`` trace (``region_bytes`` 32
+KiB, ``domains`` 64, ``region_key`` max); ``cluster.nodes`` / ``slots_per_node`` give the
+pods (P at most 64); ``partitioner.hot_keys`` K, ``partitioner.split_ways`` S;
+``episode_length``; ``reward.<term>``; ``clock`` false (true: 2 more columns in every
+observation and the state, the phase of the workload's rate profile).
 """
 
 import numpy as np

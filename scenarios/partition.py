@@ -15,11 +15,12 @@ key state.
 | Reward terms (default weight) | balance 1, split 1, migration 0.5 |
 | Episode | ``episode_length`` micro-batches, ended by truncation |
 
-Config keys (defaults): ``partitioner.hot_keys`` K=16, ``partitioner.split_ways`` S=2, ``partitioner.choices``
-load_rank, ``partitioner.rank_choices`` R=4, ``partitioner.stay_below`` null,
-``cluster.*`` (P = nodes x slots_per_node; the active partitions are the initial
-nodes' slots unless ``scheduler.initial_parallelism`` says fewer), ``episode_length``
-200, ``reward.<term>``.
+Config keys (defaults): ``partitioner.hot_keys`` K=16, ``partitioner.split_ways`` S=2,
+``partitioner.choices`` load_rank, ``partitioner.rank_choices`` R=4,
+``partitioner.stay_below`` null, ``cluster.*`` (P = nodes x slots_per_node; the active
+partitions are the initial nodes' slots unless ``scheduler.initial_parallelism`` says
+fewer), ``episode_length`` 200, ``reward.<term>``, ``clock`` false (true: 2 more columns
+in every observation and the state, the phase of the workload's rate profile).
 """
 
 import numpy as np

@@ -19,14 +19,15 @@ deduplication (DESIGN.md "The world"; PartLy's unfinished cooperative scenario).
 | Episode | ``episode_length`` micro-batches, ended by truncation |
 
 Config keys (defaults): ``cluster.nodes`` (8 nodes, speed 400, price 1),
-``cluster.slots_per_node`` 4, ``cluster.initial_nodes`` 4,
-``cluster.provisioning_delay`` 1, ``cluster.batch_interval`` 1 s, ``cluster.deadline``
-2 s, ``cluster.merge_cost`` 0.002 s, ``cluster.migration_cost`` 0.002 s,
-``partitioner.hot_keys`` K=16, ``partitioner.split_ways`` S=2, ``partitioner.choices``
-load_rank, ``partitioner.rank_choices`` R=4, ``partitioner.tail`` hash,
-``partitioner.defer`` false, ``partitioner.stay_below`` null, ``scheduler.action`` relative,
-``scheduler.parallelism`` free, ``scheduler.max_scale_step`` y=N-1, ``episode_length``
-200, ``rate_scale`` 1, ``reward.<term>``. P = nodes x slots_per_node.
+``cluster.slots_per_node`` 4, ``cluster.initial_nodes`` 4, ``cluster.provisioning_delay``
+1, ``cluster.batch_interval`` 1 s, ``cluster.deadline`` 2 s, ``cluster.merge_cost`` 0.002
+s, ``cluster.migration_cost`` 0.002 s, ``partitioner.hot_keys`` K=16,
+``partitioner.split_ways`` S=2, ``partitioner.choices`` load_rank,
+``partitioner.rank_choices`` R=4, ``partitioner.tail`` hash, ``partitioner.defer`` false,
+``partitioner.stay_below`` null, ``scheduler.action`` relative, ``scheduler.parallelism``
+free, ``scheduler.max_scale_step`` y=N-1, ``episode_length`` 200, ``rate_scale`` 1,
+``reward.<term>``, ``clock`` false (true: 2 more columns in every observation and the
+state, the phase of the workload's rate profile). P = nodes x slots_per_node.
 """
 
 from marl_part.scenarios import autoscale, partition

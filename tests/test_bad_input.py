@@ -97,6 +97,7 @@ def test_tags_nesting_and_nul_bytes(tmp_path, capsys, text, override, line, frag
     ("workload.batch.rate_profile={path: x.csv, smooth: 1000000000000}",
      "key 'workload.batch.rate_profile.smooth': must be at least 1 and at most 1,000,000"),
     ("wrappers=[{name: frame_stack, stack_size: 1000000}]", "at least 1 and at most 1024, got 1000000"),
+    ("clock=true", "key 'clock': shows the phase of workload.batch.rate_profile; this workload has none"),
     ("wrappers=[{name: normalize_obs, env_min: -1e308, env_max: 1e308}]", "by a finite range"),
 ])
 def test_config_values_are_refused_where_they_enter(tmp_path, capsys, override, fragment):

@@ -15,6 +15,7 @@ from pettingzoo.test import parallel_api_test, parallel_seed_test
 from marl_part.cli.check import random_episode
 from marl_part.config import load_config
 from marl_part.envs.parallel_env import make_parallel_env
+from marl_part.envs.simulation import Simulation
 from marl_part.errors import InputError
 from marl_part.scenarios import SHIPPED
 
@@ -129,3 +130,25 @@ def test_random_invalid_configs_are_rejected(seed, write_config):
     breaks(config)
     with pytest.raises(InputError, match=message.replace("[", r"\[").replace("(", r"\(")):
         make_parallel_env(load_config(write_config(config)))
+
+
+def test_the_clock_shows_where_each_batch_falls_in_the_weekly_cycle():
+    """With ``clock: true`` every agent and the critic see two more columns: the phase
+    of the coming batch in the rate profile's week, which moves an hour per step."""
+    headline = Path(__file__).parent.parent / "configs" / "partition_schedule.yaml"
+    overrides = ["episode_length=5"]
+    plain = Simulation(load_config(headline, overrides), n_envs=3)
+    timed = Simulation(load_config(headline, [*overrides, "clock=true"]), n_envs=3)
+    for simulation in (plain, timed):
+        simulation.reset(np.arange(3), [1, 2, 3])
+    widths = {a: o.shape[1] for a, o in plain.observations().items()}
+    assert {a: o.shape[1] for a, o in timed.observations().items()} == {
+        a: w + 2 for a, w in widths.items()}
+    assert timed.state().shape[1] == plain.state().shape[1] + 2
+    for _ in range(3):
+        hour = timed.world.cursor % 168  # the week of hourly windows (period / window)
+        sin, cos = timed.observations()["scheduler"][:, 10:12].T
+        angle = 2 * np.pi * hour / 168
+        assert np.allclose(sin, (1 + np.sin(angle)) / 2) and np.allclose(cos, (1 + np.cos(angle)) / 2)
+        timed.step({a: np.zeros((3, len(timed.action_nvec(a))), dtype=np.int64)
+                    for a in timed.agents})

@@ -156,6 +156,8 @@ def test_a_rate_profile_paces_a_word_stream(tmp_path):
                "period": 7200}  # hour 0 and hour 1 of a 2-hour cycle
     b = batches_of("text", batch={"tuples": 30, "rate_profile": profile})
     assert b.batch_tuples[:4].tolist() == [40, 20, 40, 20]  # rates 4/3 and 2/3 of 30
+    assert b.batch_phase[:4].tolist() == [0.0, 0.5, 0.0, 0.5]  # hour 0 or 1 of the cycle
+    assert batches_of("text").batch_phase is None  # no profile, no cycle
     smoothed = batches_of("text", batch={"tuples": 30, "rate_profile": {**profile, "smooth": 2}})
     assert np.all(smoothed.batch_tuples[:4] == 30)  # each hour averaged with its neighbour
 

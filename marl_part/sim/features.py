@@ -83,11 +83,11 @@ def _log_scale(seconds: np.ndarray, deadline: float) -> np.ndarray:
 
 
 def cluster(world: World) -> np.ndarray:
-    """(n_envs, 10): the load of the coming batch and of the last one against the whole
+    """(n_envs, 10, or 12 with the ``clock`` setting): the load of the coming batch and of the last one against the whole
     cluster's capacity (their difference is the trend a scheduler extrapolates: nodes
     asked for now serve the batch after next), backlog and last latency against the
     deadline (log scale), nodes ready / on, active partitions, last imbalance,
-    utilization and deadline miss.
+    utilization and deadline miss; with ``clock``, the :func:`clock` columns.
 
     No progress through the episode: episodes end by truncation, and learners bootstrap
     there as if the stream went on, which is right only if the state shows no clock
@@ -109,4 +109,15 @@ def cluster(world: World) -> np.ndarray:
         last.utilization,
         last.deadline_miss,
     ]
+    if world.settings.clock:
+        columns += list(clock(world).T)
     return np.clip(np.stack(columns, axis=1), 0.0, 1.0)
+
+
+def clock(world: World) -> np.ndarray:
+    """(n_envs, 2): where the coming batch falls in the cycle of the rate profile that
+    paced the stream, as (1 + sin, 1 + cos) / 2 of its phase angle, so that the end of
+    the cycle meets its start. It is the workload's time (the hour of the week), not the
+    episode's: the no-progress argument above does not apply to it."""
+    angle = 2 * np.pi * world.batches.batch_phase[world.cursor]
+    return np.stack([(1 + np.sin(angle)) / 2, (1 + np.cos(angle)) / 2], axis=1)

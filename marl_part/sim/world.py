@@ -179,6 +179,9 @@ class WorldSettings:
     episode_length: int = 200
     episode_start: Literal["random", "beginning"] = "random"
     rate_scale: float = 1.0  # replay the stream this many times faster (work x rate_scale)
+    # every agent and the critic also see where the coming batch falls in the cycle of
+    # the workload's rate profile (as an operator knows the hour of the week)
+    clock: bool = False
 
 
 class World:

@@ -7,9 +7,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from pathlib import Path
+
+import numpy as np
 
 from marl_part.errors import InputError
 from marl_part.workloads.arrivals_csv import ArrivalsCsvSource
@@ -69,7 +72,11 @@ def load_batches(config: WorkloadConfig, batch_interval: float, base_dir: Path) 
     if len(bounds) < 2:
         raise InputError(f"the trace holds {trace.n_tuples} tuples, fewer than one micro-batch",
                          key="workload.batch")
-    return aggregate(trace, bounds)
+    batches = aggregate(trace, bounds)
+    if config.batch.rate_profile is not None:
+        phase = np.arange(batches.n_batches) % len(rate) / len(rate)
+        batches = dataclasses.replace(batches, batch_phase=phase)
+    return batches
 
 
 __all__ = ["Batches", "Trace", "WorkloadConfig", "load_batches"]

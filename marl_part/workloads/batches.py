@@ -37,6 +37,9 @@ class Batches:
     group_count: np.ndarray | None = None  # (n_groups,) copies in the batch
     group_bytes: np.ndarray | None = None  # (n_groups,) size of one copy
     batch_bytes: np.ndarray | None = None  # (n_batches,) content bytes that arrive
+    # (n_batches,) where each batch falls in the cycle of the rate profile that paced it,
+    # in [0, 1) (the hour of the week, for a weekly profile); None without a profile
+    batch_phase: np.ndarray | None = None
 
     @property
     def n_batches(self) -> int:
