@@ -137,7 +137,7 @@ def test_the_clock_shows_where_each_batch_falls_in_the_weekly_cycle():
     of the coming batch in the rate profile's week, which moves an hour per step."""
     headline = Path(__file__).parent.parent / "configs" / "partition_schedule.yaml"
     overrides = ["episode_length=5"]
-    plain = Simulation(load_config(headline, overrides), n_envs=3)
+    plain = Simulation(load_config(headline, [*overrides, "clock=false"]), n_envs=3)
     timed = Simulation(load_config(headline, [*overrides, "clock=true"]), n_envs=3)
     for simulation in (plain, timed):
         simulation.reset(np.arange(3), [1, 2, 3])
