@@ -1,10 +1,11 @@
 """A run killed at any point and resumed ends exactly as an unkilled one.
 
 ``marl-part train`` runs as a real subprocess and is SIGKILLed three times, at three
-different points (right after its first checkpoint, in the middle of an epoch, in the
-final evaluation), and resumed each time with ``train --resume``. Its TensorBoard
-scalars (all but the wall-clock rates) and its ``eval.json`` must equal those of an
-unkilled run with the same seed, for MAPPO and for QMIX (replay buffer included).
+different points (right after its first checkpoint, in the middle of an epoch, between
+its last checkpoint and its final evaluation), and resumed each time with ``train
+--resume``. Its TensorBoard scalars (all but the wall-clock rates) and its ``eval.json``
+must equal those of an unkilled run with the same seed, for MAPPO and for QMIX (replay
+buffer included).
 Marked slow: with ``MARL_PART_FULL_BUDGET=1`` the runs take 16x the env steps on 4x
 the envs.
 """
@@ -40,15 +41,16 @@ LEARNERS = {
              "epsilon_anneal_fraction": 0.5},
 }
 COMMAND = [sys.executable, "-m", "marl_part.cli", "train"]
+# the killed run waits between its last checkpoint and its final evaluation
+# (tests/pause_before_final_eval/sitecustomize.py), and the last kill lands there
+PAUSE_HOOK = Path(__file__).parent / "pause_before_final_eval"
 
 
 def _config(algorithm: str) -> dict:
     return {**small_config(workload="zipf"), "name": algorithm, "learner": LEARNERS[algorithm],
             "train": {"budget_env_steps": BUDGET, "n_envs": N_ENVS,
                       "eval_every_env_steps": EVAL_EVERY, "eval_episodes": 4,
-                      # a final evaluation long enough to be killed in (1,024 episodes:
-                      # one batched rollout, so the size is what makes it last)
-                      "final_episodes": 64, "final_seeds": 16, "compare_with": []}}
+                      "final_episodes": 4, "final_seeds": 4, "compare_with": []}}
 
 
 def _checkpoint_step(run_dir: Path) -> int:
@@ -69,12 +71,17 @@ KILL_POINTS = (
     ("the epoch after the second evaluation",  # and its checkpoint: the logger flushes first
      lambda run_dir: _evaluated(run_dir, 2 * EVAL_EVERY)
      and _checkpoint_step(run_dir) >= 2 * EVAL_EVERY),
-    ("the final evaluation", lambda run_dir: _checkpoint_step(run_dir) == BUDGET),
+    ("the pause before the final evaluation",
+     lambda run_dir: _checkpoint_step(run_dir) == BUDGET),
 )
 
 
-def _start(args: list[str], cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen(COMMAND + args + ["--no-progress"], cwd=cwd,
+def _start(args: list[str], cwd: Path, pause: bool = False) -> subprocess.Popen:
+    env = None
+    if pause:
+        path = os.pathsep.join(filter(None, [str(PAUSE_HOOK), os.environ.get("PYTHONPATH")]))
+        env = {**os.environ, "PYTHONPATH": path, "MARL_PART_PAUSE_BEFORE_FINAL_EVAL": "600"}
+    return subprocess.Popen(COMMAND + args + ["--no-progress"], cwd=cwd, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -111,13 +118,14 @@ def runs(request, tmp_path_factory) -> dict:
     for name in ("unkilled", "killed"):
         (root / name).mkdir()
     unkilled = _start([str(config)], root / "unkilled")  # beside the killed one, for time
-    process = _start([str(config)], root / "killed")
+    process = _start([str(config)], root / "killed", pause=True)
     try:
         kills = []
-        for _, ready in KILL_POINTS:
+        for i, (_, ready) in enumerate(KILL_POINTS):
             run_dir = _kill_when(process, root / "killed", ready)
             kills.append((_checkpoint_step(run_dir), (run_dir / "eval.json").exists()))
-            process = _start(["--resume", str(run_dir)], root / "killed")
+            last = i == len(KILL_POINTS) - 1  # the run that finishes does not pause
+            process = _start(["--resume", str(run_dir)], root / "killed", pause=not last)
         assert process.wait(timeout=600) == 0, process.stderr.read()
         assert unkilled.wait(timeout=600) == 0, unkilled.stderr.read()
     finally:  # a failed fixture leaves no run behind
