@@ -84,7 +84,7 @@ class EnvConfig(WorldSettings):
             raise FieldError("episode_length", "must be at least 1")
         if self.rate_scale <= 0:
             raise FieldError("rate_scale", "must be positive")
-        if self.clock and getattr(self.workload.batch, "rate_profile", None) is None:
+        if self.clock and self.workload.batch.rate_profile is None:
             raise FieldError("clock", "shows the phase of workload.batch.rate_profile; this "
                              "workload has none (or set clock: false)")
         try:

@@ -83,11 +83,11 @@ def _log_scale(seconds: np.ndarray, deadline: float) -> np.ndarray:
 
 
 def cluster(world: World) -> np.ndarray:
-    """(n_envs, 10, or 12 with the ``clock`` setting): the load of the coming batch and of the last one against the whole
-    cluster's capacity (their difference is the trend a scheduler extrapolates: nodes
-    asked for now serve the batch after next), backlog and last latency against the
-    deadline (log scale), nodes ready / on, active partitions, last imbalance,
-    utilization and deadline miss; with ``clock``, the :func:`clock` columns.
+    """(n_envs, 10; 12 with ``clock``): the load of the coming batch and of the last one
+    against the whole cluster's capacity (their difference is the trend a scheduler
+    extrapolates: nodes asked for now serve the batch after next), backlog and last
+    latency against the deadline (log scale), nodes ready / on, active partitions, last
+    imbalance, utilization and deadline miss; with ``clock``, the :func:`clock` columns.
 
     No progress through the episode: episodes end by truncation, and learners bootstrap
     there as if the stream went on, which is right only if the state shows no clock

@@ -46,6 +46,7 @@ def load_batches(config: WorkloadConfig, batch_interval: float, base_dir: Path) 
     if trace.n_tuples > MAX_TUPLES:
         raise InputError(f"the workload has {trace.n_tuples:,} tuples, more than {MAX_TUPLES:,}; "
                          "set workload.limit", key="workload")
+    phase = None  # where each batch falls in the rate profile's cycle
     if config.batch.rate_profile is not None:
         rate = config.batch.rate_profile.read(base_dir)
         if trace.n_tuples / max(1.0, config.batch.tuples * rate.min()) > MAX_BATCHES:
@@ -54,6 +55,7 @@ def load_batches(config: WorkloadConfig, batch_interval: float, base_dir: Path) 
                              f"{MAX_BATCHES:,} micro-batches; raise batch.tuples",
                              key="workload.batch.tuples")
         bounds = batch_bounds_by_profile(trace.n_tuples, config.batch.tuples, rate)
+        phase = np.arange(len(bounds) - 1) % len(rate) / len(rate)
     elif config.batch.tuples is not None:
         bounds = batch_bounds_by_count(trace.n_tuples, config.batch.tuples)
     else:
@@ -72,11 +74,7 @@ def load_batches(config: WorkloadConfig, batch_interval: float, base_dir: Path) 
     if len(bounds) < 2:
         raise InputError(f"the trace holds {trace.n_tuples} tuples, fewer than one micro-batch",
                          key="workload.batch")
-    batches = aggregate(trace, bounds)
-    if config.batch.rate_profile is not None:
-        phase = np.arange(batches.n_batches) % len(rate) / len(rate)
-        batches = dataclasses.replace(batches, batch_phase=phase)
-    return batches
+    return dataclasses.replace(aggregate(trace, bounds), batch_phase=phase)
 
 
 __all__ = ["Batches", "Trace", "WorkloadConfig", "load_batches"]
