@@ -27,7 +27,7 @@ from marl_part.sim.rewards import TERMS
 from marl_part.sim.world import WorldSettings
 from marl_part.trainers.configs import AlgorithmConfig, ImitationConfig, MAPPOConfig
 from marl_part.trainers.team_logger import EVAL_REWARD
-from marl_part.workloads import WorkloadConfig
+from marl_part.workloads import WorkloadConfig, load_batches
 
 STR_TAG = "tag:yaml.org,2002:str"
 MAX_NAME = 100  # characters of a run or variant name
@@ -131,9 +131,11 @@ class TrainSettings:
     budget_env_steps: int = 200_000  # env steps (micro-batches, summed over envs)
     n_envs: int = 32  # training envs, stepped together in one batched vector env
     eval_every_env_steps: int = 20_000
-    eval_episodes: int = 8  # episodes of each evaluation during training
-    final_episodes: int = 5  # the final evaluation: episodes per seed ...
-    final_seeds: int = 5  # ... and seeds, as in ``marl-part eval``
+    eval_episodes: int = 8  # episodes of each evaluation during training (validation period)
+    # the final evaluation, as ``marl-part eval``: the test period's non-overlapping
+    # episodes (this many, spread over it; null: all) ...
+    final_episodes: int | None = None
+    final_seeds: int = 1  # ... each under this many seeds (they change what is random)
     # baseline pairs evaluated beside the learned policy at the end (roles they name),
     # each at its knobs and tuned (see ``tune:``)
     compare_with: tuple[dict[str, str], ...] = ()
@@ -143,12 +145,12 @@ class TrainSettings:
     def __post_init__(self):
         for name in ("budget_env_steps", "n_envs", "eval_every_env_steps", "eval_episodes",
                      "final_episodes", "final_seeds"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise FieldError(name, "must be at least 1")
         for name in ("n_envs", "eval_episodes"):
             if getattr(self, name) > MAX_EPISODES:
                 raise FieldError(name, f"at most {MAX_EPISODES:,}")
-        if self.final_episodes * self.final_seeds > MAX_EPISODES:
+        if (self.final_episodes or 1) * self.final_seeds > MAX_EPISODES:
             raise FieldError("final_episodes", f"final_episodes x final_seeds at most "
                              f"{MAX_EPISODES:,}")
         check_pairs("compare_with", self.compare_with)
@@ -207,13 +209,15 @@ class TuneSettings:
     """What ``marl-part tune`` searches; ``train`` and ``ablate`` tune their pairs alike."""
 
     pairs: tuple[dict[str, str], ...] = ()  # baseline pairs (default: train.compare_with)
-    episodes: int = 8  # training episodes (seeds apart from evaluation's) per setting
+    # the validation period's non-overlapping episodes each setting is scored on (this
+    # many, spread over it; null: all)
+    episodes: int | None = 8
     max_settings: int = 64  # a pair with a larger grid is searched one knob at a time
     # baseline -> knob -> the values to try, instead of the knob's declared grid
     grid: dict[str, dict[str, tuple[float, ...]]] = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.episodes < 1 or self.max_settings < 1:
+        if (self.episodes is not None and self.episodes < 1) or self.max_settings < 1:
             raise FieldError("episodes", "episodes and max_settings must be at least 1")
         check_pairs("pairs", self.pairs)
         check_grid(self.grid)
@@ -383,8 +387,11 @@ def load_config(path: str | Path, overrides=(), cls: type = Config,
 def check_env(config: EnvConfig) -> None:
     """Build the env ``config`` describes once, so that what only shows there (the
     trace, its batches, what a scenario or baseline needs, the sizes) is refused when
-    the config is loaded, before a command starts its work."""
+    the config is loaded, before a command starts its work; every period of the
+    workload's split must hold an episode."""
     make_parallel_env(config)
+    batches = load_batches(config.workload, config.cluster.batch_interval, Path(config.base_dir))
+    batches.periods.check_fits(config.episode_length)
 
 
 def _placed(error: InputError, node: yaml.Node, path: str | Path) -> InputError:

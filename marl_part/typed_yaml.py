@@ -21,6 +21,7 @@ characters YAML forbids (NUL), explicit tags (``!!float``), nesting past
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import math
 import re
 import types
@@ -281,6 +282,8 @@ def _build_plain(tp: Any, node: yaml.Node, where: _Where, allow_inf: bool = Fals
                                   f"+-{MAX_INT:,}")
             return value
     elif tp is str:
+        if isinstance(value, (datetime.date, datetime.datetime)):
+            value = value.isoformat()  # an unquoted YAML date is its ISO text
         if isinstance(value, (str, int, float)) and not isinstance(value, bool):
             if "\0" in str(value):
                 raise where.error("a NUL character is not allowed")

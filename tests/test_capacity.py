@@ -17,6 +17,7 @@ from marl_part.evaluation.capacity import (
     max_sustainable_throughput,
     whole_trace_objectives,
 )
+from marl_part.evaluation.evaluate import Episodes, period_episodes
 from marl_part.evaluation.policies import role_overrides
 from marl_part.experiments.grid import Grid, run_grid
 
@@ -36,9 +37,9 @@ def zipf_partition(exponent: float) -> dict:
 def test_max_throughput_reaches_capacity_without_skew_and_less_with_it(write_config):
     uniform = load_config(write_config(zipf_partition(0.05), "uniform.yaml"))
     skewed = load_config(write_config(zipf_partition(1.4), "skewed.yaml"))
-    flat = max_sustainable_throughput(uniform, {}, episodes=2, seeds=1)
-    hot = max_sustainable_throughput(skewed, {}, episodes=2, seeds=1)
-    assert flat["per_seed"][0]["bounded_above"] and hot["per_seed"][0]["bounded_above"]
+    flat = max_sustainable_throughput(uniform, {}, episodes=2)
+    hot = max_sustainable_throughput(skewed, {}, episodes=2)
+    assert flat["per_episode"][0]["bounded_above"] and hot["per_episode"][0]["bounded_above"]
     flat, hot = flat["tuples_per_second"]["mean"], hot["tuples_per_second"]["mean"]
     # hash over 8 partitions of a near-uniform stream: close to the 800 tuples/s capacity
     assert 600 < flat <= 800
@@ -46,19 +47,21 @@ def test_max_throughput_reaches_capacity_without_skew_and_less_with_it(write_con
     assert hot < 0.6 * flat
 
 
-def test_max_throughput_is_bisected_per_seed_and_reported_with_its_spread(write_config):
+def test_max_throughput_is_bisected_per_episode_and_reported_with_its_spread(write_config):
     bursty = zipf_partition(0.8)
     bursty["workload"].update(rate_curve=[0.4, 1.6, 0.8, 1.2], burst_probability=0.2,
-                              burst_factor=2.0)
+                              burst_factor=2.0, seconds=90)  # three episodes of 30 batches
     config = load_config(write_config(bursty))
-    result = max_sustainable_throughput(config, {}, episodes=1, seeds=3)
-    rates = [p["tuples_per_second"] for p in result["per_seed"]]
-    assert len(set(rates)) == 3  # each seed's episode has its own bursts
+    result = max_sustainable_throughput(config, {}, episodes=3)
+    rates = [p["tuples_per_second"] for p in result["per_episode"]]
+    assert len(set(rates)) == 3  # each stretch of the stream has its own bursts
     assert result["tuples_per_second"]["mean"] == pytest.approx(np.mean(rates))
     half = stats.t.ppf(0.975, 2) * np.std(rates, ddof=1) / np.sqrt(3)
     assert result["tuples_per_second"]["ci95"] == pytest.approx(half) and half > 0
-    alone = bisect_rates(config, {}, [1], episodes=1, tolerance=0.02, max_doublings=12)
-    assert result["per_seed"][1] == alone[0]  # as if bisected alone
+    plan = period_episodes(config, "test", 3, 1)
+    second = Episodes("test", plan.starts[1:2], plan.seeds[1:2], np.zeros(1, dtype=np.int64))
+    alone = bisect_rates(config, {}, second, tolerance=0.02, max_doublings=12)
+    assert result["per_episode"][1] == alone[0]  # as if bisected alone
 
 
 def test_whole_trace_makespan_counts_the_backlog_left(write_config):

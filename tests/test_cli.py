@@ -55,8 +55,8 @@ def test_eval_writes_json_with_the_documented_schema(tmp_path, write_config, mon
     assert main(["eval", str(path), "--policy", "partitioner=hash", "--policy", "scheduler=static",
                  "--episodes", "2", "--seeds", "2", "--out", str(out)]) == 0
     data = json.loads(out.read_text())
-    assert set(data) == {"scenario", "workload", "policies", "episodes", "seeds", "metrics",
-                         "reward_terms", "team_reward"}
+    assert set(data) == {"scenario", "workload", "policies", "period", "periods", "episodes",
+                         "seeds", "metrics", "reward_terms", "team_reward", "episode_returns"}
     assert data["policies"] == {"partitioner": "hash", "scheduler": "static"}
     assert data["metrics"]["parallelism"]["mean"] == 8  # 2 initial nodes x 4 slots, static
     run_dirs = list((tmp_path / "runs").iterdir())

@@ -12,7 +12,7 @@ from marl_part.baselines.knobs import PolicySpec
 from marl_part.cli import main
 from marl_part.config import load_config
 from marl_part.errors import InputError
-from marl_part.evaluation.evaluate import episode_seed, rollout
+from marl_part.evaluation.evaluate import Episodes, period_episodes, rollout
 from marl_part.sim.world import WorldSettings
 
 
@@ -97,12 +97,17 @@ def test_policy_knobs_on_the_command_line(write_config, tmp_path, monkeypatch, c
         capsys.readouterr().err
 
 
-def test_a_static_cluster_of_n_nodes_starts_with_them(write_config):
+@pytest.mark.parametrize("nodes", [1, 3])
+def test_a_static_cluster_starts_where_every_scheduler_does_then_holds_its_size(nodes,
+                                                                               write_config):
     config = load_config(write_config(small_config(roles={"partitioner": "hash",
-                                                          "scheduler": "static:nodes=3"})))
-    run = rollout(config, {}, [episode_seed(0, 0)])
-    assert (run.metrics["nodes_on"] == 3).all()
-    assert (run.metrics["parallelism"] == 12).all()  # 3 nodes x 4 slots
+                                                          "scheduler": f"static:nodes={nodes}"})))
+    run = rollout(config, {}, period_episodes(config, "test", 1, 1))
+    assert run.metrics["nodes_on"][0] == 2  # cluster.initial_nodes, as for any scheduler
+    # asked for at the first decision: fewer nodes at once, more once provisioned
+    settled = 1 if nodes < 2 else 1 + 1 + config.cluster.provisioning_delay
+    assert (run.metrics["nodes_on"][1:] == nodes).all()
+    assert (run.metrics["parallelism"][settled:] == 4 * nodes).all()  # 4 slots each
 
 
 @pytest.mark.parametrize("partitioner, scheduler, knobs", [
@@ -128,12 +133,15 @@ def test_knobs_per_env_run_exactly_as_one_setting_per_run(partitioner, scheduler
                                                           write_config):
     config = load_config(write_config(small_config(roles={"partitioner": partitioner,
                                                           "scheduler": scheduler})))
-    together = rollout(config, {}, [episode_seed(0, e) for e in range(3)],
+    episodes = period_episodes(config, "test", 3, 1)
+    together = rollout(config, {}, episodes,
                        {role: {k: np.array(v) for k, v in values.items()}
                         for role, values in knobs.items()})
     for env in range(3):
         roles = {role: f"{name}:" + ",".join(f"{k}={v[env]}" for k, v in knobs[role].items())
                  for role, name in (("partitioner", partitioner), ("scheduler", scheduler))}
+        one = Episodes("test", episodes.starts[env:env + 1], episodes.seeds[env:env + 1],
+                       np.zeros(1, dtype=np.int64))
         alone = rollout(load_config(write_config(small_config(roles=roles), "alone.yaml")), {},
-                        [episode_seed(0, env)])  # a fresh sequence: reset spawns from it
+                        one)
         assert np.abs(together.reward[:, env] - alone.reward[:, 0]).max() < 1e-12, (env, roles)

@@ -41,8 +41,9 @@ def test_train_writes_a_complete_run_and_eval_takes_its_checkpoint(tmp_path, wri
     assert {p.name for p in run_dir.iterdir()} >= {"config.yaml", "checkpoint.pt", "eval.json",
                                                    "comparison.md"}
     result = json.loads((run_dir / "eval.json").read_text())
-    assert set(result) == {"scenario", "workload", "policies", "episodes", "seeds", "metrics",
-                           "reward_terms", "team_reward"}
+    assert set(result) == {"scenario", "workload", "policies", "period", "periods", "episodes",
+                           "seeds", "metrics", "reward_terms", "team_reward", "episode_returns"}
+    assert result["period"] == "test" and len(result["episode_returns"]) == result["episodes"]
     assert result["policies"]["partitioner"].startswith("mappo")
     table = (run_dir / "comparison.md").read_text().splitlines()
     assert table[4].startswith("| learned mappo | learned |")
@@ -139,7 +140,8 @@ def test_ablate_tables_learners_and_baselines_over_seeds(tmp_path, write_config,
     assert rows[4].startswith("| partitioner=hash + scheduler=static (default) | hash | static |")
     assert rows[5].startswith("| partitioner=hash + scheduler=static:nodes=")
     assert "(tuned)" in rows[5] and "(oracle)" in rows[6] and rows[7] == ""
-    assert "*tuned*: each pair's knobs searched on 8 training episodes" in rows[8]
+    assert "*tuned*: each pair's knobs searched on 4 episodes of the stream (no held-out" \
+        in rows[8]
     cells = [[c.strip() for c in row.split("|")[1:-1]] for row in rows[2:7]]
     assert [c[5] for c in cells] == ["mean, Student-t 95% interval"] * 5
     assert [c[6] for c in cells] == ["2 training seeds"] * 2 + ["2 episodes"] * 3

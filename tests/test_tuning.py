@@ -1,5 +1,5 @@
-"""Tuning baseline pairs on training episodes, scoring them on unseen evaluation
-episodes, and the oracle static."""
+"""Tuning baseline pairs on the validation period, scoring them on the test period,
+and the oracle static."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from conftest import small_config
 
 from marl_part.cli import main
 from marl_part.config import TuneSettings, load_config
-from marl_part.evaluation import tuning
 from marl_part.evaluation.evaluate import episode_seed, evaluate
 from marl_part.evaluation.tuning import (
     best_row,
@@ -23,13 +22,17 @@ from marl_part.evaluation.tuning import (
     with_pair,
 )
 from marl_part.experiments.grid import run_grid
+from marl_part.sim.world import World
 
 
 def one_node_stream() -> dict:
-    """An autoscale config whose stream needs most of its 6 nodes, starting with 1."""
+    """An autoscale config whose stream needs most of its 6 nodes, starting with 1:
+    training batches [0, 120), validation [120, 210), test [210, 300), three episodes
+    in each of the last two."""
     return {**small_config("autoscale"), "episode_length": 30,
             "workload": {"source": "zipf", "keys": 200, "exponent": 0.5, "rate": 250,
-                         "seconds": 120, "rate_curve": [0.6, 1.0, 0.8]},
+                         "seconds": 300, "rate_curve": [0.6, 1.0, 0.8],
+                         "periods": {"validation": 120, "test": 210}},
             "cluster": {"nodes": [{"count": 6, "speed": 30.0}], "slots_per_node": 2,
                         "initial_nodes": 1, "provisioning_delay": 1},
             "roles": {"partitioner": "hash"}, "scheduler": {"parallelism": "tied"}}
@@ -46,37 +49,37 @@ def states(seeds) -> set[tuple[int, ...]]:
 
 def test_tuning_picks_a_strictly_better_setting_and_scores_it_on_unseen_episodes(
         config, monkeypatch):
-    seen = []  # the seed sequences of every rollout the searches run
-    real_rollout = tuning.rollout
+    seen = []  # (period, batch) of every micro-batch the searches process
+    real_step = World.step
 
-    def recording_rollout(config, actors, seeds, knobs=None):
-        seen.extend(seeds)
-        return real_rollout(config, actors, seeds, knobs)
+    def recording_step(world, routing, schedule):
+        seen.extend((world.period, int(batch)) for batch in world.cursor)
+        return real_step(world, routing, schedule)
 
-    monkeypatch.setattr(tuning, "rollout", recording_rollout)
+    monkeypatch.setattr(World, "step", recording_step)
     pairs = ({"scheduler": "static"}, {"scheduler": "ds2"})
     for pair in pairs:
-        tune_pair(config, pair, TuneSettings(episodes=4))
-    evaluation = [episode_seed(s, e) for s in range(2) for e in range(3)]
-    assert states(seen) == states(tuning_seed(e) for e in range(4))  # training episodes only
-    assert not states(seen) & states(evaluation)
+        tune_pair(config, pair, TuneSettings(episodes=None))
+    assert {period for period, _ in seen} == {"validation"}
+    assert {batch for _, batch in seen} == set(range(120, 210))  # all of it, nothing else
     monkeypatch.undo()
 
-    rows = classical_bar(config, pairs, TuneSettings(episodes=4), episodes=3, seeds=2,
+    rows = classical_bar(config, pairs, TuneSettings(episodes=None), episodes=None, seeds=1,
                          log=lambda _: None)
     assert [row.kind for row in rows] == ["default", "tuned", "default", "tuned", "oracle"]
     static, static_tuned, ds2, ds2_tuned, _ = rows
-    # the default (1 node; DS2 at the observed rate) is beaten on the training episodes
+    # the default (1 node; DS2 at the observed rate) is beaten on the validation episodes
     assert static_tuned.pair == {"scheduler": "static:nodes=6"}
     assert ds2_tuned.pair["scheduler"].startswith("ds2:headroom=")
     for row in (static_tuned, ds2_tuned):
         assert row.tuning.tuned_score["mean"] > row.tuning.default_score["mean"]
         assert not row.tuning.kept_default
-    # ... and on the 3 x 2 evaluation episodes, which the searches never ran
+    # ... and on the 3 episodes of the test period, which the searches never ran
+    assert static_tuned.result.episodes == 3 and static_tuned.result.period == "test"
     assert static_tuned.result.team_reward["mean"] > static.result.team_reward["mean"] + 50
     assert ds2_tuned.result.team_reward["mean"] > ds2.result.team_reward["mean"]
     # the tuned row is the same evaluation as `eval` of the tuned spec
-    again = evaluate(with_pair(config, static_tuned.pair), {}, 3, 2)
+    again = evaluate(with_pair(config, static_tuned.pair), {}, None, 1)
     assert again.team_reward == static_tuned.result.team_reward
 
 
@@ -125,12 +128,12 @@ def test_the_oracle_static_is_the_best_size_on_the_evaluation_episodes(config):
 
 
 def test_the_oracle_sizes_every_partitioner_of_the_tuned_pairs_and_keeps_the_best(config):
-    """Hash on a well-sized static cluster is the best tuned pair, since DS2 may only
-    try a headroom too small; shuffle sized in hindsight beats both."""
+    """Hash on a well-sized static cluster is the best tuned pair, shuffle being listed
+    only on 2 nodes; shuffle sized in hindsight beats both."""
     pairs = ({"partitioner": "hash", "scheduler": "static"},
-             {"partitioner": "shuffle", "scheduler": "ds2"})
-    settings = TuneSettings(episodes=2, grid={"ds2": {"headroom": (0.8,)}})
-    rows = classical_bar(config, pairs, settings, episodes=2, seeds=1, log=lambda _: None)
+             {"partitioner": "shuffle", "scheduler": "static:nodes=2"})
+    rows = classical_bar(config, pairs, TuneSettings(episodes=2), episodes=2, seeds=1,
+                         log=lambda _: None)
     assert best_row(rows).pair["partitioner"] == "hash"
     shuffle = oracle_static(config, "shuffle", episodes=2, seeds=1)
     assert shuffle.by_size[shuffle.nodes] > oracle_static(config, "hash", 2, 1).by_size[6]
@@ -178,11 +181,13 @@ def test_a_tuned_grid_entry_shows_each_row_for_what_it_is(write_config, tmp_path
     rows = run_grid(grid, out, log=lambda _: None)
     assert [row.kind for row in rows] == ["default", "tuned", "default", "tuned", "oracle"]
     assert rows[1].pair["scheduler"] == "static:nodes=6"
-    assert rows[1].values["nodes_on"]["mean"] == 6
+    # from 1 node (cluster.initial_nodes) to 6 at the first decision, of 30 batches
+    assert rows[1].values["nodes_on"]["mean"] == pytest.approx((1 + 29 * 6) / 30)
     table = (out / "grid.md").read_text().splitlines()
     assert table[2] == "| partitioner | scheduler | team_reward | nodes_on | row |"
     assert table[5].startswith("| hash | static:nodes=6 | ") and table[5].endswith("| tuned |")
     assert table[8].endswith("| oracle |")
-    assert "*tuned*: each pair's knobs searched on 2 training episodes" in table[10]
+    assert "*tuned*: each pair's knobs searched on 2 episodes of the validation period" \
+        in table[10]
     assert "static.nodes {1, 2, 3, 4, 5, 6}" in table[10]
     assert table[12].startswith("*oracle*: the static size with the best mean team reward")

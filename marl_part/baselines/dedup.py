@@ -17,8 +17,8 @@ from marl_part.baselines.base import Baseline
 from marl_part.baselines.common import require_content, rng_states, uniform
 from marl_part.baselines.knobs import Knob
 from marl_part.errors import InputError
-from marl_part.sim.ragged import gather_segments
 from marl_part.sim.routing import TupleRouting
+from marl_part.workloads.ragged import gather_segments
 from marl_part.workloads.trace import mix64
 
 

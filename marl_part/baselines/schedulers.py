@@ -51,22 +51,21 @@ def node_capacity(world: World) -> np.ndarray:
 
 
 class Static(Scheduler):
-    """A static cluster: ``nodes`` nodes, ready when the episode starts, and their
-    parallelism (every slot, or ``scheduler.initial_parallelism``), never changed."""
+    """A static cluster of ``nodes`` nodes and their parallelism (every slot, or
+    ``scheduler.initial_parallelism``). Like every scheduler it starts an episode from
+    ``cluster.initial_nodes`` and asks for its size at its first decision: a smaller
+    size holds from the next batch on, a larger one once its nodes are provisioned."""
 
     name = "static"
     knobs = (Knob("nodes", int, 1, MAX_NODES, INITIAL_NODES, None,
                   "the cluster's size"),)
 
-    def reset(self, env_ids, rngs):
-        self.world.start_nodes(env_ids, self.nodes[env_ids])
-
     def act(self) -> np.ndarray:
-        """Hold: ``nodes`` nodes (as a target, so that a learner imitating it learns
-        the size, not 'keep whatever is on')."""
-        action = self.world.hold_action()
-        action[:, 0] = self.world.scale_choice(self.nodes)
-        return action
+        """``nodes`` nodes (as a target, so that a learner imitating it learns the size,
+        not 'keep whatever is on') and their parallelism."""
+        slots = self.nodes * self.world.cluster.slots_per_node
+        return scale_action(self.world, self.nodes,
+                            self.world.settings.scheduler.initial_parallelism or slots)
 
 
 class Threshold(Scheduler):

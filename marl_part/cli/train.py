@@ -52,8 +52,7 @@ def run(args) -> int:
             shutil.rmtree(run_dir)
         raise
     print(f"trained {summary['env_steps']:,} env steps in {summary['wall_time_s']:.0f} s; "
-          f"final evaluation over {config.train.final_episodes} episodes x "
-          f"{config.train.final_seeds} seeds:")
+          "final evaluation:")
     print((run_dir / "comparison.md").read_text())
     learned = summary["comparison"][0]["team_reward"]
     best = best_row(summary["bar"])

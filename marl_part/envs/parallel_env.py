@@ -27,9 +27,9 @@ ONE = np.zeros(1, dtype=np.int64)
 class StreamParallelEnv(ParallelEnv):
     metadata = {"name": "marl_part_stream_v0", "render_modes": [], "is_parallelizable": True}
 
-    def __init__(self, config: EnvConfig):
+    def __init__(self, config: EnvConfig, period: str = "train"):
         self.config = config
-        self.simulation = Simulation(config, n_envs=1)
+        self.simulation = Simulation(config, n_envs=1, period=period)
         self.possible_agents = list(self.simulation.agents)
         self.agents = []
         self.render_mode = None
@@ -83,6 +83,7 @@ class StreamParallelEnv(ParallelEnv):
                 {a: dict(info) for a in agents})
 
 
-def make_parallel_env(config: EnvConfig):
-    """The config's scenario as a PettingZoo parallel env, with its SuperSuit wrappers."""
-    return apply_wrappers(StreamParallelEnv(config), config.wrappers)
+def make_parallel_env(config: EnvConfig, period: str = "train"):
+    """The config's scenario as a PettingZoo parallel env, with its SuperSuit wrappers,
+    playing episodes of ``period`` (of the workload's split)."""
+    return apply_wrappers(StreamParallelEnv(config, period), config.wrappers)

@@ -36,16 +36,20 @@ class Simulation:
     the config names, env by env (how ``marl-part tune`` runs many settings at once).
     ``teachers`` (learned role -> a baseline spec) are fixed policies that can tell,
     at every step, the action they would take in a learned role (:meth:`teacher_actions`,
-    what a learner imitates to warm-start); they only watch."""
+    what a learner imitates to warm-start); they only watch. Episodes are drawn from
+    ``period`` of the workload's split (:mod:`marl_part.workloads.periods`), or begin
+    at ``starts[env]`` (see :meth:`World.play`)."""
 
     SNAPSHOT_STATIC = ("config",)  # data, not state (marl_part.snapshot)
 
     def __init__(self, config: EnvConfig, n_envs: int = 1,
                  knobs: dict[str, dict[str, np.ndarray]] | None = None,
-                 teachers: dict[str, str] | None = None):
+                 teachers: dict[str, str] | None = None, period: str = "train",
+                 starts: np.ndarray | None = None):
         self.config = config
         self.scenario = load_scenario(config.scenario, Path(config.base_dir))
         self.world: World = self.scenario.make_world(config, n_envs)
+        self.world.play(period, starts)
         fills = config.role_fills()
         self.agents = tuple(role for role, fill in fills.items() if fill == LEARN)
         self.baselines = {role: make_baseline(role, fill, self.world, (knobs or {}).get(role))

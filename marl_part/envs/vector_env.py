@@ -54,9 +54,10 @@ class BatchedVectorEnv(ScalarSums, BaseVectorEnv):
     """``teachers`` (learned role -> a baseline spec): fixed policies whose actions
     :meth:`teacher_action` gives, for imitation."""
 
-    def __init__(self, config: EnvConfig, n_envs: int, teachers: dict[str, str] | None = None):
+    def __init__(self, config: EnvConfig, n_envs: int, teachers: dict[str, str] | None = None,
+                 period: str = "train"):
         # BaseVectorEnv.__init__ builds one worker per env; there are none here
-        self.simulation = Simulation(config, n_envs, teachers=teachers)
+        self.simulation = Simulation(config, n_envs, teachers=teachers, period=period)
         self.env_num = self.wait_num = n_envs
         self.timeout, self.is_async, self.is_closed = None, False, False
         self.waiting_conn, self.waiting_id, self.ready_id = [], [], list(range(n_envs))
@@ -147,14 +148,16 @@ class JointDummyVectorEnv(ScalarSums, DummyVectorEnv):
         return obs, reward, terminated, truncated, infos
 
 
-def make_vector_env(config: EnvConfig, n_envs: int,
-                    teachers: dict[str, str] | None = None) -> BaseVectorEnv:
-    """The fastest vector env for ``config``: batched, unless SuperSuit wrappers (which
-    work on single PettingZoo envs) are configured; then N wrapped single envs (which
-    take no teachers)."""
+def make_vector_env(config: EnvConfig, n_envs: int, teachers: dict[str, str] | None = None,
+                    period: str = "train") -> BaseVectorEnv:
+    """The fastest vector env for ``config``, playing episodes of ``period`` (of the
+    workload's split): batched, unless SuperSuit wrappers (which work on single
+    PettingZoo envs) are configured; then N wrapped single envs (which take no
+    teachers)."""
     if config.wrappers:
         if teachers:
             raise InputError("imitation runs on the batched envs; drop wrappers: or "
                              "train.imitation", "train.imitation")
-        return JointDummyVectorEnv([lambda: JointEnv(make_parallel_env(config))] * n_envs)
-    return BatchedVectorEnv(config, n_envs, teachers)
+        return JointDummyVectorEnv([lambda: JointEnv(make_parallel_env(config, period))]
+                                   * n_envs)
+    return BatchedVectorEnv(config, n_envs, teachers, period)

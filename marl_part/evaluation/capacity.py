@@ -3,15 +3,14 @@
 * **Maximum sustainable throughput**, the headline figure of the PKG papers (Nasir et
   al., ICDE 2015/2016) and SaSPartitioner: the highest input rate at which the backlog
   stays bounded. The stream is replayed ``rate_scale`` times faster; a rate is
-  sustainable when, averaged over a seed's episodes, the backlog over the second half
-  of an episode grows by less than 1% of a batch interval per micro-batch and ends
+  sustainable on an episode when the backlog over its second half grows by less than 1% of a batch interval per micro-batch and ends
   below the deadline. Bisection on ``rate_scale`` between a sustainable and an
-  unsustainable rate, once per evaluation seed (its episodes as ``evaluate`` runs
-  them); the figure is the mean over seeds with its 95% Student-t interval.
-* **Whole-trace objectives** of HDeepRM for finite traces: the trace is played once
-  from its beginning; makespan = its length in batch intervals plus the backlog left
-  at the end (the time to drain), with the average utilization and the total node
-  cost (an energy proxy).
+  unsustainable rate, once per non-overlapping episode of the test period; the figure
+  is the mean over those episodes with its 95% Student-t interval.
+* **Whole-trace objectives** of HDeepRM for finite traces: the test period (the whole
+  trace where nothing is held out) is played once from its beginning; makespan = its
+  length in batch intervals plus the backlog left at the end (the time to drain), with
+  the average utilization and the total node cost (an energy proxy).
 """
 
 from __future__ import annotations
@@ -22,56 +21,56 @@ from pathlib import Path
 import numpy as np
 
 from marl_part.config import EnvConfig
-from marl_part.evaluation.evaluate import Actor, episode_seed, rollout
+from marl_part.evaluation.evaluate import Actor, Episodes, episode_seed, period_episodes, rollout
 from marl_part.evaluation.stats import mean_ci95
 from marl_part.workloads import load_batches
 
 GROWTH_LIMIT = 0.01  # backlog growth per micro-batch, in batch intervals
 
 
-def max_sustainable_throughput(config: EnvConfig, actors: dict[str, Actor], episodes: int = 3,
-                               seeds: int = 3, tolerance: float = 0.02,
+def max_sustainable_throughput(config: EnvConfig, actors: dict[str, Actor],
+                               episodes: int | None = None, tolerance: float = 0.02,
                                max_doublings: int = 12) -> dict:
-    """The highest sustainable rate, bisected per seed on its ``episodes`` episodes to
-    within ``tolerance``: mean and 95% interval over seeds, and each seed's bisection."""
-    per_seed = bisect_rates(config, actors, list(range(seeds)), episodes, tolerance,
-                            max_doublings)
-    return {"tuples_per_second": mean_ci95([p["tuples_per_second"] for p in per_seed]),
-            "rate_scale": mean_ci95([p["rate_scale"] for p in per_seed]),
-            "seeds": seeds, "episodes": episodes, "per_seed": per_seed}
+    """The highest sustainable rate, bisected to within ``tolerance`` on each of the
+    test period's non-overlapping episodes (``episodes`` of them, or all): mean and 95%
+    interval over the episodes, and each episode's bisection."""
+    plan = period_episodes(config, "test", episodes, 1)
+    per_episode = bisect_rates(config, actors, plan, tolerance, max_doublings)
+    return {"tuples_per_second": mean_ci95([p["tuples_per_second"] for p in per_episode]),
+            "rate_scale": mean_ci95([p["rate_scale"] for p in per_episode]),
+            "episodes": plan.count, "per_episode": per_episode}
 
 
-def bisect_rates(config: EnvConfig, actors: dict[str, Actor], seeds: list[int], episodes: int,
+def bisect_rates(config: EnvConfig, actors: dict[str, Actor], plan: Episodes,
                  tolerance: float, max_doublings: int) -> list[dict]:
-    """One bisection per evaluation seed on its ``episodes`` episodes, run in lockstep:
-    each round probes every unfinished seed's next rate in one batched rollout (the
-    rate scale is per env)."""
-    searches = {seed: _bisection(tolerance, max_doublings) for seed in seeds}
-    probes = {seed: next(search) for seed, search in searches.items()}
+    """One bisection per episode of ``plan``, run in lockstep: each round probes every
+    unfinished episode's next rate in one batched rollout (the rate scale is per env)."""
+    searches = [_bisection(tolerance, max_doublings) for _ in range(len(plan))]
+    probes = {env: next(search) for env, search in enumerate(searches)}
     results = {}
     while probes:
-        active = list(probes)
-        run = rollout(config, actors, [episode_seed(s, e) for s in active for e in range(episodes)],
-                      rate_scale=np.repeat([probes[s] for s in active], episodes))
-        for i, seed in enumerate(active):
-            envs = slice(i * episodes, (i + 1) * episodes)
-            outcome = _sustainable(config, run.metrics["backlog"][:, envs],
-                                   run.metrics["arrival_rate"][:, envs])
+        active = np.array(list(probes))
+        run = rollout(config, actors, Episodes(plan.period, plan.starts[active],
+                                               [plan.seeds[e] for e in active],
+                                               np.arange(len(active))),
+                      rate_scale=np.array([probes[e] for e in active]))
+        for column, env in enumerate(active):
+            outcome = _sustainable(config, run.metrics["backlog"][:, column],
+                                   run.metrics["arrival_rate"][:, column])
             try:
-                probes[seed] = searches[seed].send(outcome)
+                probes[env] = searches[env].send(outcome)
             except StopIteration as finished:
-                results[seed] = finished.value
-                del probes[seed]
-    return [results[seed] for seed in seeds]
+                results[env] = finished.value
+                del probes[env]
+    return [results[env] for env in range(len(plan))]
 
 
 def _sustainable(config: EnvConfig, backlog: np.ndarray, arrival_rate: np.ndarray):
-    """(sustainable, mean arrival rate in tuples/s) of a seed's episodes: (steps, episodes)."""
+    """(sustainable, mean arrival rate in tuples/s) of one episode: (steps,) each."""
     half = backlog[len(backlog) // 2:]
-    steps = np.arange(len(half))
-    slope = np.polyfit(steps, half, 1)[0] if len(half) > 1 else half.mean(axis=0)
+    slope = np.polyfit(np.arange(len(half)), half, 1)[0] if len(half) > 1 else half[0]
     interval, deadline = config.cluster.batch_interval, config.cluster.deadline
-    bounded = (np.mean(slope) < GROWTH_LIMIT * interval) and (backlog[-1].mean() < deadline)
+    bounded = (slope < GROWTH_LIMIT * interval) and (backlog[-1] < deadline)
     return bool(bounded), float(arrival_rate.mean())
 
 
@@ -98,13 +97,16 @@ def _bisection(tolerance: float, max_doublings: int):
 
 
 def whole_trace_objectives(config: EnvConfig, actors: dict[str, Actor], seeds: int = 1) -> dict:
-    """Makespan, average utilization and node cost of playing the whole trace once."""
+    """Makespan, average utilization and node cost of playing the test period (the
+    whole trace without a split) once, from its first batch to its last."""
     batches = load_batches(config.workload, config.cluster.batch_interval, Path(config.base_dir))
-    whole = dataclasses.replace(config, episode_start="beginning",
-                                episode_length=batches.n_batches)
-    run = rollout(whole, actors, [episode_seed(s, 0) for s in range(seeds)])
+    start, end = batches.periods.test
+    whole = dataclasses.replace(config, episode_length=end - start)
+    run = rollout(whole, actors, Episodes("test", np.full(seeds, start),
+                                          [episode_seed(s, 0) for s in range(seeds)],
+                                          np.zeros(seeds, dtype=np.int64)))
     interval = config.cluster.batch_interval
-    makespan = batches.n_batches * interval + run.metrics["backlog"][-1]
+    makespan = (end - start) * interval + run.metrics["backlog"][-1]
     return {"makespan": mean_ci95(makespan),
             "average_utilization": mean_ci95(run.metrics["utilization"].mean(axis=0)),
             "node_cost": mean_ci95(run.metrics["node_cost"].sum(axis=0)),

@@ -1,16 +1,20 @@
 """Evaluating a policy pair: every role filled by a baseline or a learned actor, run
-over N episodes for each of S seeds, all as one batched simulation.
+over the non-overlapping episodes of a period of the stream (the test period, unless
+said otherwise), each under S seeds, all as one batched simulation.
 
-Every (seed, episode) pair is one env with its own random stream, so every episode is
-an independent sample: metrics are per-step means of an episode, reward terms and the
-team reward are episode returns (sums over steps); each is reported as the mean over
-all episodes with a 95% Student-t interval.
+The episodes of a period tile it one after the other (``workload.periods``,
+:func:`~marl_part.workloads.periods.tiled_starts`), so each is an independent sample of
+the stream; seeds change only what is random in the policies. Metrics are per-step
+means of an episode, reward terms and the team reward are episode returns (sums over
+steps); each is averaged over an episode's seeds, then reported as the mean over the
+episodes with a 95% Student-t interval over them.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -21,6 +25,8 @@ from marl_part.errors import InputError
 from marl_part.evaluation.stats import mean_ci95
 from marl_part.scenarios import LEARN
 from marl_part.typed_yaml import to_dict
+from marl_part.workloads import load_batches
+from marl_part.workloads.periods import tiled_starts
 
 
 class Actor(Protocol):
@@ -49,11 +55,14 @@ class EvalResult:
     scenario: str
     workload: dict
     policies: dict[str, str]
-    episodes: int
-    seeds: int
+    period: str  # the period of the stream the episodes were taken from
+    periods: str  # the split, as PeriodBounds.describe says it
+    episodes: int  # non-overlapping episodes of the period ...
+    seeds: int  # ... each played under this many seeds
     metrics: dict[str, dict[str, float]]
     reward_terms: dict[str, dict[str, float]]
     team_reward: dict[str, float]
+    episode_returns: list[float]  # the team return of each episode (mean over seeds)
     rollout: Rollout
 
     def to_json(self) -> dict:
@@ -61,14 +70,66 @@ class EvalResult:
                 if key != "rollout"}
 
 
+@dataclass(frozen=True)
+class Episodes:
+    """The episodes of a rollout, one env each: env i plays batches from
+    ``starts[i]`` of ``period`` and draws what is random from ``seeds[i]``;
+    ``episode[i]`` tells which of the period's episodes it is (seeds repeat each)."""
+
+    period: str
+    starts: np.ndarray
+    seeds: list
+    episode: np.ndarray
+    split: bool = True  # the period is apart from the others (see PeriodBounds.split)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @property
+    def count(self) -> int:
+        return int(self.episode.max()) + 1
+
+    def repeated(self, times: int) -> Episodes:
+        """These episodes ``times`` over, one block after the other."""
+        return Episodes(self.period, np.tile(self.starts, times), self.seeds * times,
+                        np.tile(self.episode, times), self.split)
+
+    def per_episode(self, values: np.ndarray) -> np.ndarray:
+        """(..., envs) -> (..., count): each episode's mean over its seeds."""
+        sums = np.zeros(values.shape[:-1] + (self.count,))
+        np.add.at(sums.T, self.episode, np.moveaxis(values, -1, 0))
+        return sums / np.bincount(self.episode, minlength=self.count)
+
+
+def _fresh(seed):
+    """A seed sequence not yet spawned from, equal to ``seed`` (a reset spawns from the
+    sequence it is given, so a rollout replays an episode only from a fresh one)."""
+    return (np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key)
+            if isinstance(seed, np.random.SeedSequence) else seed)
+
+
 def episode_seed(seed: int, episode: int) -> np.random.SeedSequence:
     return np.random.SeedSequence([seed, episode])
 
 
-def evaluation_seeds(episodes: int, seeds: int) -> list[np.random.SeedSequence]:
-    """The evaluation episodes: ``episodes`` for each of ``seeds`` seeds, fresh
-    sequences (a reset spawns from them)."""
-    return [episode_seed(s, e) for s in range(seeds) for e in range(episodes)]
+def period_episodes(config: EnvConfig, period: str, episodes: int | None, seeds: int,
+                    seed_of=episode_seed) -> Episodes:
+    """The non-overlapping episodes of ``period`` (``episodes`` of them, spread evenly
+    over it, or all), each under ``seeds`` seeds: env (s, e) draws from ``seed_of(s, e)``."""
+    batches = load_batches(config.workload, config.cluster.batch_interval,
+                           Path(config.base_dir))
+    starts = tiled_starts(batches.periods.of(period), config.episode_length, episodes)
+    n = len(starts)
+    return Episodes(period, np.tile(starts, seeds),
+                    [seed_of(s, e) for s in range(seeds) for e in range(n)],
+                    np.tile(np.arange(n), seeds), batches.periods.split)
+
+
+def describe_periods(config: EnvConfig) -> str:
+    """The config's split, as tables print it."""
+    batches = load_batches(config.workload, config.cluster.batch_interval,
+                           Path(config.base_dir))
+    return batches.periods.describe(batches.batch_time)
 
 
 def check_actors(config: EnvConfig, actors: dict[str, Actor]) -> None:
@@ -95,17 +156,18 @@ def _check_fit(simulation: Simulation, actors: dict[str, Actor]) -> None:
                          "fills them; name a baseline or a checkpoint for each role")
 
 
-def rollout(config: EnvConfig, actors: dict[str, Actor], seeds: list,
+def rollout(config: EnvConfig, actors: dict[str, Actor], episodes: Episodes,
             knobs: dict[str, dict[str, np.ndarray]] | None = None,
             rate_scale: np.ndarray | None = None) -> Rollout:
-    """One episode per entry of ``seeds``, all envs of one batched simulation;
+    """Every episode of ``episodes``, each an env of one batched simulation;
     ``knobs`` (role -> knob -> per-env values) set the baselines' knobs and
     ``rate_scale`` the stream's speed-up, env by env."""
-    n_envs = len(seeds)
-    simulation = Simulation(config, n_envs, knobs)
+    n_envs = len(episodes)
+    simulation = Simulation(config, n_envs, knobs, period=episodes.period,
+                            starts=episodes.starts)
     if rate_scale is not None:
         simulation.world.rate_scale[:] = rate_scale
-    simulation.reset(np.arange(n_envs), seeds)
+    simulation.reset(np.arange(n_envs), [_fresh(seed) for seed in episodes.seeds])
     _check_fit(simulation, actors)
     steps = []
     while True:
@@ -125,20 +187,25 @@ def rollout(config: EnvConfig, actors: dict[str, Actor], seeds: list,
     return run
 
 
-def evaluate(config: EnvConfig, actors: dict[str, Actor], episodes: int, seeds: int,
-             policies: dict[str, str] | None = None) -> EvalResult:
-    """Run ``episodes`` x ``seeds`` episodes of ``config``; learned roles act by ``actors``."""
-    if not 1 <= episodes * seeds <= MAX_EPISODES:
-        raise InputError(f"episodes x seeds = {episodes * seeds:,}: give between 1 and "
-                         f"{MAX_EPISODES:,}")
-    run = rollout(config, actors, evaluation_seeds(episodes, seeds))
+def evaluate(config: EnvConfig, actors: dict[str, Actor], episodes: int | None, seeds: int,
+             policies: dict[str, str] | None = None, period: str = "test") -> EvalResult:
+    """Run the non-overlapping episodes of ``period`` (``episodes`` of them, or all),
+    each under ``seeds`` seeds; learned roles act by ``actors``."""
+    plan = period_episodes(config, period, episodes, seeds)
+    if not 1 <= len(plan) <= MAX_EPISODES:
+        raise InputError(f"{plan.count:,} episodes x {seeds} seeds = {len(plan):,}: give "
+                         f"between 1 and {MAX_EPISODES:,}")
+    run = rollout(config, actors, plan)
+    returns = plan.per_episode(run.reward.sum(axis=0))
     return EvalResult(
         scenario=config.scenario, workload=to_dict(config.workload),
-        policies=policies or dict(config.role_fills()), episodes=episodes, seeds=seeds,
-        metrics={name: mean_ci95(values.mean(axis=0)) for name, values in run.metrics.items()},
-        reward_terms={name: mean_ci95(values.sum(axis=0))
+        policies=policies or dict(config.role_fills()), period=period,
+        periods=describe_periods(config), episodes=plan.count, seeds=seeds,
+        metrics={name: mean_ci95(plan.per_episode(values.mean(axis=0)))
+                 for name, values in run.metrics.items()},
+        reward_terms={name: mean_ci95(plan.per_episode(values.sum(axis=0)))
                       for name, values in run.reward_terms.items()},
-        team_reward=mean_ci95(run.reward.sum(axis=0)), rollout=run)
+        team_reward=mean_ci95(returns), episode_returns=returns.tolist(), rollout=run)
 
 
 def format_table(result: EvalResult) -> str:

@@ -4,21 +4,24 @@ A learned team is worth only what it gains over the best the classical methods c
 on the same workload, so every pair is compared at its defaults *and* at the knobs
 that score best on this workload:
 
-* **Search** on *training* episodes, seeded from a pool apart from evaluation's
-  (:func:`tuning_seed`): every knob the pair's specs leave open is searched over its
-  grid (:meth:`Knob.grid_for`, or ``tune.grid``; the default always included). A grid
-  of at most ``max_settings`` points is searched whole, a larger one a knob at a time
-  from the defaults (coordinate search, repeated while it improves, at most
-  :data:`SWEEPS` times). Each setting scores its mean team return over
-  ``tune.episodes`` episodes; a setting replaces the default only if strictly better.
-  Many settings run as one batched world: knob values are per-env arrays.
-* **Scoring** on the evaluation episodes the search never saw, like any pair
+* **Search** on the *validation* period's non-overlapping episodes (``tune.episodes``
+  of them, spread over the period), later than every batch the learners train on and
+  earlier than every batch anything is scored on (``workload.periods``), with seeds
+  from a pool of their own (:func:`tuning_seed`): every knob the pair's specs leave
+  open is searched over its grid (:meth:`Knob.grid_for`, or ``tune.grid``; the default
+  always included). A grid of at most ``max_settings`` points is searched whole, a
+  larger one a knob at a time from the defaults (coordinate search, repeated while it
+  improves, at most :data:`SWEEPS` times). Each setting scores its mean team return
+  over the episodes; a setting replaces the default only if strictly better. Many
+  settings run as one batched world: knob values are per-env arrays.
+* **Scoring** on the test period's episodes, which the search never saw, like any pair
   (:func:`~marl_part.evaluation.evaluate.evaluate`).
 * **The oracle static**: for scenarios whose scheduler is part of the task, the static
-  cluster size that scores best *on the evaluation episodes themselves*, beside the
-  best of the tuned pairs' partitioners (each is tried at every size). It is chosen in
-  hindsight, so it bounds what any scheduler gains from sizing alone; it is labelled an
-  oracle.
+  cluster size that scores best *on the scored episodes themselves*, beside the best
+  of the tuned pairs' partitioners (each is tried at every size). It is chosen in
+  hindsight among fixed sizes, so it bounds what any *fixed* size gains, not what a
+  scheduler that changes the size can (that is :mod:`~marl_part.evaluation.hindsight`);
+  it is labelled an oracle.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -36,7 +38,7 @@ import numpy as np
 from marl_part.baselines import baseline_class, parse_policy
 from marl_part.baselines.knobs import Knob, Value, format_value, spec_string
 from marl_part.config import EnvConfig, TuneSettings
-from marl_part.evaluation.evaluate import EvalResult, evaluate, evaluation_seeds, rollout
+from marl_part.evaluation.evaluate import Episodes, EvalResult, evaluate, period_episodes, rollout
 from marl_part.evaluation.stats import mean_ci95
 from marl_part.evaluation.tasks import Runner, run_in_turn
 from marl_part.scenarios import LEARN, load_scenario
@@ -51,9 +53,14 @@ BEST_KINDS = ("tuned", NO_KNOBS)  # the rows among which the best classical pair
 
 
 def tuning_seed(episode: int) -> np.random.SeedSequence:
-    """Training episode ``episode`` of every tuning search: its own pool (spawn key
-    ``TUNING_POOL``), never one of :func:`evaluation_seeds`."""
+    """The seeds of tuning's episode ``episode``: a pool of its own (spawn key
+    ``TUNING_POOL``), apart from every scored episode's."""
     return np.random.SeedSequence(episode, spawn_key=(TUNING_POOL,))
+
+
+def tuning_episodes(config: EnvConfig, episodes: int | None) -> Episodes:
+    """The validation period's episodes a search scores its settings on."""
+    return period_episodes(config, "validation", episodes, 1, lambda _s, e: tuning_seed(e))
 
 
 @dataclass(frozen=True)
@@ -82,10 +89,11 @@ class Tuning:
     axes: list[Axis]
     method: str  # "grid", "coordinate", or "none" (no knob left open)
     settings_scored: int
-    episodes: int  # training episodes per setting
+    episodes: int  # validation episodes per setting
     default_score: dict[str, float] | None  # mean team return on them, 95% interval
     tuned_score: dict[str, float] | None  # (None: no knob to search, nothing scored)
-    kept_default: bool  # no setting beat the defaults on the training episodes
+    kept_default: bool  # no setting beat the defaults on the validation episodes
+    held_out: bool = True  # the validation period is apart from the scored test period
 
     @property
     def searched(self) -> str:
@@ -96,9 +104,9 @@ class Tuning:
     def to_json(self) -> dict:
         return {"pair": self.pair, "tuned": self.tuned, "method": self.method,
                 "searched": {a.label: list(a.values) for a in self.axes},
-                "settings_scored": self.settings_scored, "training_episodes": self.episodes,
+                "settings_scored": self.settings_scored, "validation_episodes": self.episodes,
                 "kept_default": self.kept_default,
-                "training_score": {"default": self.default_score, "tuned": self.tuned_score}}
+                "validation_score": {"default": self.default_score, "tuned": self.tuned_score}}
 
 
 def with_pair(config: EnvConfig, pair: dict[str, str]) -> EnvConfig:
@@ -133,28 +141,28 @@ def spec_of(pair: dict[str, str], setting: Setting, config: EnvConfig) -> dict[s
     return out
 
 
-def episode_returns(config: EnvConfig, settings: list[Setting],
-                    seeds: Callable[[], list[np.random.SeedSequence]]) -> np.ndarray:
-    """(settings, episodes): the team return of every setting on every episode of
-    ``seeds()`` (fresh seed sequences per call), many settings per batched world."""
-    n_episodes = len(seeds())
-    per_run = max(1, MAX_ENVS // n_episodes)
-    out = np.empty((len(settings), n_episodes))
+def episode_returns(config: EnvConfig, settings: list[Setting], episodes: Episodes
+                    ) -> np.ndarray:
+    """(settings, episodes): the team return of every setting on every episode (the
+    mean over its seeds), many settings per batched world."""
+    per_run = max(1, MAX_ENVS // len(episodes))
+    out = np.empty((len(settings), episodes.count))
     for start in range(0, len(settings), per_run):
         chunk = settings[start:start + per_run]
         knobs: dict[str, dict[str, np.ndarray]] = {}
         for axis in chunk[0]:
-            values = np.repeat([setting[axis] for setting in chunk], n_episodes)
+            values = np.repeat([setting[axis] for setting in chunk], len(episodes))
             knobs.setdefault(axis.role, {})[axis.knob.name] = values
-        run = rollout(config, {}, [s for _ in chunk for s in seeds()], knobs)
-        out[start:start + len(chunk)] = run.reward.sum(axis=0).reshape(len(chunk), n_episodes)
+        run = rollout(config, {}, episodes.repeated(len(chunk)), knobs)
+        returns = run.reward.sum(axis=0).reshape(len(chunk), len(episodes))
+        out[start:start + len(chunk)] = episodes.per_episode(returns)
     return out
 
 
 class _Scores:
     """Scored settings, each once: mean training return by setting."""
 
-    def __init__(self, config: EnvConfig, episodes: int):
+    def __init__(self, config: EnvConfig, episodes: Episodes):
         self.config, self.episodes = config, episodes
         self.returns: dict[tuple, np.ndarray] = {}
 
@@ -162,8 +170,7 @@ class _Scores:
         new = [s for s in settings if _key(s) not in self.returns]
         new = list({_key(s): s for s in new}.values())
         if new:
-            values = episode_returns(self.config, new,
-                                     lambda: [tuning_seed(e) for e in range(self.episodes)])
+            values = episode_returns(self.config, new, self.episodes)
             self.returns.update({_key(s): v for s, v in zip(new, values)})
         return [float(self.returns[_key(s)].mean()) for s in settings]
 
@@ -179,13 +186,15 @@ def _key(setting: Setting) -> tuple:
 
 
 def tune_pair(config: EnvConfig, pair: dict[str, str], settings: TuneSettings) -> Tuning:
-    """Search the pair's open knobs on training episodes (module docstring)."""
+    """Search the pair's open knobs on validation episodes (module docstring)."""
     paired = with_pair(config, pair)
     axes = search_axes(paired, pair, settings.grid)
+    episodes = tuning_episodes(paired, settings.episodes)
     if not axes:
-        return Tuning(dict(pair), dict(pair), [], "none", 0, settings.episodes, None, None, True)
+        return Tuning(dict(pair), dict(pair), [], "none", 0, 0, None, None, True,
+                      episodes.split)
     default = {a: a.knob.default_for(paired) for a in axes}
-    scores = _Scores(paired, settings.episodes)
+    scores = _Scores(paired, episodes)
     size = math.prod(len(a.values) for a in axes)
     if size <= settings.max_settings:
         method = "grid"
@@ -201,14 +210,14 @@ def tune_pair(config: EnvConfig, pair: dict[str, str], settings: TuneSettings) -
                 break
     default_returns, best_returns = (scores.returns[_key(s)] for s in (default, best))
     return Tuning(pair=dict(pair), tuned=spec_of(pair, best, paired), axes=axes, method=method,
-                  settings_scored=len(scores.returns), episodes=settings.episodes,
+                  settings_scored=len(scores.returns), episodes=episodes.count,
                   default_score=mean_ci95(default_returns), tuned_score=mean_ci95(best_returns),
-                  kept_default=best == default)
+                  kept_default=best == default, held_out=episodes.split)
 
 
 @dataclass
 class OracleStatic:
-    """The static size that scores best on the evaluation episodes themselves."""
+    """The static size that scores best on the scored episodes themselves."""
 
     pair: dict[str, str]  # the partitioner (if the pair names one) and static:nodes=k
     nodes: int
@@ -224,10 +233,10 @@ def scheduler_is_learned(config: EnvConfig) -> bool:
     return load_scenario(config.scenario, Path(config.base_dir)).ROLES.get("scheduler") == LEARN
 
 
-def oracle_static(config: EnvConfig, partitioner: str | None, episodes: int,
+def oracle_static(config: EnvConfig, partitioner: str | None, episodes: int | None,
                   seeds: int) -> OracleStatic | None:
     """Every static size 1..N with ``partitioner`` (or the config's), scored on the
-    evaluation episodes; None where the scheduler is no part of the task or the
+    test period's episodes; None where the scheduler is no part of the task or the
     partitioner is learned."""
     pair = ({"partitioner": partitioner} if partitioner else {}) | {"scheduler": "static"}
     paired = with_pair(config, pair)
@@ -235,7 +244,8 @@ def oracle_static(config: EnvConfig, partitioner: str | None, episodes: int,
         return None
     (axis,) = search_axes(paired, {"scheduler": "static"}, {})
     sizes = [{axis: n} for n in range(1, config.cluster.max_nodes + 1)]
-    means = episode_returns(paired, sizes, lambda: evaluation_seeds(episodes, seeds)).mean(axis=1)
+    means = episode_returns(paired, sizes,
+                            period_episodes(config, "test", episodes, seeds)).mean(axis=1)
     best = int(np.argmax(means)) + 1
     return OracleStatic({**pair, "scheduler": f"static:nodes={best}"}, best,
                         {n + 1: float(m) for n, m in enumerate(means)})
@@ -263,10 +273,11 @@ class BarRow:
 
 
 def classical_bar(config: EnvConfig, pairs: tuple[dict[str, str], ...], settings: TuneSettings,
-                  episodes: int, seeds: int, log=print,
+                  episodes: int | None, seeds: int, log=print,
                   run_all: Runner = run_in_turn) -> list[BarRow]:
-    """Every pair at its defaults and tuned, and the oracle static, each evaluated on
-    ``episodes`` x ``seeds`` evaluation episodes (as ``eval`` runs them). Each pair is
+    """Every pair at its defaults and tuned, and the oracle static, each scored on
+    the test period's episodes (``episodes`` of them or all, x ``seeds``, as ``eval``
+    runs them). Each pair is
     one task of ``run_all``; then each distinct partitioner of the tuned pairs is one
     task, sized in hindsight, and the best of these is the oracle."""
     def pair_done(_index: int, pair_rows: list[BarRow]) -> None:
@@ -288,13 +299,14 @@ def classical_bar(config: EnvConfig, pairs: tuple[dict[str, str], ...], settings
     return rows
 
 
-def _scored(config: EnvConfig, pair: dict[str, str], episodes: int, seeds: int) -> EvalResult:
+def _scored(config: EnvConfig, pair: dict[str, str], episodes: int | None,
+            seeds: int) -> EvalResult:
     paired = with_pair(config, pair)
     return evaluate(paired, {}, episodes, seeds, {**paired.role_fills(), **pair})
 
 
 def tuned_rows(config: EnvConfig, pair: dict[str, str], settings: TuneSettings,
-               episodes: int, seeds: int) -> list[BarRow]:
+               episodes: int | None, seeds: int) -> list[BarRow]:
     """One pair's rows: at its defaults and tuned, or once if it has no knobs."""
     tuning = tune_pair(config, pair, settings)
     if not tuning.axes:
@@ -306,7 +318,7 @@ def tuned_rows(config: EnvConfig, pair: dict[str, str], settings: TuneSettings,
                    else _scored(config, tuning.tuned, episodes, seeds), tuning=tuning)]
 
 
-def oracle_row(config: EnvConfig, partitioner: str | None, episodes: int,
+def oracle_row(config: EnvConfig, partitioner: str | None, episodes: int | None,
                seeds: int) -> BarRow | None:
     """The oracle static's row (:func:`oracle_static`), or None where it has none."""
     oracle = oracle_static(config, partitioner, episodes, seeds)
@@ -328,9 +340,10 @@ def tuning_note(rows: list[BarRow]) -> str:
     parts = []
     if tuned:
         parts.append(
-            f"*tuned*: each pair's knobs searched on {tuned[0].episodes} training episodes "
-            "(seeds apart from the evaluation's) for the highest mean team reward, the "
-            "default included: " + "; ".join(
+            f"*tuned*: each pair's knobs searched on {tuned[0].episodes} episodes of the "
+            + ("validation period (never the scored ones)" if tuned[0].held_out else
+               "stream (no held-out periods: the scored episodes are among them)")
+            + " for the highest mean team reward, the default included: " + "; ".join(
                 f"{' + '.join(t.pair.values())}: {t.searched} ({t.method}, "
                 f"{t.settings_scored} settings{', default kept' if t.kept_default else ''})"
                 for t in tuned) + ".")
@@ -338,7 +351,8 @@ def tuning_note(rows: list[BarRow]) -> str:
         sizes = ", ".join(f"{n}: {v:.4g}" for n, v in oracle.by_size.items())
         partitioner = oracle.pair.get("partitioner", "the config's")
         parts.append(f"*oracle*: the static size with the best mean team reward on these "
-                     f"evaluation episodes themselves (chosen in hindsight: a bound, not a "
-                     f"policy), with the best of the tuned pairs' partitioners, here "
+                     f"scored episodes themselves (chosen in hindsight among fixed sizes: "
+                     f"not a policy, and no bound on a scheduler that changes the size), "
+                     f"with the best of the tuned pairs' partitioners, here "
                      f"{partitioner}; by nodes: {sizes}.")
     return "\n\n".join(parts)

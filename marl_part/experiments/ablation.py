@@ -1,14 +1,16 @@
 """``marl-part ablate``: several learners and baselines on one workload, over seeds.
 
 Every variant of the config's ``ablate:`` section (an algorithm, a single-agent
-ablation, ...: overrides of the config) is trained once per seed; each trained team is
-evaluated on the same ``train.final_episodes`` x ``train.final_seeds`` episodes and
-scores its mean team reward; a row gives the mean over training seeds with a Student-t
+ablation, ...: overrides of the config) is trained once per seed on the training
+period; each trained team is evaluated on the same non-overlapping episodes of the test
+period (``train.final_episodes`` x ``train.final_seeds``) and scores its mean team
+reward; a row gives the mean over training seeds with a Student-t
 95% interval (or, with 10 seeds or more, the interquartile mean with a percentile
 bootstrap), and names the method. Baseline pairs are fixed policies with no training
 seed: each appears at its defaults and tuned (:mod:`~marl_part.evaluation.tuning`),
 beside the oracle static; a row gives the mean team reward on those same episodes,
-with the Student-t 95% interval of that mean over the episodes. Learning curves plot
+with the Student-t 95% interval of that mean over the episodes (each an independent
+stretch of the stream). Learning curves plot
 the evaluation reward against env steps, mean and 95% band.
 
 The output folder keeps the resolved config (``config.yaml``) and one run directory per
@@ -114,7 +116,7 @@ def _ablate(out: Path, log, run_all: Runner) -> Path:
     bar = classical_bar(base, settings.baselines, base.tune, base.train.final_episodes,
                         base.train.final_seeds, log, run_all)
     for bar_row in bar:
-        rows.append(_row(bar_row.label, bar_row.result.rollout.reward.sum(axis=0).tolist(),
+        rows.append(_row(bar_row.label, bar_row.result.episode_returns,
                          "mean", base, trained=False,
                          fills={**bar_row.result.policies, **bar_row.pair},
                          metrics=_mean_metrics([bar_row.result.metrics])))

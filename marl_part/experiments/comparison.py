@@ -1,6 +1,6 @@
 """The comparison table that ``tune`` and ``train`` write: learned teams (if any) beside
 every baseline pair at its defaults, tuned, and the oracle static, each on the same
-evaluation episodes, with a note saying what was tuned over what."""
+episodes of the test period, with a note saying what was tuned over what."""
 
 from __future__ import annotations
 
@@ -23,11 +23,12 @@ def comparison_rows(learned: list[tuple[str, EvalResult]], bar: list[BarRow]) ->
             for label, kind, result in entries]
 
 
-def comparison_markdown(rows: list[dict], bar: list[BarRow], episodes: int, seeds: int) -> str:
-    """The table, which pair is the best classical one, and the tuning note."""
+def comparison_markdown(rows: list[dict], bar: list[BarRow], scored: EvalResult) -> str:
+    """The table, which pair is the best classical one, and the tuning note; every row
+    was scored on the episodes ``scored`` names."""
     header = ["policy", "row", "team_reward", *COMPARISON_METRICS]
-    lines = [f"Mean ± 95% Student-t interval over {episodes} episodes x {seeds} seeds "
-             "(the evaluation episodes of `eval` and `train`).", "",
+    lines = [f"Scored on {scored_on(scored)}: mean ± 95% Student-t interval over those "
+             "episodes.", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         lines.append("| " + " | ".join([row["policy"], row["kind"]] + [
@@ -38,6 +39,13 @@ def comparison_markdown(rows: list[dict], bar: list[BarRow], episodes: int, seed
                       f"{_cell(best.result.team_reward)}."]
     note = tuning_note(bar)
     return "\n".join(lines + (["", note] if note else [])) + "\n"
+
+
+def scored_on(result: EvalResult) -> str:
+    """Which episodes a result was scored on, in words (with the split's periods)."""
+    seeds = f", each under {result.seeds} seeds" if result.seeds > 1 else ""
+    return (f"the {result.episodes} non-overlapping episodes of the {result.period} "
+            f"period{seeds} ({result.periods})")
 
 
 def _cell(stat: dict) -> str:

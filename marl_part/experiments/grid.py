@@ -3,7 +3,8 @@
 A grid file (``marl-part eval --grid GRID.yaml``) lists workload entries, each a config
 with optional ``--set`` overrides and the pairs to run on it; the result is a markdown
 and a CSV table (mean ± 95% CI per column) and a bar plot, in a fresh run directory.
-An entry with ``tune: true`` also shows each pair tuned on training episodes and, where
+Every entry is scored on its workload's test period (``workload.periods``). An entry
+with ``tune: true`` also shows each pair tuned on the validation period and, where
 the scheduler is part of the task, the oracle static
 (:mod:`~marl_part.evaluation.tuning`), and says what was tuned over what. A pair given
 beside the grid (``--policy``, for example a trained team) is run on every entry too:
@@ -70,14 +71,14 @@ class Grid:
     entries: tuple[GridEntry, ...]
     title: str = "Results"  # the heading of its results page
     columns: tuple[str, ...] = ("team_reward", "imbalance", "deadline_miss", "nodes_on")
-    episodes: int = 3
-    seeds: int = 3
+    episodes: int | None = None  # the test period's episodes, spread over it (null: all)
+    seeds: int = 1  # per episode
 
     def __post_init__(self):
         if not self.entries:
             raise FieldError("entries", "list at least one entry")
         _check_columns(self.columns)
-        if self.episodes < 1 or self.seeds < 1:
+        if (self.episodes is not None and self.episodes < 1) or self.seeds < 1:
             raise FieldError("episodes", "episodes and seeds must be at least 1")
 
     def columns_of(self, entry: GridEntry) -> tuple[str, ...]:
@@ -152,8 +153,7 @@ def run_grid(path: Path, out_dir: Path, log=print,
             values = {"team_reward": result.team_reward, **result.metrics,
                       **{f"reward_terms/{k}": v for k, v in result.reward_terms.items()}}
             if entry.max_throughput:
-                data["max_throughput"] = max_sustainable_throughput(config, actors, grid.episodes,
-                                                                    grid.seeds)
+                data["max_throughput"] = max_sustainable_throughput(config, actors, grid.episodes)
                 values["max_throughput"] = data["max_throughput"]["tuples_per_second"]
             if entry.whole_trace:
                 data["whole_trace"] = whole_trace_objectives(config, actors, grid.seeds)

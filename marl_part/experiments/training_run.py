@@ -99,7 +99,7 @@ def train_only(config: Config, run_dir: Path, resume: bool = False,
     settings = config.train
     train_envs = make_vector_env(config, settings.n_envs, config.teachers())
     return train(config.learner, train_envs.get_env_attr("layout")[0], lambda: train_envs,
-                 lambda: make_vector_env(config, settings.eval_episodes),
+                 lambda: make_vector_env(config, settings.eval_episodes, period="validation"),
                  run_dir, settings.budget_env_steps, settings.eval_every_env_steps,
                  settings.eval_episodes, config.seed, resume=resume, init_from=init_from,
                  imitation=settings.imitation, show_progress=show_progress,
@@ -128,7 +128,7 @@ def compare(config: Config, run_dir: Path, learned: EvalResult,
                          settings.final_seeds, log) if settings.compare_with else [])
     rows = comparison_rows([(f"learned {config.learner.algorithm}", learned)], bar)
     (run_dir / "comparison.md").write_text(
-        comparison_markdown(rows, bar, settings.final_episodes, settings.final_seeds))
+        comparison_markdown(rows, bar, learned))
     (run_dir / "comparison.json").write_text(
         json.dumps([row.to_json() for row in bar], indent=2, default=str) + "\n")
     return rows, bar

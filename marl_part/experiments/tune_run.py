@@ -1,7 +1,7 @@
 """``marl-part tune``: the classical bar of a config's workload, in a fresh run directory.
 
-Every pair of ``tune.pairs`` (default ``train.compare_with``) is searched on training
-episodes and scored at its defaults and tuned on the evaluation episodes of ``train``
+Every pair of ``tune.pairs`` (default ``train.compare_with``) is searched on the
+validation period and scored at its defaults and tuned on the test period's episodes
 (``train.final_episodes`` x ``train.final_seeds``), beside the oracle static
 (:mod:`~marl_part.evaluation.tuning`). ``runs/<name>-tune-<time>/`` holds the resolved
 config, ``tune.md`` (the table and what was tuned over what) and ``tune.json`` (every
@@ -36,12 +36,13 @@ def run_tune(config_path: str, overrides: list[str], log=print,
     wall_time = time.perf_counter() - started
     out = new_run_dir(f"{config.name}-tune")  # after the bar: a refused pair leaves none
     write_resolved_config(config, out)
-    (out / "tune.md").write_text(comparison_markdown(comparison_rows([], bar), bar, episodes,
-                                                     seeds))
+    (out / "tune.md").write_text(comparison_markdown(comparison_rows([], bar), bar,
+                                                     bar[0].result))
     best = best_row(bar)
     (out / "tune.json").write_text(json.dumps({
         "config": str(config_path), "overrides": overrides,
-        "evaluation": {"episodes": episodes, "seeds": seeds},
+        "evaluation": {"period": "test", "episodes": bar[0].result.episodes, "seeds": seeds,
+                       "periods": bar[0].result.periods},
         "wall_time_s": wall_time, "best": best and best.pair,
         "rows": [row.to_json() for row in bar]}, indent=2, default=str) + "\n")
     return out

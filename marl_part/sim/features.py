@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from marl_part.sim.ragged import gather_segments
 from marl_part.sim.world import World
+from marl_part.workloads.ragged import gather_segments
 
 
 def hot_keys(world: World) -> np.ndarray:

@@ -24,8 +24,8 @@ import numba
 import numpy as np
 
 from marl_part.sim.dedup import FingerprintStores, StoreResult
-from marl_part.sim.ragged import gather_segments
 from marl_part.workloads import Batches
+from marl_part.workloads.ragged import gather_segments
 
 
 @dataclass

@@ -177,6 +177,7 @@ class WorldSettings:
     partitioner: PartitionerConfig = field(default_factory=PartitionerConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     episode_length: int = 200
+    # where an episode starts within its period: at random, or at the period's first batch
     episode_start: Literal["random", "beginning"] = "random"
     rate_scale: float = 1.0  # replay the stream this many times faster (work x rate_scale)
     # every agent and the critic also see where the coming batch falls in the cycle of
@@ -215,15 +216,33 @@ class World:
         self.totals = EpisodeTotals.zeros(n_envs, self.max_partitions)
         self.last = StepRecord.zeros(n_envs, self.max_partitions)
         self.view: BatchView | None = None
+        self.play("train")
 
     # ----------------------------------------------------------------- episode
+    def play(self, period: str, starts: np.ndarray | None = None) -> None:
+        """Play episodes of ``period`` (of ``batches.periods``) from now on: each env's
+        episodes begin at ``starts[env]`` if given (evaluation's non-overlapping
+        episodes), else where ``episode_start`` says, within the period."""
+        self.batches.periods.check_fits(self.settings.episode_length, (period,))
+        low, end = self.batches.periods.of(period)
+        high = end - self.settings.episode_length  # the last start whose episode fits
+        if starts is not None:
+            starts = np.asarray(starts, dtype=np.int64)
+            if starts.shape != (self.n_envs,) or np.any((starts < low) | (starts > high)):
+                raise ValueError(f"episode starts outside the {period} period's [{low}, {high}]")
+        self.period, self.start_range, self.fixed_starts = period, (low, high), starts
+
     def reset(self, env_ids: np.ndarray, rngs: list[np.random.Generator]) -> None:
-        """Start new episodes in ``env_ids``, each drawing its start from its own rng."""
+        """Start new episodes in ``env_ids``, each drawing its start (within the period
+        it plays, see :meth:`play`) from its own rng."""
         settings, cluster = self.settings, self.cluster
-        last_start = self.batches.n_batches - settings.episode_length
+        low, high = self.start_range
         for env, rng in zip(env_ids, rngs):
-            self.cursor[env] = 0 if settings.episode_start == "beginning" else rng.integers(
-                0, last_start + 1)
+            if self.fixed_starts is not None:
+                self.cursor[env] = self.fixed_starts[env]
+            else:
+                self.cursor[env] = low if settings.episode_start == "beginning" else rng.integers(
+                    low, high + 1)
         self.t[env_ids] = 0
         self.backlog[env_ids] = 0.0
         self.key_home[env_ids] = -1
@@ -232,17 +251,13 @@ class World:
         self.totals.reset(env_ids)
         for f in fields(StepRecord):
             getattr(self.last, f.name)[env_ids] = 0.0
-        self.start_nodes(env_ids, np.full(len(env_ids), cluster.initial_nodes))
-
-    def start_nodes(self, env_ids: np.ndarray, nodes: np.ndarray) -> None:
-        """Begin the new episodes of ``env_ids`` with ``nodes`` ready nodes (reset uses
-        ``cluster.initial_nodes``; a static cluster may be sized otherwise) and every
-        slot of them active, or ``scheduler.initial_parallelism`` partitions."""
-        slots = np.asarray(nodes, dtype=np.int64) * self.cluster.slots_per_node
-        initial = self.settings.scheduler.initial_parallelism or slots
-        self.nodes.reset(env_ids, nodes)
+        # every episode starts from cluster.initial_nodes ready nodes, whatever the
+        # scheduler, with every slot of them active (or scheduler.initial_parallelism)
+        slots = cluster.initial_nodes * cluster.slots_per_node
+        initial = settings.scheduler.initial_parallelism or slots
+        self.nodes.reset(env_ids, np.full(len(env_ids), cluster.initial_nodes))
         self.requested_parallelism[env_ids] = initial
-        self.n_active[env_ids] = np.minimum(initial, slots)
+        self.n_active[env_ids] = min(initial, slots)
         self.view = BatchView(self.batches, self.cursor, self.hot_keys, self.n_active,
                               self.max_partitions)
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from marl_part.workloads.periods import PeriodBounds
 from marl_part.workloads.trace import Trace
 
 
@@ -38,8 +39,16 @@ class Batches:
     group_bytes: np.ndarray | None = None  # (n_groups,) size of one copy
     batch_bytes: np.ndarray | None = None  # (n_batches,) content bytes that arrive
     # (n_batches,) where each batch falls in the cycle of the rate profile that paced it,
-    # in [0, 1) (the hour of the week, for a weekly profile); None without a profile
+    # in [0, 1) (the hour of the week, for a weekly profile), ``cycle_batches`` batches
+    # to a cycle; None without a profile
     batch_phase: np.ndarray | None = None
+    cycle_batches: int | None = None
+    batch_time: np.ndarray | None = None  # (n_batches,) trace seconds at which each begins
+    periods: PeriodBounds | None = None  # the split (default: none, the whole stream thrice)
+
+    def __post_init__(self):
+        if self.periods is None:
+            object.__setattr__(self, "periods", PeriodBounds.whole(self.n_batches))
 
     @property
     def n_batches(self) -> int:

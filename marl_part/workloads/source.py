@@ -8,6 +8,7 @@ from pathlib import Path
 
 from marl_part.errors import FieldError
 from marl_part.workloads.batching import Batching
+from marl_part.workloads.periods import Periods
 from marl_part.workloads.trace import ContentModel, Trace
 
 
@@ -18,6 +19,9 @@ class Source(ABC):
     batch: Batching = Batching(tuples=10000)
     content: ContentModel | None = None  # synthetic content for traces that have none
     limit: int | None = None  # read at most this many tuples from the start of the trace
+    # where the validation and test periods begin (marl_part.workloads.periods); none:
+    # nothing is held out
+    periods: Periods | None = None
 
     def __post_init__(self):
         if self.limit is not None and self.limit < 1:

@@ -14,6 +14,7 @@ import numba
 import numpy as np
 
 from marl_part.errors import FieldError
+from marl_part.workloads.ragged import gather_segments
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,19 @@ class Trace:
     def n_fingerprints(self) -> int:
         return 0 if self.chunk_fingerprint is None else int(self.chunk_fingerprint.max(initial=-1)) + 1
 
+    def take(self, index: np.ndarray) -> Trace:
+        """The tuples ``index`` (any order, repeats allowed) as a trace of their own, with
+        their content and per-tuple extras."""
+        content = {}
+        if self.has_content:
+            chunks, _, starts = gather_segments(self.content_offsets, index)
+            content = dict(content_offsets=starts, chunk_fingerprint=self.chunk_fingerprint[chunks],
+                           chunk_bytes=self.chunk_bytes[chunks])
+        return Trace(self.keys[index], self.work[index],
+                     None if self.times is None else self.times[index], self.key_names,
+                     self.key_hash, **content,
+                     attributes={k: v[index] for k, v in self.attributes.items()})
+
     def with_content(self, model: ContentModel) -> Trace:
         """This trace with one synthetic chunk per tuple from ``model``."""
         fingerprints = content_model(self.keys, self.n_keys, model)
@@ -84,16 +98,28 @@ class Trace:
 
 
 def content_model(keys: np.ndarray, n_keys: int, model: ContentModel) -> np.ndarray:
-    """Dense fingerprint ids, one per tuple: (key, content version) pairs."""
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    first = np.searchsorted(sorted_keys, sorted_keys, side="left")
-    occurrence = np.empty(len(keys), dtype=np.int64)
-    occurrence[order] = np.arange(len(keys)) - first  # rank of each tuple within its key
+    """Dense fingerprint ids, one per tuple: (key, content version) pairs, numbered by
+    key, then version. A key's versions are contiguous from 0 (each tuple raises it by
+    at most ``change_rate`` <= 1), so its ids are an offset plus the version."""
+    occurrence, counts = _occurrences(keys, n_keys)
     phase = np.random.default_rng(model.seed).random(n_keys)
     version = np.floor(occurrence * model.change_rate + phase[keys]).astype(np.int64)
-    _, dense = np.unique(keys * (version.max(initial=0) + 1) + version, return_inverse=True)
-    return dense.astype(np.int64)
+    versions = np.zeros(n_keys, dtype=np.int64)  # distinct versions of each key
+    seen = counts > 0
+    versions[seen] = np.floor((counts[seen] - 1) * model.change_rate + phase[seen]) + 1
+    first_id = np.concatenate([[0], np.cumsum(versions)[:-1]])
+    return first_id[keys] + version
+
+
+@numba.njit(cache=True)
+def _occurrences(keys, n_keys):
+    """The rank of each tuple among the tuples of its key, and each key's count."""
+    counts = np.zeros(n_keys, dtype=np.int64)
+    rank = np.empty(len(keys), dtype=np.int64)
+    for i in range(len(keys)):
+        rank[i] = counts[keys[i]]
+        counts[keys[i]] += 1
+    return rank, counts
 
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # splitmix64's increment
