@@ -31,6 +31,21 @@ WORKLOADS = {
 
 SCENARIO_WORKLOAD = {"partition": "text", "autoscale": "swf", "dedup_route": "chunks_csv",
                      "partition_schedule": "text"}
+CLOCK_SCHEDULERS = ("scheduled", "predictive")  # they follow the workload's cycle
+
+
+def paced_batch(tuples: int) -> dict:
+    """A batching that paces a stream by real arrivals (the Azure sample in 30 s
+    windows, replayed as a cycle): a workload with a cycle, as the schedulers of
+    :data:`CLOCK_SCHEDULERS` need."""
+    return {"tuples": tuples, "rate_profile": {
+        "path": str(DATA / "azure_llm_conv_2023_head.csv"), "time_col": "TIMESTAMP",
+        "window": 30}}
+
+
+def paced_override(tuples: int) -> str:
+    """:func:`paced_batch` as a ``--set`` override."""
+    return "workload.batch=" + yaml.safe_dump(paced_batch(tuples), default_flow_style=True).strip()
 
 
 def small_config(scenario: str = "partition_schedule", workload: str | None = None, **extra) -> dict:

@@ -62,7 +62,7 @@ def test_an_ablation_on_ray_gives_the_local_tables(tmp_path, write_config, monke
     for out in outs.values():
         assert len(list(out.glob("*/seed*/eval.json"))) == 4
     rows = {where: {row["name"]: row for row in table} for where, table in tables.items()}
-    assert list(rows["ray"]) == list(rows["local"]) and len(rows["local"]) == 5
+    assert list(rows["ray"]) == list(rows["local"]) and len(rows["local"]) == 6
     for name, local in rows["local"].items():  # learners: 2 seeds; baselines: 2 episodes
         assert len(local["scores"]) == 2
         assert rows["ray"][name] == local, name
@@ -78,7 +78,7 @@ def test_tune_on_ray_gives_the_local_table(tmp_path, write_config, monkeypatch, 
                             ["tune", str(write_config(tiny_config(tune=tune)))])
     results = {where: json.loads((out / "tune.json").read_text()) for where, out in outs.items()}
     assert [row["kind"] for row in results["ray"]["rows"]] == [
-        "default", "tuned", "default", "tuned", "oracle"]
+        "default", "tuned", "default", "tuned", "oracle", "hindsight"]
     assert results["ray"]["rows"] == results["local"]["rows"]
     assert results["ray"]["best"] == results["local"]["best"]
 

@@ -145,10 +145,15 @@ def test_the_clock_shows_where_each_batch_falls_in_the_weekly_cycle():
     assert {a: o.shape[1] for a, o in timed.observations().items()} == {
         a: w + 2 for a, w in widths.items()}
     assert timed.state().shape[1] == plain.state().shape[1] + 2
-    for _ in range(3):
-        hour = timed.world.cursor % 168  # the week of hourly windows (period / window)
+    batches = timed.world.batches
+    for step in range(3):
+        cursor = timed.world.cursor
+        # the hour of the week of the batch's real time (Unix time 0 was a Thursday)
+        hour = np.round(batches.batch_time[cursor] % 604800 / 3600)
+        assert np.allclose(batches.batch_phase[cursor], hour / 168)
         sin, cos = timed.observations()["scheduler"][:, 10:12].T
         angle = 2 * np.pi * hour / 168
         assert np.allclose(sin, (1 + np.sin(angle)) / 2) and np.allclose(cos, (1 + np.cos(angle)) / 2)
         timed.step({a: np.zeros((3, len(timed.action_nvec(a))), dtype=np.int64)
                     for a in timed.agents})
+        assert np.array_equal(timed.world.cursor, cursor + 1)  # an hour a step

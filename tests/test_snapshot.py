@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import small_config
+from conftest import CLOCK_SCHEDULERS, paced_batch, small_config
 
 from marl_part import snapshot
 from marl_part.baselines import BASELINES
@@ -68,7 +68,10 @@ def test_a_restored_simulation_continues_exactly(scenario, roles, write_config):
     """Every scenario and every baseline: 2.5 episodes in, the state is captured and
     written into a simulation seeded otherwise; both then step (and reset episodes)
     identically."""
-    config = load_config(write_config(small_config(scenario, roles=roles)))
+    config = small_config(scenario, roles=roles)
+    if roles.get("scheduler") in CLOCK_SCHEDULERS:
+        config["workload"]["batch"] = paced_batch(200)
+    config = load_config(write_config(config))
     original, fresh = _pair(config)
     rng = np.random.default_rng(0)
     for _ in range(int(2.5 * config.episode_length)):

@@ -136,15 +136,16 @@ def test_ablate_tables_learners_and_baselines_over_seeds(tmp_path, write_config,
     rows = (out / "ablation.md").read_text().splitlines()
     assert rows[2].startswith("| mappo | mappo | mappo |")
     assert rows[3].startswith("| partitioner-alone | mappo | static |")
-    # the baseline pair at its defaults, tuned, and the oracle static size
+    # the baseline pair at its defaults, tuned, the oracle static size and the hindsight plan
     assert rows[4].startswith("| partitioner=hash + scheduler=static (default) | hash | static |")
     assert rows[5].startswith("| partitioner=hash + scheduler=static:nodes=")
-    assert "(tuned)" in rows[5] and "(oracle)" in rows[6] and rows[7] == ""
+    assert "(tuned)" in rows[5] and "(oracle)" in rows[6] and "(hindsight)" in rows[7]
+    assert rows[8] == ""
     assert "*tuned*: each pair's knobs searched on 4 episodes of the stream (no held-out" \
-        in rows[8]
-    cells = [[c.strip() for c in row.split("|")[1:-1]] for row in rows[2:7]]
-    assert [c[5] for c in cells] == ["mean, Student-t 95% interval"] * 5
-    assert [c[6] for c in cells] == ["2 training seeds"] * 2 + ["2 episodes"] * 3
+        in rows[9]
+    cells = [[c.strip() for c in row.split("|")[1:-1]] for row in rows[2:8]]
+    assert [c[5] for c in cells] == ["mean, Student-t 95% interval"] * 6
+    assert [c[6] for c in cells] == ["2 training seeds"] * 2 + ["2 episodes"] * 4
     # deadline misses and nodes on: the tuned static pair holds exactly its size
     assert rows[0].endswith("| over | deadline miss | nodes on |")
     assert all(0 <= float(c[7]) <= 1 for c in cells)

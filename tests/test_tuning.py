@@ -66,8 +66,12 @@ def test_tuning_picks_a_strictly_better_setting_and_scores_it_on_unseen_episodes
 
     rows = classical_bar(config, pairs, TuneSettings(episodes=None), episodes=None, seeds=1,
                          log=lambda _: None)
-    assert [row.kind for row in rows] == ["default", "tuned", "default", "tuned", "oracle"]
-    static, static_tuned, ds2, ds2_tuned, _ = rows
+    assert [row.kind for row in rows] == ["default", "tuned", "default", "tuned", "oracle",
+                                          "hindsight"]
+    static, static_tuned, ds2, ds2_tuned, oracle, planned = rows
+    # the hindsight plan changes the size batch by batch: no fixed size does better
+    assert planned.result.team_reward["mean"] >= oracle.result.team_reward["mean"]
+    assert planned.pair == {"partitioner": "hash", "scheduler": "hindsight plan"}
     # the default (1 node; DS2 at the observed rate) is beaten on the validation episodes
     assert static_tuned.pair == {"scheduler": "static:nodes=6"}
     assert ds2_tuned.pair["scheduler"].startswith("ds2:headroom=")
@@ -137,9 +141,13 @@ def test_the_oracle_sizes_every_partitioner_of_the_tuned_pairs_and_keeps_the_bes
     assert best_row(rows).pair["partitioner"] == "hash"
     shuffle = oracle_static(config, "shuffle", episodes=2, seeds=1)
     assert shuffle.by_size[shuffle.nodes] > oracle_static(config, "hash", 2, 1).by_size[6]
-    assert [row.kind for row in rows].count("oracle") == 1
-    assert rows[-1].kind == "oracle" and rows[-1].pair == shuffle.pair
-    assert rows[-1].result.team_reward["mean"] == pytest.approx(shuffle.by_size[shuffle.nodes])
+    assert [row.kind for row in rows][-2:] == ["oracle", "hindsight"]
+    oracle, planned = rows[-2:]
+    assert oracle.pair == shuffle.pair
+    assert oracle.result.team_reward["mean"] == pytest.approx(shuffle.by_size[shuffle.nodes])
+    # planned in hindsight with each partitioner too, the best kept
+    assert planned.pair["partitioner"] == "shuffle"
+    assert planned.result.team_reward["mean"] >= oracle.result.team_reward["mean"]
 
 
 def test_no_oracle_where_the_scheduler_is_no_part_of_the_task(write_config):
@@ -158,7 +166,7 @@ def test_tune_writes_its_table_and_json(write_config, tmp_path, monkeypatch, cap
     assert "Best classical pair (tuned): scheduler=static:nodes=6 (tuned)" in out
     (run_dir,) = (tmp_path / "runs").iterdir()
     data = json.loads((run_dir / "tune.json").read_text())
-    assert [row["kind"] for row in data["rows"]] == ["default", "tuned", "oracle"]
+    assert [row["kind"] for row in data["rows"]] == ["default", "tuned", "oracle", "hindsight"]
     assert data["rows"][1]["tuning"]["searched"] == {"static.nodes": [1, 2, 3, 4, 5, 6]}
     assert data["best"] == {"scheduler": "static:nodes=6"}
     assert (run_dir / "tune.md").read_text() in out
@@ -179,15 +187,18 @@ def test_a_tuned_grid_entry_shows_each_row_for_what_it_is(write_config, tmp_path
     out = tmp_path / "out"
     out.mkdir()
     rows = run_grid(grid, out, log=lambda _: None)
-    assert [row.kind for row in rows] == ["default", "tuned", "default", "tuned", "oracle"]
+    assert [row.kind for row in rows] == ["default", "tuned", "default", "tuned", "oracle",
+                                          "hindsight"]
     assert rows[1].pair["scheduler"] == "static:nodes=6"
     # from 1 node (cluster.initial_nodes) to 6 at the first decision, of 30 batches
     assert rows[1].values["nodes_on"]["mean"] == pytest.approx((1 + 29 * 6) / 30)
     table = (out / "grid.md").read_text().splitlines()
     assert table[2] == "| partitioner | scheduler | team_reward | nodes_on | row |"
     assert table[5].startswith("| hash | static:nodes=6 | ") and table[5].endswith("| tuned |")
-    assert table[8].endswith("| oracle |")
+    assert table[8].endswith("| oracle |") and table[9].endswith("| hindsight |")
     assert "*tuned*: each pair's knobs searched on 2 episodes of the validation period" \
-        in table[10]
-    assert "static.nodes {1, 2, 3, 4, 5, 6}" in table[10]
-    assert table[12].startswith("*oracle*: the static size with the best mean team reward")
+        in table[11]
+    assert "static.nodes {1, 2, 3, 4, 5, 6}" in table[11]
+    assert table[13].startswith("*oracle*: the static size with the best mean team reward")
+    assert table[15].startswith("*hindsight*: not a policy: per scored episode, a dynamic")
+    assert "*bound*: no policy pair can score more than" in table[15]

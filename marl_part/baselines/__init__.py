@@ -21,6 +21,7 @@ from marl_part.baselines.greedy import LPT
 from marl_part.baselines.knobs import PolicySpec, parse_knobs, split_spec
 from marl_part.baselines.partitioners import ConsistentHash, Hash, Shuffle
 from marl_part.baselines.schedulers import DS2, LinearRegression, Static, Threshold
+from marl_part.baselines.seasonal import Predictive, Scheduled
 from marl_part.errors import InputError, one_of
 from marl_part.sim.world import World, WorldSettings
 
@@ -30,7 +31,8 @@ BASELINES: dict[str, dict[str, type[Baseline]]] = {
                                                WChoices, CAM, DAGreedy, FlexD, Dalton, LPT,
                                                DedupFirst, DedupMin, DedupMax, DedupStateful,
                                                DedupQLearning, DedupQLearningPlain)},
-    "scheduler": {cls.name: cls for cls in (Static, Threshold, DS2, LinearRegression)},
+    "scheduler": {cls.name: cls for cls in (Static, Threshold, DS2, LinearRegression,
+                                             Scheduled, Predictive)},
 }
 
 

@@ -195,12 +195,19 @@ def evaluate(config: EnvConfig, actors: dict[str, Actor], episodes: int | None, 
     if not 1 <= len(plan) <= MAX_EPISODES:
         raise InputError(f"{plan.count:,} episodes x {seeds} seeds = {len(plan):,}: give "
                          f"between 1 and {MAX_EPISODES:,}")
+    return score(config, actors, plan, policies)
+
+
+def score(config: EnvConfig, actors: dict[str, Actor], plan: Episodes,
+          policies: dict[str, str] | None = None) -> EvalResult:
+    """The episodes of ``plan`` played and summarized (module docstring)."""
     run = rollout(config, actors, plan)
     returns = plan.per_episode(run.reward.sum(axis=0))
     return EvalResult(
         scenario=config.scenario, workload=to_dict(config.workload),
-        policies=policies or dict(config.role_fills()), period=period,
-        periods=describe_periods(config), episodes=plan.count, seeds=seeds,
+        policies=policies or dict(config.role_fills()), period=plan.period,
+        periods=describe_periods(config), episodes=plan.count,
+        seeds=len(plan) // plan.count,
         metrics={name: mean_ci95(plan.per_episode(values.mean(axis=0)))
                  for name, values in run.metrics.items()},
         reward_terms={name: mean_ci95(plan.per_episode(values.sum(axis=0)))

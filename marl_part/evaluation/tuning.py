@@ -39,6 +39,7 @@ from marl_part.baselines import baseline_class, parse_policy
 from marl_part.baselines.knobs import Knob, Value, format_value, spec_string
 from marl_part.config import EnvConfig, TuneSettings
 from marl_part.evaluation.evaluate import Episodes, EvalResult, evaluate, period_episodes, rollout
+from marl_part.evaluation.hindsight import Hindsight, hindsight
 from marl_part.evaluation.stats import mean_ci95
 from marl_part.evaluation.tasks import Runner, run_in_turn
 from marl_part.scenarios import LEARN, load_scenario
@@ -48,7 +49,7 @@ from marl_part.scenarios import LEARN, load_scenario
 TUNING_POOL = 0x74756E65
 SWEEPS = 3  # coordinate search: passes over the knobs, while one improves
 MAX_ENVS = 256  # envs of one batched world (memory grows with envs x keys)
-ORACLE, NO_KNOBS = "oracle", "no knobs"
+ORACLE, NO_KNOBS, HINDSIGHT = "oracle", "no knobs", "hindsight"
 BEST_KINDS = ("tuned", NO_KNOBS)  # the rows among which the best classical pair is
 
 
@@ -253,13 +254,15 @@ def oracle_static(config: EnvConfig, partitioner: str | None, episodes: int | No
 
 @dataclass
 class BarRow:
-    """One row of a comparison: a pair at its defaults, tuned, or the oracle static."""
+    """One row of a comparison: a pair at its defaults, tuned, the oracle static, or the
+    hindsight plan."""
 
-    kind: str  # "default", "tuned", NO_KNOBS (a pair with nothing to tune) or ORACLE
+    kind: str  # default, tuned, NO_KNOBS (a pair with nothing to tune), ORACLE or HINDSIGHT
     pair: dict[str, str]
     result: EvalResult
     tuning: Tuning | None = None
     oracle: OracleStatic | None = None
+    hindsight: Hindsight | None = None
 
     @property
     def label(self) -> str:
@@ -269,17 +272,18 @@ class BarRow:
     def to_json(self) -> dict:
         return {"kind": self.kind, "pair": self.pair, "eval": self.result.to_json(),
                 "tuning": self.tuning and self.tuning.to_json(),
-                "oracle": self.oracle and self.oracle.to_json()}
+                "oracle": self.oracle and self.oracle.to_json(),
+                "hindsight": self.hindsight and self.hindsight.to_json()}
 
 
 def classical_bar(config: EnvConfig, pairs: tuple[dict[str, str], ...], settings: TuneSettings,
                   episodes: int | None, seeds: int, log=print,
                   run_all: Runner = run_in_turn) -> list[BarRow]:
-    """Every pair at its defaults and tuned, and the oracle static, each scored on
-    the test period's episodes (``episodes`` of them or all, x ``seeds``, as ``eval``
-    runs them). Each pair is
-    one task of ``run_all``; then each distinct partitioner of the tuned pairs is one
-    task, sized in hindsight, and the best of these is the oracle."""
+    """Every pair at its defaults and tuned, the oracle static and the hindsight plan,
+    each scored on the test period's episodes (``episodes`` of them or all, x
+    ``seeds``, as ``eval`` runs them). Each pair is one task of ``run_all``; then each
+    distinct partitioner of the tuned pairs is one task sized in hindsight (the best is
+    the oracle) and one task planned in hindsight (the best is the hindsight row)."""
     def pair_done(_index: int, pair_rows: list[BarRow]) -> None:
         row = pair_rows[-1]
         log(f"  {row.label}: {row.tuning.settings_scored} settings scored "
@@ -289,13 +293,14 @@ def classical_bar(config: EnvConfig, pairs: tuple[dict[str, str], ...], settings
     rows = [row for pair_rows in run_all(calls, pair_done) for row in pair_rows]
     partitioners = list(dict.fromkeys(r.pair.get("partitioner") for r in rows
                                       if r.kind in BEST_KINDS))
-    oracles = [row for row in run_all([partial(oracle_row, config, partitioner, episodes, seeds)
-                                       for partitioner in partitioners], lambda *_: None)
-               if row is not None]
-    if oracles:
-        oracle = max(oracles, key=lambda r: r.result.team_reward["mean"])
-        rows.append(oracle)
-        log(f"  {oracle.label}: team reward {oracle.result.team_reward['mean']:.4g}")
+    for kind, row_of in ((ORACLE, oracle_row), (HINDSIGHT, hindsight_row)):
+        found = [row for row in run_all([partial(row_of, config, partitioner, episodes, seeds)
+                                         for partitioner in partitioners], lambda *_: None)
+                 if row is not None]
+        if found:
+            best = max(found, key=lambda r: r.result.team_reward["mean"])
+            rows.append(best)
+            log(f"  {best.label}: team reward {best.result.team_reward['mean']:.4g}")
     return rows
 
 
@@ -326,6 +331,18 @@ def oracle_row(config: EnvConfig, partitioner: str | None, episodes: int | None,
                              oracle=oracle)
 
 
+def hindsight_row(config: EnvConfig, partitioner: str | None, episodes: int | None,
+                  _seeds: int) -> BarRow | None:
+    """The hindsight plan's row with ``partitioner`` (or the config's), or None where
+    the scheduler is no part of the task or the partitioner is learned."""
+    partitioner = partitioner or config.role_fills().get("partitioner")
+    if not scheduler_is_learned(config) or partitioner in (None, LEARN):
+        return None
+    plan = hindsight(config, partitioner, episodes)
+    return BarRow(HINDSIGHT, {"partitioner": partitioner, "scheduler": "hindsight plan"},
+                  plan.result, hindsight=plan)
+
+
 def best_row(rows: list[BarRow]) -> BarRow | None:
     """The best classical pair: the highest mean team reward among the tuned pairs and
     the pairs with no knobs to tune."""
@@ -337,6 +354,7 @@ def tuning_note(rows: list[BarRow]) -> str:
     """What the tuned and oracle rows of a comparison were searched over, as a paragraph."""
     tuned = [r.tuning for r in rows if r.kind == "tuned"]
     oracles = [r.oracle for r in rows if r.kind == ORACLE]
+    plans = [r.hindsight for r in rows if r.kind == HINDSIGHT]
     parts = []
     if tuned:
         parts.append(
@@ -355,4 +373,14 @@ def tuning_note(rows: list[BarRow]) -> str:
                      f"not a policy, and no bound on a scheduler that changes the size), "
                      f"with the best of the tuned pairs' partitioners, here "
                      f"{partitioner}; by nodes: {sizes}.")
+    for plan in plans:
+        modelled, bound = mean_ci95(plan.modelled), mean_ci95(plan.bound)
+        parts.append(
+            f"*hindsight*: not a policy: per scored episode, a dynamic programme over node "
+            f"counts that knows the episode's batches (the provisioning delay, at most "
+            f"max_scale_step nodes a step), with the best of the tuned pairs' partitioners, "
+            f"here {plan.partitioner}; its plans replayed in the simulator (the programme "
+            f"itself expected {modelled['mean']:.4g}). *bound*: no policy pair can score more "
+            f"than {bound['mean']:.4g} ± {bound['ci95']:.2g} on these episodes (perfect "
+            f"balance, nothing split, moved or stored twice, the real node timing).")
     return "\n\n".join(parts)

@@ -31,7 +31,7 @@ from marl_part.errors import FieldError  # noqa: E402
 from marl_part.evaluation.capacity import max_sustainable_throughput, whole_trace_objectives  # noqa: E402
 from marl_part.evaluation.evaluate import check_actors, evaluate  # noqa: E402
 from marl_part.evaluation.policies import checkpoint_actors, role_overrides  # noqa: E402
-from marl_part.evaluation.tuning import BarRow, classical_bar, tuning_note, with_pair  # noqa: E402
+from marl_part.evaluation.tuning import HINDSIGHT, BarRow, classical_bar, tuning_note, with_pair  # noqa: E402
 from marl_part.sim.world import StepRecord  # noqa: E402
 
 SPECIAL_COLUMNS = ("team_reward", "max_throughput", "makespan", "average_utilization",
@@ -123,7 +123,7 @@ def evaluate_entry(grid: Grid, entry: GridEntry, planned: list[tuple], config_pa
     rows = []
     if entry.tune:
         base = load_config(config_path, list(entry.set))
-        rows = [(row, with_pair(base, row.pair), {})
+        rows = [(row, None if row.kind == HINDSIGHT else with_pair(base, row.pair), {})
                 for row in classical_bar(base, entry.pairs, base.tune, grid.episodes,
                                          grid.seeds, lambda text: log(f"  {entry.name}:{text}"))]
     for pair, config, actors in planned:
@@ -152,14 +152,8 @@ def run_grid(path: Path, out_dir: Path, log=print,
             data = bar_row.to_json()
             values = {"team_reward": result.team_reward, **result.metrics,
                       **{f"reward_terms/{k}": v for k, v in result.reward_terms.items()}}
-            if entry.max_throughput:
-                data["max_throughput"] = max_sustainable_throughput(config, actors, grid.episodes)
-                values["max_throughput"] = data["max_throughput"]["tuples_per_second"]
-            if entry.whole_trace:
-                data["whole_trace"] = whole_trace_objectives(config, actors, grid.seeds)
-                values.update(makespan=data["whole_trace"]["makespan"],
-                              average_utilization=data["whole_trace"]["average_utilization"],
-                              total_node_cost=data["whole_trace"]["node_cost"])
+            if config is not None:  # the hindsight plan is no policy to replay otherwise
+                values.update(capacity_figures(entry, grid, config, actors, data))
             label = "+".join(f"{r}={p}" for r, p in result.policies.items())
             slug = re.sub(r"[^A-Za-z0-9._=+-]+", "_", f"{entry.name}--{label}--{bar_row.kind}")
             (out_dir / f"{slug}.json").write_text(json.dumps(data, indent=2))
@@ -169,6 +163,21 @@ def run_grid(path: Path, out_dir: Path, log=print,
     write_tables(grid, rows, out_dir, notes)
     plot_grid(grid, rows, out_dir / "grid.png")
     return rows
+
+
+def capacity_figures(entry: GridEntry, grid: Grid, config: Config, actors: dict,
+                     data: dict) -> dict:
+    """The entry's capacity columns of a policy pair (also recorded in ``data``)."""
+    values = {}
+    if entry.max_throughput:
+        data["max_throughput"] = max_sustainable_throughput(config, actors, grid.episodes)
+        values["max_throughput"] = data["max_throughput"]["tuples_per_second"]
+    if entry.whole_trace:
+        data["whole_trace"] = whole_trace_objectives(config, actors, grid.seeds)
+        values.update(makespan=data["whole_trace"]["makespan"],
+                      average_utilization=data["whole_trace"]["average_utilization"],
+                      total_node_cost=data["whole_trace"]["node_cost"])
+    return values
 
 
 def _cell(values: dict, column: str) -> str:

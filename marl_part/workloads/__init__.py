@@ -49,14 +49,18 @@ def load_batches(config: WorkloadConfig, batch_interval: float, base_dir: Path) 
     batching = config.batch
     rate = batching.rate_profile.read(base_dir) if batching.rate_profile is not None else None
     if batching.length == "arrivals":
-        sizes = np.maximum(1, np.round(batching.tuples * rate.values)).astype(np.int64)
+        periods = resolve(config.periods, len(rate.values), rate.times)
+        # batch.tuples per batch on average over the training period: nothing after it
+        # shapes the stream training sees
+        start, end = periods.train
+        sizes = np.maximum(1, np.round(batching.tuples * rate.values
+                                       / rate.values[start:end].mean())).astype(np.int64)
         if sizes.sum() > MAX_TUPLES:
             raise InputError(f"{batching.tuples:,} tuples per batch on average over the "
                              f"{len(sizes):,} windows of the arrivals make {sizes.sum():,} "
                              f"tuples, more than {MAX_TUPLES:,}; lower batch.tuples",
                              key="workload.batch.tuples")
         bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        periods = resolve(config.periods, len(sizes), rate.times)
         trace = repeat_by_period(trace, bounds, periods)
         batch_time = rate.times
     else:
@@ -107,13 +111,14 @@ def _cut(trace: Trace, config: WorkloadConfig, rate: Rate | None, batch_interval
 
 def repeat_by_period(trace: Trace, tuple_offsets: np.ndarray, periods: PeriodBounds) -> Trace:
     """The tuples of batches ``tuple_offsets`` from a key stream of any length: the
-    stream is cut into one stretch per period, in proportion to the period's tuples, and
+    stream is cut into one stretch per period, in proportion to the period's batches
+    (not its tuples: a later period's load never moves an earlier one's stretch), and
     each period's batches read their stretch in order, from its start again whenever it
     runs out (the whole stream for a workload without periods)."""
     spans = [periods.of(name) for name in (PERIODS if periods.split else ("train",))]
     needed = np.array([tuple_offsets[end] - tuple_offsets[start] for start, end in spans])
-    edges = np.round(np.concatenate([[0], np.cumsum(needed)]) / needed.sum()
-                     * trace.n_tuples).astype(np.int64)
+    batch_edges = np.array([spans[0][0]] + [end for _, end in spans])
+    edges = np.round(batch_edges / batch_edges[-1] * trace.n_tuples).astype(np.int64)
     if np.any(np.diff(edges) < 1):
         raise InputError(f"the key stream's {trace.n_tuples:,} tuples are too few to give every "
                          "period a stretch of its own", key="workload.periods")

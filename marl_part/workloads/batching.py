@@ -125,7 +125,8 @@ class Batching:
     ``tuples``: every micro-batch holds this many tuples (the trace's time is ignored);
     with ``rate_profile``, that many on average: batch b holds ``tuples`` x the
     profile's rate b, so that a key stream is paced by a real arrival rate, for as long
-    as ``length`` says (module docstring).
+    as ``length`` says (module docstring; with ``length: arrivals``, the average is the
+    training period's).
     ``time_compression``: every micro-batch holds the tuples of one batch interval of
     simulated time, and one simulated second replays ``time_compression`` trace
     seconds (so 60 turns a minute of trace into one second of load).

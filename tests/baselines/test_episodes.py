@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from baseline_worlds import simulation
+from conftest import CLOCK_SCHEDULERS, paced_override
 
 from marl_part.baselines import BASELINES
 from marl_part.sim.routing import TupleRouting
@@ -27,8 +28,15 @@ def cases():
                     yield scenario, config, "hash", name
 
 
+def clock(config: str, scheduler: str) -> list[str]:
+    """An override that paces the config's stream, where the scheduler follows a cycle."""
+    tuples = 8 if config == "chunks.yaml" else 1000
+    return [paced_override(tuples)] if scheduler in CLOCK_SCHEDULERS else []
+
+
 def run_episode(scenario, config, partitioner, scheduler):
-    sim = simulation(config, N_ENVS, [f"scenario={scenario}", f"episode_length={EPISODE}"],
+    sim = simulation(config, N_ENVS, [f"scenario={scenario}", f"episode_length={EPISODE}",
+                                      *clock(config, scheduler)],
                      partitioner=partitioner, scheduler=scheduler)
     assert sim.agents == ()
     world, steps = sim.world, 0
@@ -67,7 +75,8 @@ def test_schedulers_change_the_cluster_under_load():
 @pytest.mark.parametrize("scheduler", sorted(BASELINES["scheduler"]))
 def test_schedulers_with_parallelism_tied_to_the_nodes(scheduler):
     sim = simulation("zipf.yaml", N_ENVS, ["scheduler.parallelism=tied",
-                                           f"episode_length={EPISODE}"],
+                                           f"episode_length={EPISODE}",
+                                           *clock("zipf.yaml", scheduler)],
                      partitioner="pkg", scheduler=scheduler)
     world = sim.world
     for _ in range(EPISODE):
@@ -81,7 +90,8 @@ def test_schedulers_size_the_cluster_alike_in_relative_and_target_actions(schedu
     nodes_on = {}
     for action in ("relative", "target"):
         sim = simulation("zipf.yaml", N_ENVS, [f"scheduler.action={action}",
-                                               f"episode_length={EPISODE}"],
+                                               f"episode_length={EPISODE}",
+                                               *clock("zipf.yaml", scheduler)],
                          partitioner="hash", scheduler=scheduler)
         nodes_on[action] = [sim.step({}).metrics["nodes_on"].tolist() for _ in range(EPISODE)]
     assert nodes_on["relative"] == nodes_on["target"]

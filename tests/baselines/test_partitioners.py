@@ -55,7 +55,8 @@ def test_registry_names_every_baseline_once_per_role():
         "hash", "shuffle", "consistent_hash", "pkg", "d_choices", "w_choices", "cam", "dagreedy",
         "flexd", "dalton", "dedup_first", "dedup_min", "dedup_max", "dedup_stateful", "dedup_q",
         "dedup_q_plain", "lpt"}
-    assert set(BASELINES["scheduler"]) == {"static", "threshold", "ds2", "linear_regression"}
+    assert set(BASELINES["scheduler"]) == {"static", "threshold", "ds2", "linear_regression",
+                                           "scheduled", "predictive"}
     for role, classes in BASELINES.items():
         for name, cls in classes.items():
             assert issubclass(cls, Baseline) and cls.role == role and cls.name == name
