@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
 import yaml
 from conftest import small_config
@@ -51,13 +52,22 @@ def test_train_writes_a_complete_run_and_eval_takes_its_checkpoint(tmp_path, wri
     assert table[6].startswith("| partitioner=hash + scheduler=static:nodes=")
     assert "| tuned |" in table[6] and "| oracle |" in table[7]
     out = capsys.readouterr().out
-    assert "against the best classical pair, tuned: partitioner=hash" in out
+    assert "against the best causal classical pair, tuned: partitioner=hash" in out
     learned, best, percent, side = re.search(
-        r"learned (\S+) ± \S+ against the best classical pair, tuned: .* (\S+) ± \S+ "
+        r"learned (\S+) ± \S+ against the best causal classical pair, tuned: .* (\S+) ± \S+ "
         r"\(learned ([\d.]+)% (better|worse)\)", out).groups()
     margin = (float(learned) - float(best)) / abs(float(best)) * 100
     assert float(percent) == pytest.approx(abs(margin), abs=0.1 + abs(margin) * 1e-3)
     assert side == ("better" if margin >= 0 else "worse")
+    # the hindsight plan, and the share of the gap from the bar to it that the team closes
+    assert "| hindsight |" in table[8]
+    rows = json.loads((run_dir / "comparison.json").read_text())
+    means = {row["kind"]: row["eval"]["team_reward"]["mean"] for row in rows}
+    room = means["hindsight"] - max(means["tuned"], means.get("no knobs", -np.inf))
+    closed = (result["team_reward"]["mean"] - means["tuned"]) / room if room > 0 else None
+    assert "the hindsight plan (knows each episode's batches; not a policy)" in out
+    assert (f"it closes {closed:.0%} of the gap" if closed is not None
+            else "no gap to close") in out
 
     events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
     events.Reload()
@@ -141,8 +151,11 @@ def test_ablate_tables_learners_and_baselines_over_seeds(tmp_path, write_config,
     assert rows[5].startswith("| partitioner=hash + scheduler=static:nodes=")
     assert "(tuned)" in rows[5] and "(oracle)" in rows[6] and "(hindsight)" in rows[7]
     assert rows[8] == ""
+    assert rows[9].startswith("Scored on the 2 non-overlapping episodes of the test period "
+                              "(no held-out periods")
+    assert "the hindsight plan (not a policy):" in rows[9]
     assert "*tuned*: each pair's knobs searched on 4 episodes of the stream (no held-out" \
-        in rows[9]
+        in rows[11]
     cells = [[c.strip() for c in row.split("|")[1:-1]] for row in rows[2:8]]
     assert [c[5] for c in cells] == ["mean, Student-t 95% interval"] * 6
     assert [c[6] for c in cells] == ["2 training seeds"] * 2 + ["2 episodes"] * 4

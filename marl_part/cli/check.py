@@ -2,7 +2,9 @@
 
 Runs PettingZoo's ``parallel_api_test`` and ``parallel_seed_test`` on it (with its
 wrappers) and steps one whole episode with random actions. Prints how much the
-workload's load varies within an episode; ``--plot-demand FILE.png`` draws it.
+workload's load varies within an episode, its periods and, where it has a cycle, how
+much of the test period's load a seasonal forecast explains
+(:mod:`~marl_part.evaluation.predictability`); ``--plot-demand FILE.png`` draws the load.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from marl_part.cli.arguments import add_config, check_output_file
 from marl_part.config import load_config
 from marl_part.envs.parallel_env import make_parallel_env
 from marl_part.evaluation.plots import plot_demand
+from marl_part.evaluation.predictability import predictability
 
 
 def add_parser(commands) -> None:
@@ -36,6 +39,9 @@ def run(args) -> int:
               f"action {env.action_space(agent)}")
     world = env.unwrapped.simulation.world
     print(f"  {demand_summary(world.batches, config.episode_length)}")
+    print(f"  periods: {world.batches.periods.describe(world.batches.batch_time)}")
+    if (share := predictability(world.batches)) is not None:
+        print(f"  predictability: {share.describe()}")
     if args.plot_demand:
         plot_demand(world, config.episode_length, config.name, args.plot_demand)
         print(f"  written: {args.plot_demand}")

@@ -14,6 +14,7 @@ from marl_part.config import load_config
 from marl_part.errors import InputError
 from marl_part.evaluation.policies import CHECKPOINT_FILE
 from marl_part.evaluation.tuning import ORACLE, best_row
+from marl_part.experiments.comparison import describe_gap, gap_to_hindsight, scored_on
 from marl_part.experiments.training_run import resume_config, start_run, train_run
 
 
@@ -51,18 +52,25 @@ def run(args) -> int:
         if fresh and not (run_dir / CHECKPOINT_FILE).exists():  # refused at the start
             shutil.rmtree(run_dir)
         raise
-    print(f"trained {summary['env_steps']:,} env steps in {summary['wall_time_s']:.0f} s; "
-          "final evaluation:")
+    print(f"trained {summary['env_steps']:,} env steps in {summary['wall_time_s']:.0f} s "
+          f"on the training period; final evaluation:")
     print((run_dir / "comparison.md").read_text())
-    learned = summary["comparison"][0]["team_reward"]
+    result = summary["result"]
+    learned = result.team_reward
+    print(f"scored on {scored_on(result)}")
     best = best_row(summary["bar"])
     if best:
-        print(f"learned {_stat(learned)} against the best classical pair, tuned: "
+        print(f"learned {_stat(learned)} against the best causal classical pair, tuned: "
               f"{best.label} {_stat(best.result.team_reward)} ({_margin(learned, best)})")
     oracle = next((row for row in summary["bar"] if row.kind == ORACLE), None)
     if oracle:
-        print(f"and the oracle static (sized in hindsight on these episodes): {oracle.label} "
+        print(f"the oracle static (the best fixed size on these episodes): {oracle.label} "
               f"{_stat(oracle.result.team_reward)} ({_margin(learned, oracle)})")
+    gap = gap_to_hindsight(result, summary["bar"])
+    if gap:
+        print(f"the hindsight plan (knows each episode's batches; not a policy): "
+              f"{gap.hindsight.label} {_stat(gap.hindsight.result.team_reward)}")
+        print(f"learned: {describe_gap(gap)}")
     print(f"written: {run_dir}/checkpoint.pt, eval.json, comparison.md, comparison.json")
     return 0
 

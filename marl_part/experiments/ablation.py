@@ -43,7 +43,8 @@ from marl_part.errors import InputError  # noqa: E402
 from marl_part.evaluation.policies import CHECKPOINT_FILE, RUN_CONFIG_FILE  # noqa: E402
 from marl_part.evaluation.stats import interval, mean_ci95  # noqa: E402
 from marl_part.evaluation.tasks import Runner, run_in_turn  # noqa: E402
-from marl_part.evaluation.tuning import ORACLE, BarRow, best_row, classical_bar, tuning_note  # noqa: E402
+from marl_part.evaluation.tuning import HINDSIGHT, BarRow, best_row, classical_bar, tuning_note  # noqa: E402
+from marl_part.experiments.comparison import scored_on  # noqa: E402
 from marl_part.experiments.ray_tasks import check_shared  # noqa: E402
 from marl_part.experiments.rundir import new_run_dir, read_json  # noqa: E402
 from marl_part.experiments.training_run import (  # noqa: E402
@@ -120,9 +121,32 @@ def _ablate(out: Path, log, run_all: Runner) -> Path:
                          "mean", base, trained=False,
                          fills={**bar_row.result.policies, **bar_row.pair},
                          metrics=_mean_metrics([bar_row.result.metrics])))
-    write_table(rows, out, tuning_note(bar))
+    notes = [gap_note(rows, bar, scored_on(bar[0].result))] if bar else []
+    write_table(rows, out, "\n\n".join(filter(None, [*notes, tuning_note(bar)])))
     plot_curves(curves, bar, out / "learning_curves.png")
     return out
+
+
+def gap_note(rows: list[dict], bar: list[BarRow], scored: str) -> str:
+    """Where each learner stands between the best causal pair and the hindsight plan:
+    the share of that gap it closes, per training seed, as the table's interval."""
+    best = best_row(bar)
+    planned = next((row for row in bar if row.kind == HINDSIGHT), None)
+    if best is None or planned is None:
+        return ""
+    theirs = best.result.team_reward["mean"]
+    room = planned.result.team_reward["mean"] - theirs
+    lines = [f"Scored on {scored}. The best causal pair, tuned: {best.label}, "
+             f"{theirs:.4g}; the hindsight plan (not a policy): "
+             f"{planned.result.team_reward['mean']:.4g}."]
+    for row in rows:
+        if not row["over"].endswith("training seeds") or room <= 0:
+            continue
+        shares = interval((np.array(row["scores"]) - theirs) / room, row["statistic"])
+        lines.append(f"{row['name']} closes {shares['value']:.0%} [{shares['low']:.0%}, "
+                     f"{shares['high']:.0%}] of the gap from that pair to the hindsight plan "
+                     f"({shares['method']}, over {row['over']}).")
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -221,10 +245,11 @@ def write_table(rows: list[dict], out: Path, note: str = "") -> None:
 
 
 def plot_curves(curves: dict, bar: list[BarRow], path: Path) -> None:
-    """Evaluation reward over env steps: mean over seeds with a 95% band per variant;
-    the best pair at its defaults, the best tuned pair and the oracle static as
-    horizontal lines. The y-axis shows the curves from their second evaluation on (an
-    untrained start lies far below)."""
+    """Evaluation reward over env steps, on the validation period where training
+    evaluates: mean over seeds with a 95% band per variant; the best tuned pair and its
+    defaults, scored on the same period while tuning, as horizontal lines. The y-axis
+    shows the curves from their second evaluation on (an untrained start lies far
+    below)."""
     fig, ax = plt.subplots(figsize=(8, 5))
     lowest, highest = [], []
     for index, (name, runs) in enumerate(curves.items()):
@@ -237,20 +262,21 @@ def plot_curves(curves: dict, bar: list[BarRow], path: Path) -> None:
         ax.fill_between(steps, mean - half, mean + half, alpha=0.2, color=f"C{index}")
         lowest.append((mean - half)[1:].min(initial=mean[-1]))
         highest.append((mean + half)[1:].max(initial=mean[-1]))
-    defaults = [row for row in bar if row.kind == "default"]
-    best_default = max(defaults, key=lambda r: r.result.team_reward["mean"], default=None)
-    oracle = next((row for row in bar if row.kind == ORACLE), None)
-    for index, row in enumerate(row for row in (best_default, best_row(bar), oracle)
-                                if row is not None):
-        value = row.result.team_reward["mean"]
-        ax.axhline(value, ls="--", lw=1, color=f"C{len(curves) + index}", label=row.label)
+    tuned = [row for row in bar if row.tuning is not None and row.tuning.tuned_score]
+    best = max(tuned, key=lambda r: r.tuning.tuned_score["mean"], default=None)
+    references = [] if best is None else [
+        (f"{best.label} on the validation period", best.tuning.tuned_score["mean"]),
+        (f"its defaults: {' + '.join(best.tuning.pair.values())}",
+         best.tuning.default_score["mean"])]
+    for index, (label, value) in enumerate(references):
+        ax.axhline(value, ls="--", lw=1, color=f"C{len(curves) + index}", label=label)
         lowest.append(value)
         highest.append(value)
     if lowest:
         low, high = min(lowest), max(highest)
         ax.set_ylim(low - 0.1 * (high - low), high + 0.1 * (high - low))
-    ax.set(xlabel="env steps", ylabel="evaluation team reward (episode return)",
-           title="learning curves (mean, 95% band over seeds)")
+    ax.set(xlabel="env steps", ylabel="team reward (episode return)",
+           title="learning curves on the validation period (mean, 95% band over seeds)")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -4,22 +4,26 @@ episodes of the test period, with a note saying what was tuned over what."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from marl_part.evaluation.evaluate import EvalResult
-from marl_part.evaluation.tuning import BarRow, best_row, tuning_note
+from marl_part.evaluation.stats import mean_ci95
+from marl_part.evaluation.tuning import HINDSIGHT, BarRow, best_row, tuning_note
 
 COMPARISON_METRICS = ("imbalance", "deadline_miss", "nodes_on", "dedup_ratio")
 
 
 def comparison_rows(learned: list[tuple[str, EvalResult]], bar: list[BarRow]) -> list[dict]:
-    """One dict per row: policy label, kind (learned, default, tuned, no knobs, oracle),
-    team reward and :data:`COMPARISON_METRICS` (mean and 95% interval over episodes)."""
+    """One dict per row: policy label, kind (learned, default, tuned, no knobs, oracle,
+    hindsight), team reward and :data:`COMPARISON_METRICS` (mean and 95% interval over
+    episodes), and the result itself."""
     entries = [(label, "learned", result) for label, result in learned]
     entries += [(" + ".join(f"{r}={s}" for r, s in {**row.result.policies, **row.pair}.items()),
                  row.kind, row.result) for row in bar]
     return [{"policy": label, "kind": kind, "team_reward": result.team_reward,
-             **{m: result.metrics[m] for m in COMPARISON_METRICS}}
+             **{m: result.metrics[m] for m in COMPARISON_METRICS}, "result": result}
             for label, kind, result in entries]
 
 
@@ -37,8 +41,48 @@ def comparison_markdown(rows: list[dict], bar: list[BarRow], scored: EvalResult)
     if best is not None:
         lines += ["", f"Best classical pair (tuned): {best.label}, team reward "
                       f"{_cell(best.result.team_reward)}."]
+    gaps = [(row["policy"], gap) for row in rows if row["kind"] == "learned"
+            and (gap := gap_to_hindsight(row["result"], bar)) is not None]
+    lines += [f"{label}: {describe_gap(gap)}" for label, gap in gaps]
     note = tuning_note(bar)
     return "\n".join(lines + (["", note] if note else [])) + "\n"
+
+
+@dataclass
+class Gap:
+    """A learned team against the best causal bar and the hindsight plan, on the same
+    episodes."""
+
+    bar: BarRow
+    hindsight: BarRow
+    paired: dict[str, float]  # learned - bar, per episode: mean and 95% interval
+    share: float | None  # of the gap from the bar to the hindsight plan, closed
+    bound: dict[str, float]  # no policy pair scores more (mean and interval)
+
+
+def gap_to_hindsight(learned: EvalResult, bar: list[BarRow]) -> Gap | None:
+    """How far ``learned`` got from the best causal pair toward the hindsight plan
+    (None without both rows)."""
+    best = best_row(bar)
+    planned = next((row for row in bar if row.kind == HINDSIGHT), None)
+    if best is None or planned is None:
+        return None
+    theirs = best.result.team_reward["mean"]
+    room = planned.result.team_reward["mean"] - theirs
+    paired = np.subtract(learned.episode_returns, best.result.episode_returns)
+    return Gap(best, planned, mean_ci95(paired),
+               (learned.team_reward["mean"] - theirs) / room if room > 0 else None,
+               mean_ci95(planned.hindsight.bound))
+
+
+def describe_gap(gap: Gap) -> str:
+    """One sentence: the paired difference to the bar and the share of the gap closed."""
+    share = ("no gap to close: the hindsight plan does not beat the bar" if gap.share is None
+             else f"it closes {gap.share:.0%} of the gap from the bar to the hindsight plan "
+                  f"({_cell(gap.hindsight.result.team_reward)})")
+    return (f"{gap.paired['mean']:+.4g} ± {gap.paired['ci95']:.2g} per episode against the "
+            f"best causal pair (paired over the same episodes); {share}; no policy pair "
+            f"scores more than {_cell(gap.bound)}.")
 
 
 def scored_on(result: EvalResult) -> str:
