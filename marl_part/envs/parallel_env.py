@@ -27,9 +27,10 @@ ONE = np.zeros(1, dtype=np.int64)
 class StreamParallelEnv(ParallelEnv):
     metadata = {"name": "marl_part_stream_v0", "render_modes": [], "is_parallelizable": True}
 
-    def __init__(self, config: EnvConfig, period: str = "train"):
+    def __init__(self, config: EnvConfig, period: str = "train",
+                 starts: np.ndarray | None = None):
         self.config = config
-        self.simulation = Simulation(config, n_envs=1, period=period)
+        self.simulation = Simulation(config, n_envs=1, period=period, starts=starts)
         self.possible_agents = list(self.simulation.agents)
         self.agents = []
         self.render_mode = None
@@ -83,7 +84,9 @@ class StreamParallelEnv(ParallelEnv):
                 {a: dict(info) for a in agents})
 
 
-def make_parallel_env(config: EnvConfig, period: str = "train"):
+def make_parallel_env(config: EnvConfig, period: str = "train",
+                      starts: np.ndarray | None = None):
     """The config's scenario as a PettingZoo parallel env, with its SuperSuit wrappers,
-    playing episodes of ``period`` (of the workload's split)."""
-    return apply_wrappers(StreamParallelEnv(config, period), config.wrappers)
+    playing episodes of ``period`` (of the workload's split; from batch ``starts[0]``
+    if given)."""
+    return apply_wrappers(StreamParallelEnv(config, period, starts), config.wrappers)

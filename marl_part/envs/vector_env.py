@@ -18,6 +18,7 @@ of a MAPPO run's CPU at 64 envs. A trainer reads the sums with ``take_scalar_sum
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
@@ -55,9 +56,10 @@ class BatchedVectorEnv(ScalarSums, BaseVectorEnv):
     :meth:`teacher_action` gives, for imitation."""
 
     def __init__(self, config: EnvConfig, n_envs: int, teachers: dict[str, str] | None = None,
-                 period: str = "train"):
+                 period: str = "train", starts: np.ndarray | None = None):
         # BaseVectorEnv.__init__ builds one worker per env; there are none here
-        self.simulation = Simulation(config, n_envs, teachers=teachers, period=period)
+        self.simulation = Simulation(config, n_envs, teachers=teachers, period=period,
+                                     starts=starts)
         self.env_num = self.wait_num = n_envs
         self.timeout, self.is_async, self.is_closed = None, False, False
         self.waiting_conn, self.waiting_id, self.ready_id = [], [], list(range(n_envs))
@@ -149,15 +151,20 @@ class JointDummyVectorEnv(ScalarSums, DummyVectorEnv):
 
 
 def make_vector_env(config: EnvConfig, n_envs: int, teachers: dict[str, str] | None = None,
-                    period: str = "train") -> BaseVectorEnv:
+                    period: str = "train", starts: np.ndarray | None = None) -> BaseVectorEnv:
     """The fastest vector env for ``config``, playing episodes of ``period`` (of the
-    workload's split): batched, unless SuperSuit wrappers (which work on single
-    PettingZoo envs) are configured; then N wrapped single envs (which take no
-    teachers)."""
+    workload's split; env i always from batch ``starts[i]`` if given): batched, unless
+    SuperSuit wrappers (which work on single PettingZoo envs) are configured; then N
+    wrapped single envs (which take no teachers)."""
     if config.wrappers:
         if teachers:
             raise InputError("imitation runs on the batched envs; drop wrappers: or "
                              "train.imitation", "train.imitation")
-        return JointDummyVectorEnv([lambda: JointEnv(make_parallel_env(config, period))]
-                                   * n_envs)
-    return BatchedVectorEnv(config, n_envs, teachers, period)
+        return JointDummyVectorEnv([
+            partial(_joint_env, config, period, None if starts is None else starts[i:i + 1])
+            for i in range(n_envs)])
+    return BatchedVectorEnv(config, n_envs, teachers, period, starts)
+
+
+def _joint_env(config: EnvConfig, period: str, starts: np.ndarray | None) -> JointEnv:
+    return JointEnv(make_parallel_env(config, period, starts))

@@ -248,19 +248,24 @@ class _BarReached(Exception):
 
 def time_to_bar(train_changes: dict) -> dict:
     """The headline trained as ``marl-part train`` does, until its first evaluation
-    (``train.eval_episodes`` episodes) scores at least the bar: the best tuned pair of
-    its ``compare_with`` (``marl-part tune``). Seconds are training wall time, imitation
-    included, tuning excluded (it is reported apart); NaN where the budget ends first."""
+    (``train.eval_episodes`` episodes of the validation period) scores at least the
+    bar: the best tuned pair of its ``compare_with`` (``marl-part tune``, the informed
+    scalers among them), scored on those same validation episodes. Seconds are training
+    wall time, imitation included, tuning excluded (it is reported apart); NaN where the
+    budget ends first."""
     import tempfile
 
-    from marl_part.evaluation.tuning import best_row, classical_bar
+    from marl_part.evaluation.evaluate import evaluate
+    from marl_part.evaluation.tuning import best_row, classical_bar, with_pair
     from marl_part.experiments.training_run import train_only
 
     config = headline_config(**train_changes)
     started = time.time()
-    bar = best_row(classical_bar(config, config.train.compare_with, config.tune,
-                                 config.train.final_episodes, config.train.final_seeds,
-                                 log=lambda _: None)).result.team_reward["mean"]
+    best = best_row(classical_bar(config, config.train.compare_with, config.tune,
+                                  config.train.final_episodes, config.train.final_seeds,
+                                  log=lambda _: None))
+    bar = evaluate(with_pair(config, best.pair), {}, config.train.eval_episodes, 1,
+                   period="validation").team_reward["mean"]
     tuning_seconds, started = time.time() - started, time.time()
     reached = []
 
@@ -275,8 +280,9 @@ def time_to_bar(train_changes: dict) -> dict:
         except _BarReached:
             pass
     env_steps, seconds = reached[0] if reached else (float("nan"), float("nan"))
-    return {"bar_team_reward": bar, "env_steps_to_bar": env_steps, "seconds_to_bar": seconds,
-            "tuning_seconds": tuning_seconds, "n_envs": config.train.n_envs}
+    return {"bar": best.label, "bar_team_reward": bar, "env_steps_to_bar": env_steps,
+            "seconds_to_bar": seconds, "tuning_seconds": tuning_seconds,
+            "n_envs": config.train.n_envs}
 
 
 def learned_routing_speed(n_envs: int, seconds: float, trace_limit: int | None) -> dict:
@@ -416,7 +422,7 @@ def run_bench(size_name: str, log=print) -> dict:
     for item in measurements(size):
         figures = run_measurement(item)
         results["measurements"][item.name] = {"what": item.what, **figures}
-        log(f"{item.name:40s} " + ", ".join(f"{k} {v:,.4g}" for k, v in figures.items()))
+        log(f"{item.name:40s} " + ", ".join(f"{k} {_figure(v)}" for k, v in figures.items()))
     return results
 
 
@@ -427,7 +433,7 @@ def markdown(results: dict, command: str) -> str:
              f"tianshou {m['tianshou']}, {m['platform']}.", "",
              "| measurement | what | figures |", "|---|---|---|"]
     for name, figures in results["measurements"].items():
-        shown = ", ".join(f"{k} {v:,.4g}" for k, v in figures.items() if k != "what")
+        shown = ", ".join(f"{k} {_figure(v)}" for k, v in figures.items() if k != "what")
         lines.append(f"| `{name}` | {figures['what']} | {shown} |")
     return "\n".join(lines) + "\n"
 
@@ -437,3 +443,8 @@ def write(results: dict, json_path: Path | None, markdown_path: Path | None, com
         json_path.write_text(json.dumps(results, indent=2) + "\n")
     if markdown_path:
         markdown_path.write_text(markdown(results, command))
+
+
+def _figure(value) -> str:
+    """A measured number, four significant digits, or a label as it is."""
+    return f"{value:,.4g}" if isinstance(value, (int, float)) else str(value)

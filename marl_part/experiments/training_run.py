@@ -14,13 +14,14 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from marl_part import typed_yaml
 from marl_part.config import Config, load_config
 from marl_part.envs.vector_env import make_vector_env
 from marl_part.errors import InputError
-from marl_part.evaluation.evaluate import EvalResult, evaluate
+from marl_part.evaluation.evaluate import EvalResult, evaluate, period_episodes
 from marl_part.evaluation.policies import CHECKPOINT_FILE, RUN_CONFIG_FILE, checkpoint_actors
 from marl_part.evaluation.tuning import BarRow, classical_bar
 from marl_part.experiments.comparison import comparison_markdown, comparison_rows
@@ -99,11 +100,20 @@ def train_only(config: Config, run_dir: Path, resume: bool = False,
     settings = config.train
     train_envs = make_vector_env(config, settings.n_envs, config.teachers())
     return train(config.learner, train_envs.get_env_attr("layout")[0], lambda: train_envs,
-                 lambda: make_vector_env(config, settings.eval_episodes, period="validation"),
+                 lambda: make_vector_env(config, settings.eval_episodes, period="validation",
+                                         starts=validation_starts(config)),
                  run_dir, settings.budget_env_steps, settings.eval_every_env_steps,
                  settings.eval_episodes, config.seed, resume=resume, init_from=init_from,
                  imitation=settings.imitation, show_progress=show_progress,
                  on_evaluation=on_evaluation)
+
+
+def validation_starts(config: Config) -> np.ndarray:
+    """Where the evaluations during training begin: ``train.eval_episodes``
+    non-overlapping episodes spread over the validation period, the same at every
+    evaluation (repeated where the period holds fewer)."""
+    plan = period_episodes(config, "validation", config.train.eval_episodes, 1)
+    return np.resize(plan.starts, config.train.eval_episodes)
 
 
 def final_evaluation(config: Config, run_dir: Path) -> EvalResult:
