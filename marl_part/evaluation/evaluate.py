@@ -158,13 +158,14 @@ def _check_fit(simulation: Simulation, actors: dict[str, Actor]) -> None:
 
 def rollout(config: EnvConfig, actors: dict[str, Actor], episodes: Episodes,
             knobs: dict[str, dict[str, np.ndarray]] | None = None,
-            rate_scale: np.ndarray | None = None) -> Rollout:
+            rate_scale: np.ndarray | None = None, engine=None) -> Rollout:
     """Every episode of ``episodes``, each an env of one batched simulation;
     ``knobs`` (role -> knob -> per-env values) set the baselines' knobs and
-    ``rate_scale`` the stream's speed-up, env by env."""
+    ``rate_scale`` the stream's speed-up, env by env; ``engine`` as
+    :class:`~marl_part.envs.simulation.Simulation` takes it."""
     n_envs = len(episodes)
     simulation = Simulation(config, n_envs, knobs, period=episodes.period,
-                            starts=episodes.starts)
+                            starts=episodes.starts, engine=engine)
     if rate_scale is not None:
         simulation.world.rate_scale[:] = rate_scale
     simulation.reset(np.arange(n_envs), [_fresh(seed) for seed in episodes.seeds])
@@ -199,9 +200,10 @@ def evaluate(config: EnvConfig, actors: dict[str, Actor], episodes: int | None, 
 
 
 def score(config: EnvConfig, actors: dict[str, Actor], plan: Episodes,
-          policies: dict[str, str] | None = None) -> EvalResult:
-    """The episodes of ``plan`` played and summarized (module docstring)."""
-    run = rollout(config, actors, plan)
+          policies: dict[str, str] | None = None, engine=None) -> EvalResult:
+    """The episodes of ``plan`` played and summarized (module docstring); ``engine`` as
+    :func:`rollout` takes it."""
+    run = rollout(config, actors, plan, engine=engine)
     returns = plan.per_episode(run.reward.sum(axis=0))
     return EvalResult(
         scenario=config.scenario, workload=to_dict(config.workload),
