@@ -26,9 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = _Parser(prog="marl-part", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     commands = parser.add_subparsers(dest="command", required=True)
-    from marl_part.cli import ablate, bench, check, evaluate, sweep, train, tune
+    from marl_part.cli import ablate, bench, check, deploy, evaluate, sweep, train, tune
 
-    for module in (check, evaluate, tune, train, ablate, sweep, bench):
+    for module in (check, evaluate, tune, train, ablate, sweep, bench, deploy):
         module.add_parser(commands)
     args = parser.parse_args(argv)
     # warnings (numpy's, pandas') are shown after a command that succeeds; a refused

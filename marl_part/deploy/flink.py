@@ -8,6 +8,8 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+import warnings
 
 from marl_part.errors import InputError
 
@@ -36,6 +38,14 @@ def require_flink() -> None:
                          "--engine flink")
 
 
+def versions() -> str:
+    """Apache Flink's and Java's versions, as the page names them."""
+    from pyflink.version import __version__
+
+    java = subprocess.run([java_executable(), "-version"], capture_output=True, text=True)
+    return f"Apache Flink {__version__} (PyFlink), {java.stderr.splitlines()[0]}"
+
+
 def java_executable() -> str | None:
     """The java PyFlink starts: JAVA_HOME's, else the one on PATH."""
     home = os.environ.get("JAVA_HOME")
@@ -51,6 +61,7 @@ def local_environment(max_parallelism: int):
     from pyflink.common import Configuration
     from pyflink.datastream import StreamExecutionEnvironment
 
+    quiet_pyflink()
     config = Configuration()
     for key, value in BUNDLE.items():
         config.set_string(key, value)
@@ -59,3 +70,18 @@ def local_environment(max_parallelism: int):
     env.set_parallelism(1)
     env.set_max_parallelism(max_parallelism)
     return env
+
+
+def quiet_pyflink() -> None:
+    """PyFlink's own noise off: deprecation warnings its Table API raises about itself,
+    and the CANCELLED errors its loopback workers' gRPC reader threads end with when a
+    job ends."""
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pyflink\.")
+    if threading.excepthook is not _quiet_grpc_readers:
+        _quiet_grpc_readers.default = threading.excepthook
+        threading.excepthook = _quiet_grpc_readers
+
+
+def _quiet_grpc_readers(args) -> None:
+    if args.thread is None or args.thread.name != "read_grpc_client_inputs":
+        _quiet_grpc_readers.default(args)
