@@ -27,6 +27,7 @@ def require_flink() -> None:
         import pyflink  # noqa: F401
     except ImportError:
         raise InputError(INSTALL_HINT, "--engine flink") from None
+    quiet_pyflink()
     java = java_executable()
     if java is None:
         raise InputError(f"needs Java {MIN_JAVA}+ (OpenJDK 17): no java in JAVA_HOME or on "
@@ -61,7 +62,6 @@ def local_environment(max_parallelism: int):
     from pyflink.common import Configuration
     from pyflink.datastream import StreamExecutionEnvironment
 
-    quiet_pyflink()
     config = Configuration()
     for key, value in BUNDLE.items():
         config.set_string(key, value)
@@ -73,10 +73,11 @@ def local_environment(max_parallelism: int):
 
 
 def quiet_pyflink() -> None:
-    """PyFlink's own noise off: deprecation warnings its Table API raises about itself,
-    and the CANCELLED errors its loopback workers' gRPC reader threads end with when a
-    job ends."""
-    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pyflink\.")
+    """PyFlink's own noise off: deprecation warnings that it and the libraries it
+    imports raise about themselves, and the CANCELLED errors its loopback workers' gRPC
+    reader threads end with when a job ends."""
+    warnings.filterwarnings("ignore", category=DeprecationWarning,
+                            module=r"(pyflink|apache_beam|httplib2)\.")
     if threading.excepthook is not _quiet_grpc_readers:
         _quiet_grpc_readers.default = threading.excepthook
         threading.excepthook = _quiet_grpc_readers

@@ -88,7 +88,7 @@ def _timing(comparisons: list[Comparison]) -> str:
                      f"{sim_tp:,.0f}", f"{real_tp:,.0f}",
                      f"{sim_lat.mean():.2f}", f"{real_lat.mean():.2f}",
                      f"{np.percentile(sim_lat, 95):.2f}", f"{np.percentile(real_lat, 95):.2f}",
-                     f"{np.corrcoef(sim_lat, real_lat)[0, 1]:.2f}"])
+                     _correlation(sim_lat, real_lat)])
     return ("## Balance, throughput, latency\n\nImbalance: max / mean - 1 over a window's "
             "active subtasks, mean over windows (the simulator's of its modelled busy times; "
             "measured, of the tuple counts and of the time each count function was busy). "
@@ -178,6 +178,12 @@ def _misses(comparisons: list[Comparison], rescales: list[Rescale], setup: Setup
 def _ranking(comparisons: list[Comparison], which: int) -> str:
     means = sorted((float(c.latency()[which].mean()), _name(c)) for c in comparisons)
     return " < ".join(f"{name} ({mean:.2f} s)" for mean, name in means)
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> str:
+    if len(a) < 3 or a.std() == 0 or b.std() == 0:
+        return "-"
+    return f"{np.corrcoef(a, b)[0, 1]:.2f}"
 
 
 def _interval(value: dict[str, float]) -> str:
