@@ -12,7 +12,7 @@ from marl_part.cli import main
 from marl_part.config import load_config
 from marl_part.deploy.engine import PreviousWindow, flink_subtask
 from marl_part.deploy.lag import lag_cost
-from marl_part.deploy.windows import DEAL, KEYBY, LEAST_LOADED, replay
+from marl_part.deploy.windows import DEAL, KEY_GROUPS, KEYBY, LEAST_LOADED, replay
 from marl_part.envs.simulation import Simulation
 from marl_part.evaluation.evaluate import episode_seed
 from marl_part.evaluation.policies import role_overrides
@@ -86,12 +86,17 @@ def test_replayed_windows_hold_their_tuples_and_tables(write_config, partitioner
     assert bool(splits) == (rule != KEYBY)
 
 
-def test_windows_go_to_the_schedulers_active_subtasks(write_config):
-    config = config_for(write_config, "lpt:split=2", "static:nodes=1")
-    replayed = replay(config, {}, 6, "lpt:split=2")
+@pytest.mark.parametrize("partitioner, rule", [("lpt:split=2", DEAL), ("hash", KEY_GROUPS)])
+def test_windows_go_to_the_schedulers_active_subtasks(write_config, partitioner, rule):
+    config = config_for(write_config, partitioner, "static:nodes=1")
+    replayed = replay(config, {}, 6, partitioner)
     active = [w.n_active for w in replayed.windows]
     assert active[0] == 8 and min(active) == 4  # from 2 nodes to 1 (4 slots each)
     assert all(w.subtask.max() < w.n_active for w in replayed.windows)
+    assert replayed.rule == rule
+    if rule == KEY_GROUPS:  # keyBy's hash, but onto the active subtasks only
+        for w in replayed.windows:
+            assert np.array_equal(w.subtask, flink_subtask(w.keys, w.n_active))
 
 
 @pytest.mark.parametrize("argv, message", [

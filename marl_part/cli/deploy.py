@@ -114,6 +114,7 @@ def deploy_one(args, partitioner: str, scheduler: str):
           f"{replayed.parallelism} subtasks; running in Flink ...", flush=True)
     comparison = Comparison(replayed, run_job(replayed, config.cluster.batch_interval),
                             config.cluster.batch_interval, lag)
+    print(f"  {comparison.measured.seconds:.0f} s in Flink", flush=True)
     cells, largest = comparison.load_differences()
     sim_latency, latency = comparison.latency()
     print(f"  loads: {cells} cells differ (largest {largest}); merged counts "

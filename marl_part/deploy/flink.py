@@ -32,7 +32,7 @@ def require_flink() -> None:
     if java is None:
         raise InputError(f"needs Java {MIN_JAVA}+ (OpenJDK 17): no java in JAVA_HOME or on "
                          "PATH", "--engine flink")
-    version = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+    version = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
     major = re.search(r'version "(\d+)', version)
     if major is None or int(major.group(1)) < MIN_JAVA:
         raise InputError(f"needs Java {MIN_JAVA}+, {java} is: {version.splitlines()[:1]}",
@@ -43,7 +43,8 @@ def versions() -> str:
     """Apache Flink's and Java's versions, as the page names them."""
     from pyflink.version import __version__
 
-    java = subprocess.run([java_executable(), "-version"], capture_output=True, text=True)
+    java = subprocess.run([java_executable(), "-version"], capture_output=True, text=True,
+                          check=False)
     return f"Apache Flink {__version__} (PyFlink), {java.stderr.splitlines()[0]}"
 
 

@@ -36,7 +36,7 @@ from pyflink.util.java_utils import get_field_value
 
 from marl_part.deploy.engine import MAX_PARALLELISM, flink_subtask
 from marl_part.deploy.flink import local_environment
-from marl_part.deploy.windows import DEAL, KEYBY, Replay
+from marl_part.deploy.windows import KEYBY, LEAST_LOADED, Replay
 
 PARTIAL, REPORT, MERGED = 0, 1, 2
 # (kind, window, key, count, subtask, busy seconds, first tuple's release, done)
@@ -99,7 +99,7 @@ class Router(Partitioner):
         if window != self.window:
             self.window, self.dealt, self.load = window, {}, [0.0] * n
         subtasks = self.tables[window][key]
-        if self.rule == DEAL:
+        if self.rule != LEAST_LOADED:
             i = self.dealt.get(key, 0)
             self.dealt[key] = i + 1
             return subtasks[i % len(subtasks)]

@@ -89,7 +89,7 @@ def session_cluster(slots: int) -> Iterator[int]:
             yield rest
         finally:
             for daemon in reversed(daemons):
-                subprocess.run(["bash", daemon, "stop"], env=env, capture_output=True)
+                subprocess.run(["bash", daemon, "stop"], env=env, capture_output=True, check=False)
 
 
 def submit(rest: int, parallelism: int) -> str:
@@ -100,7 +100,7 @@ def submit(rest: int, parallelism: int) -> str:
     out = subprocess.run(
         ["bash", str(flink), "run", "-m", f"localhost:{rest}", "-d", "-pyclientexec",
          sys.executable, "-pyexec", sys.executable, "-pym", "marl_part.deploy.probe",
-         str(parallelism)], capture_output=True, text=True, timeout=TIMEOUT)
+         str(parallelism)], capture_output=True, text=True, timeout=TIMEOUT, check=False)
     found = re.search(r"JobID ([0-9a-f]{32})", out.stdout)
     if found is None:
         raise InputError(f"flink run did not submit the rescale probe: "

@@ -21,9 +21,10 @@ from marl_part.evaluation.evaluate import Actor, Episodes, period_episodes, roll
 from marl_part.sim.routing import KeyRouting, deal_hot_tuples
 from marl_part.workloads.trace import GOLDEN, mix64
 
-# how a router picks among a key's subtasks: deal its tuples round-robin over them, send
-# each to the less loaded of them (PKG), or leave it to Flink's keyBy (no table)
-DEAL, LEAST_LOADED, KEYBY = "deal", "least_loaded", "keyby"
+# how a job routes: a router dealing a key's tuples round-robin over the subtasks of its
+# table, or sending each to the less loaded of its two (PKG); Flink's keyBy (no table);
+# or, when the active subtasks change, a router holding keyBy's key groups over them
+DEAL, LEAST_LOADED, KEYBY, KEY_GROUPS = "deal", "least_loaded", "keyby", "key_groups"
 
 
 @dataclass
@@ -49,7 +50,7 @@ class Window:
 @dataclass
 class Replay:
     partitioner: str  # the policy spec or checkpoint
-    rule: str  # DEAL, LEAST_LOADED or KEYBY
+    rule: str  # DEAL, LEAST_LOADED, KEYBY or KEY_GROUPS
     windows: list[Window]
     reward: float  # the team reward summed over the replayed batches
     rate_scale: float  # the config's: work x rate_scale is a batch's load
@@ -85,7 +86,7 @@ def replay(config: EnvConfig, actors: dict[str, Actor], batches: int,
     windows = [per_step[step][env] for env in range(len(plan)) for step in range(steps)]
     rule = rule_of(engines[0])
     if rule == KEYBY and len({w.n_active for w in windows[:batches]}) > 1:
-        rule = DEAL  # keyBy cannot route onto a subset: its key groups, by the router
+        rule = KEY_GROUPS  # keyBy cannot route onto a subset of its subtasks
     return Replay(partitioner, rule, windows[:batches],
                   float(run.reward.T.reshape(-1)[:batches].sum()), config.rate_scale)
 
