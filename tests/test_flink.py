@@ -11,11 +11,14 @@ import types
 
 import numpy as np
 import pytest
+import yaml
 from conftest import small_config
-from test_deploy import config_for, status
+from test_deploy import status
 
+from marl_part.config import load_config
 from marl_part.deploy.flink import java_executable
 from marl_part.deploy.windows import DEAL, KEYBY, LEAST_LOADED, replay
+from marl_part.evaluation.policies import role_overrides
 
 pytestmark = pytest.mark.flink
 WINDOWS = 4
@@ -49,23 +52,37 @@ def flink():
     return job
 
 
-@pytest.mark.parametrize("partitioner, rule", [("lpt:split=2", DEAL), ("pkg", LEAST_LOADED),
-                                               ("hash", KEYBY)])
-def test_flink_counts_what_the_simulator_routes(flink, write_config, partitioner, rule):
+ROUTINGS = {"lpt:split=2": DEAL, "pkg": LEAST_LOADED, "hash": KEYBY}
+
+
+@pytest.fixture(scope="module")
+def jobs(flink, tmp_path_factory):
+    """Each routing's replay of a small config, and what its job measured."""
+    path = tmp_path_factory.mktemp("flink") / "config.yaml"
+    path.write_text(yaml.safe_dump(small_config()))
+    replays = {}
+    for partitioner in ROUTINGS:
+        config = load_config(path, role_overrides({"partitioner": partitioner,
+                                                   "scheduler": "static"}))
+        replays[partitioner] = replay(config, {}, WINDOWS, partitioner)
+    measured = flink.run_jobs(list(replays.values()), config.cluster.batch_interval)
+    return {p: (replays[p], m) for p, m in zip(replays, measured)}
+
+
+@pytest.mark.parametrize("partitioner", ROUTINGS)
+def test_flink_counts_what_the_simulator_routes(jobs, partitioner):
     from marl_part.deploy.compare import Comparison
 
-    config = config_for(write_config, partitioner)
-    replayed = replay(config, {}, WINDOWS, partitioner)
-    assert replayed.rule == rule
-    measured = flink.run_job(replayed, config.cluster.batch_interval)
-    comparison = Comparison(replayed, measured, config.cluster.batch_interval, None)
+    replayed, measured = jobs[partitioner]
+    assert replayed.rule == ROUTINGS[partitioner]
+    comparison = Comparison(replayed, measured, 1.0, None)
     assert measured.loads.shape == (WINDOWS, 8)
     assert measured.loads.sum() == 200 * WINDOWS
     assert np.array_equal(measured.loads, comparison.simulated_loads)
     assert comparison.counts_exact()
     assert np.all(measured.done >= measured.release)
-    if rule == DEAL:  # a split key's partial counts, made on two subtasks, merged
-        split = [(w, k) for w in replayed.windows for k, subtasks in w.table.items()
+    if replayed.rule == DEAL:  # a split key's partial counts, made on two subtasks, merged
+        split = [(w, k) for w in replayed.windows for k in w.table
                  if len(set(w.subtask[w.keys == k])) > 1]
         assert split
         keys = np.concatenate([w.keys for w in replayed.windows])

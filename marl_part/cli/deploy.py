@@ -99,7 +99,7 @@ def deploy_one(args, partitioner: str, scheduler: str):
     from marl_part.config import load_config
     from marl_part.deploy.compare import Comparison
     from marl_part.deploy.engine import PreviousWindow
-    from marl_part.deploy.job import run_job
+    from marl_part.deploy.job import run_jobs
     from marl_part.deploy.lag import lag_cost
     from marl_part.deploy.windows import engine_for, replay
     from marl_part.evaluation.policies import checkpoint_actors, role_overrides
@@ -112,8 +112,8 @@ def deploy_one(args, partitioner: str, scheduler: str):
     print(f"{partitioner}: {len(replayed.windows)} windows, "
           f"{sum(len(w.keys) for w in replayed.windows):,} tuples, "
           f"{replayed.parallelism} subtasks; running in Flink ...", flush=True)
-    comparison = Comparison(replayed, run_job(replayed, config.cluster.batch_interval),
-                            config.cluster.batch_interval, lag)
+    measured = run_jobs([replayed], config.cluster.batch_interval)[0]
+    comparison = Comparison(replayed, measured, config.cluster.batch_interval, lag)
     print(f"  {comparison.measured.seconds:.0f} s in Flink", flush=True)
     cells, largest = comparison.load_differences()
     sim_latency, latency = comparison.latency()

@@ -9,17 +9,21 @@
       -> merge (keyed by word: a split key's partial counts summed)
 
 Only the routing differs between partitioners. One batch interval of the simulator is
-one wall second. A tuple's work is emulated: the count subtask sleeps ``work x
-rate_scale / speed`` simulated seconds per tuple (its slot's speed in the simulator),
-so that P subtasks work side by side on a 2-core machine. Emit and the router run as
-one subtask, in arrival order, as the simulator's router does. The source's clock is
-Java's: a Python function that slept to pace the stream would hold back its output.
+one wall second. A tuple's work is emulated: the count subtask owes ``work x
+rate_scale / speed`` simulated seconds per tuple (its slot's speed in the simulator)
+from its first tuple on, and sleeps at the window's end marker until they are done:
+P subtasks work side by side on a 2-core machine, each waking once a window. Emit and
+the router run as one subtask, in arrival order, as the simulator's router does. The
+source's clock is Java's: a Python function that slept to pace the stream would hold
+back its output.
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,14 +39,13 @@ from pyflink.java_gateway import get_gateway
 from pyflink.util.java_utils import get_field_value
 
 from marl_part.deploy.engine import MAX_PARALLELISM, flink_subtask
-from marl_part.deploy.flink import local_environment
+from marl_part.deploy.flink import local_environment, quiet_pyflink
 from marl_part.deploy.windows import KEYBY, LEAST_LOADED, Replay
 
 PARTIAL, REPORT, MERGED = 0, 1, 2
 # (kind, window, key, count, subtask, busy seconds, first tuple's release, done)
 OUT = Types.TUPLE([Types.INT(), Types.INT(), Types.LONG(), Types.LONG(), Types.INT(),
                    Types.DOUBLE(), Types.DOUBLE(), Types.DOUBLE()])
-MIN_SLEEP = 0.002  # s: emulated work is slept in pieces at least this long
 WARM_UP = 3  # ticks (seconds) from the warm-up markers to the first window
 RECORD = Types.TUPLE([Types.INT(), Types.LONG(), Types.DOUBLE(), Types.DOUBLE()])
 
@@ -52,7 +55,7 @@ class Measured:
     """What the job counted, per window and subtask (times in wall seconds)."""
 
     loads: np.ndarray  # (W, P) tuples
-    busy: np.ndarray  # (W, P) seconds in the count function
+    busy: np.ndarray  # (W, P) seconds: the emulated work and the time in the count function
     release: np.ndarray  # (W,) when the window's first tuple left the pacer
     done: np.ndarray  # (W,) when its last subtask had counted it
     counts: dict[int, int]  # key -> count, merged over subtasks and windows
@@ -121,7 +124,8 @@ class _Counting:
         self._next_window()
 
     def _next_window(self):
-        self.partial, self.tuples, self.busy, self.owed, self.first = {}, 0, 0.0, 0.0, math.inf
+        self.partial, self.tuples, self.busy, self.owed = {}, 0, 0.0, 0.0
+        self.first = self.started = math.inf  # the first tuple's release; when it came
 
     def process_element(self, record, context):
         start = time.perf_counter()
@@ -130,22 +134,17 @@ class _Counting:
             self.partial[key] = self.partial.get(key, 0) + 1
             self.tuples += 1
             self.first = min(self.first, released)
+            self.started = min(self.started, start)
             self.owed += work * self.seconds_per_work[window][self.subtask]
-            if self.owed >= MIN_SLEEP:
-                self._work()
             self.busy += time.perf_counter() - start
             return
-        self._work()
-        busy = self.busy + time.perf_counter() - start
+        if self.tuples:
+            time.sleep(max(0.0, self.started + self.owed - time.perf_counter()))
+        busy = self.busy + self.owed
         for word, count in self.partial.items():
             yield PARTIAL, window, word, count, self.subtask, 0.0, 0.0, 0.0
         yield REPORT, window, -1, self.tuples, self.subtask, busy, self.first, time.time()
         self._next_window()
-
-    def _work(self):
-        start = time.perf_counter()
-        time.sleep(max(0.0, self.owed))
-        self.owed -= time.perf_counter() - start
 
 
 class Count(_Counting, ProcessFunction):
@@ -166,6 +165,20 @@ class Merge(KeyedProcessFunction):
         total = (self.total.value() or 0) + record[3]
         self.total.update(total)
         yield MERGED, record[1], record[2], total, record[4], 0.0, 0.0, 0.0
+
+
+def run_jobs(replays: list[Replay], interval: float) -> list[Measured]:
+    """Each replay's job (:func:`run_job`), one after the other, in a fresh process:
+    PyFlink's loopback workers leave about a dozen threads per subtask behind when a
+    job ends, which slow the jobs after it; the process takes them, and its JVM, along
+    when it ends."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_run_jobs, replays, interval).result()
+
+
+def _run_jobs(replays: list[Replay], interval: float) -> list[Measured]:
+    quiet_pyflink()
+    return [run_job(replay, interval) for replay in replays]
 
 
 def run_job(replay: Replay, interval: float) -> Measured:

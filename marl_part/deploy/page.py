@@ -91,7 +91,8 @@ def _timing(comparisons: list[Comparison]) -> str:
                      _correlation(sim_lat, real_lat)])
     return ("## Balance, throughput, latency\n\nImbalance: max / mean - 1 over a window's "
             "active subtasks, mean over windows (the simulator's of its modelled busy times; "
-            "measured, of the tuple counts and of the time each count function was busy). "
+            "measured, of the tuple counts and of the busy times: the emulated work and the "
+            "time in the count function). "
             "Throughput: tuples per second from the first window's release to the last "
             "one's end. Latency: seconds from a window's release to its last subtask's "
             "end (simulated: the backlog before it plus its batch time); *r* is the "
