@@ -66,11 +66,11 @@ def key_difference_rewards(world, view: BatchView, routing: KeyRouting, home: np
     batch_time = times.max(axis=2) + merge_time + migration_time
     latency = previous_backlog[:, None] + batch_time
     backlog = np.maximum(0.0, latency - cluster.batch_interval)
-    changed = dict(imbalance=imbalance, merge_time=merge_time, migration_time=migration_time,
-                   batch_time=batch_time, latency=latency, backlog=backlog,
-                   backlog_growth=backlog - previous_backlog[:, None],
-                   deadline_miss=(latency > cluster.deadline).astype(np.float64),
-                   lateness=np.maximum(0.0, latency - cluster.deadline) / cluster.deadline)
+    changed = {"imbalance": imbalance, "merge_time": merge_time,
+               "migration_time": migration_time, "batch_time": batch_time, "latency": latency,
+               "backlog": backlog, "backlog_growth": backlog - previous_backlog[:, None],
+               "deadline_miss": (latency > cluster.deadline).astype(np.float64),
+               "lateness": np.maximum(0.0, latency - cluster.deadline) / cluster.deadline}
     held = {f.name: getattr(record, f.name)[:, None] for f in fields(record)
             if f.name not in changed and getattr(record, f.name).ndim == 1}
     counterfactual = replace(record, **held, **changed)
