@@ -24,7 +24,7 @@ from marl_part.envs.wrappers import Wrapper
 from marl_part.errors import FieldError, InputError, one_of
 from marl_part.scenarios import LEARN, load_scenario
 from marl_part.sim.rewards import TERMS
-from marl_part.sim.world import WorldSettings
+from marl_part.sim.settings import WorldSettings
 from marl_part.trainers.configs import AlgorithmConfig, ImitationConfig, MAPPOConfig
 from marl_part.trainers.team_logger import EVAL_REWARD
 from marl_part.workloads import WorkloadConfig, load_batches

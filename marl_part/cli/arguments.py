@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,10 +12,20 @@ from marl_part.errors import InputError
 from marl_part.evaluation.tasks import Runner, run_in_turn
 
 
+def add_command(commands, name: str, summary: str, description: str,
+                example: str) -> argparse.ArgumentParser:
+    """A subcommand: ``summary`` in the list of commands; its own help shows
+    ``description`` (plain words, wrapped here) and one ``example`` command."""
+    return commands.add_parser(
+        name, help=summary, description=textwrap.fill(" ".join(description.split()), 88,
+                                                  break_on_hyphens=False),
+        epilog=f"example:\n  {example}", formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def add_config(parser, nargs: str | None = None,
                set_help: str = "override a config key (repeatable)"):
     """``CONFIG [--set KEY=VALUE ...]``; returns ``parser``."""
-    parser.add_argument("config", nargs=nargs)
+    parser.add_argument("config", nargs=nargs, metavar="CONFIG", help="a YAML config")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help=set_help)
     return parser
@@ -27,12 +39,12 @@ def add_config_or_resume(parser, *, resume_metavar: str, resume_help: str,
     parser.add_argument("--resume", metavar=resume_metavar, type=Path, help=resume_help)
 
 
-def add_folder_command(commands, name: str, help_text: str, *, noun: str, items: str,
-                       each: str, on_ray: str, run) -> None:
+def add_folder_command(commands, name: str, summary: str, description: str, example: str,
+                       *, noun: str, items: str, each: str, on_ray: str, run) -> None:
     """``NAME CONFIG [--set ...]`` or ``NAME --resume OUT_DIR``, with ``--ray
     [ADDRESS]``: a command whose many ``items`` (runs, trials) fill one output folder,
     which a killed one finishes."""
-    parser = commands.add_parser(name, help=help_text)
+    parser = add_command(commands, name, summary, description, example)
     add_config_or_resume(parser, resume_metavar="OUT_DIR",
                          resume_help=f"finish a killed {noun}: keep its finished {items}, "
                                      "continue the others from their checkpoints",
