@@ -1,8 +1,8 @@
 """The ``marl-part`` command line: one module per subcommand.
 
 Each module's ``add_parser`` declares its arguments with light imports only, and its
-``run`` imports what the work needs: ``--help`` and a refused command line answer at
-once. Every bad input (config key, value, trace file, policy name) ends in one message
+``run`` reads its input (the config, its keys and values) before it imports what the
+work needs: ``--help`` and refused input answer at once. Every bad input (config key, value, trace file, policy name) ends in one message
 and exit status 2; ``--debug`` shows the traceback instead.
 """
 

@@ -6,7 +6,7 @@ training run and baseline pair as a Ray task."""
 
 from __future__ import annotations
 
-from marl_part.cli.arguments import add_folder_command, start_or_resume, task_runner
+from marl_part.cli.arguments import add_folder_command, check_config_or_resume, task_runner
 
 
 def add_parser(commands) -> None:
@@ -17,11 +17,12 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
+    check_config_or_resume(args, "OUT_DIR")
     from marl_part.experiments.ablation import resume_ablation, run_ablation
 
     run_all = task_runner(args)
-    out = start_or_resume(args, lambda: run_ablation(args.config, args.set, run_all=run_all),
-                          lambda: resume_ablation(args.resume, run_all=run_all))
+    out = (resume_ablation(args.resume, run_all=run_all) if args.resume
+           else run_ablation(args.config, args.set, run_all=run_all))
     print((out / "ablation.md").read_text())
     print(f"written: {out}/ablation.md, ablation.csv, ablation.json, learning_curves.png "
           f"(runs under {out}; tensorboard --logdir {out})")

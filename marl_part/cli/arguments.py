@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import textwrap
-from collections.abc import Callable
 from pathlib import Path
 
 from marl_part.errors import InputError
@@ -53,16 +52,18 @@ def add_folder_command(commands, name: str, summary: str, description: str, exam
     parser.set_defaults(run=run)
 
 
-def start_or_resume(args, start: Callable[[], Path], resume: Callable[[], Path]) -> Path:
-    """The output folder of a fresh start from CONFIG, or of ``--resume OUT_DIR``."""
-    check_config_or_resume(args, "OUT_DIR")
-    return resume() if args.resume else start()
+def check_config(args) -> None:
+    """Read CONFIG with its ``--set`` overrides: a missing file, a bad key or a bad value
+    is refused before the command imports its work (which loads it whole, env and all)."""
+    from marl_part.config import read_config
+
+    read_config(args.config, args.set)
 
 
 def check_config_or_resume(args, resume_metavar: str,
                            also: tuple[tuple[str, object], ...] = ()) -> None:
     """Refuse a resume given a config (or one of the ``(option, value)`` pairs of
-    ``also``), and a start given none."""
+    ``also``), a start given none, and a bad config (:func:`check_config`)."""
     if args.resume:
         given = (("CONFIG", args.config), ("--set", args.set), *also)
         if clashes := [name for name, value in given if value]:
@@ -70,6 +71,8 @@ def check_config_or_resume(args, resume_metavar: str,
                              f"{', '.join(clashes)}", "--resume")
     elif not args.config:
         raise InputError(f"give a CONFIG.yaml, or --resume {resume_metavar}")
+    else:
+        check_config(args)
 
 
 def check_output_file(path: Path, option: str = "--out", make_folder: bool = False) -> None:

@@ -21,16 +21,17 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
-    from pettingzoo.test import parallel_api_test, parallel_seed_test
-
     from marl_part.config import load_config
-    from marl_part.envs.parallel_env import make_parallel_env
-    from marl_part.evaluation.plots import plot_demand
-    from marl_part.evaluation.predictability import predictability
 
     if args.plot_demand:
         check_output_file(args.plot_demand, "--plot-demand")
     config = load_config(args.config, args.set)
+    from pettingzoo.test import parallel_api_test, parallel_seed_test
+
+    from marl_part.envs.parallel_env import make_parallel_env
+    from marl_part.evaluation.plots import plot_demand
+    from marl_part.evaluation.predictability import predictability
+
     env = make_parallel_env(config)
     print(f"{args.config}: scenario {config.scenario}, agents {env.possible_agents}")
     for agent in env.possible_agents:

@@ -51,11 +51,7 @@ SINGLE_ONLY = ("config", "workload", "episodes", "seeds", "out", "max_throughput
 
 def run(args) -> int:
     from marl_part.config import MAX_EPISODES, load_config, workload_node
-    from marl_part.evaluation.capacity import max_sustainable_throughput, whole_trace_objectives
-    from marl_part.evaluation.evaluate import evaluate, format_table
-    from marl_part.evaluation.plots import plot_episode
     from marl_part.evaluation.policies import checkpoint_actors, parse_policies, role_overrides
-    from marl_part.experiments.rundir import new_run_dir
 
     if args.grid:
         if given := [name for name in SINGLE_ONLY if getattr(args, name)]:
@@ -76,6 +72,11 @@ def run(args) -> int:
     policies = parse_policies(args.policy)
     workload = workload_node(args.workload) if args.workload else None
     config = load_config(args.config, role_overrides(policies) + args.set, workload=workload)
+    from marl_part.evaluation.capacity import max_sustainable_throughput, whole_trace_objectives
+    from marl_part.evaluation.evaluate import evaluate, format_table
+    from marl_part.evaluation.plots import plot_episode
+    from marl_part.experiments.rundir import new_run_dir
+
     actors = checkpoint_actors(config, policies)
     labels = {**config.role_fills(), **policies}
     result = evaluate(config, actors, args.episodes, args.seeds, labels)

@@ -5,7 +5,7 @@ names the Ray cluster (default: as ray.init finds one, else a local instance).""
 
 from __future__ import annotations
 
-from marl_part.cli.arguments import add_folder_command, ray_address, start_or_resume
+from marl_part.cli.arguments import add_folder_command, check_config_or_resume, ray_address
 
 EXAMPLE = ("marl-part sweep configs/partition_schedule.yaml --set 'sweep={trials: 8, "
            "params: {learner.lr: {log_uniform: [1.0e-4, 3.0e-3]}}}'")
@@ -18,11 +18,12 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
+    address = ray_address(args)
+    check_config_or_resume(args, "OUT_DIR")
     from marl_part.experiments.sweep import BEST_FILE, resume_sweep, run_sweep
 
-    address = ray_address(args)
-    out = start_or_resume(args, lambda: run_sweep(args.config, args.set, address),
-                          lambda: resume_sweep(args.resume, address))
+    out = (resume_sweep(args.resume, address) if args.resume
+           else run_sweep(args.config, args.set, address))
     print((out / "sweep.md").read_text())
     print(f"written: {out}/{BEST_FILE} (marl-part train {out}/{BEST_FILE}), sweep.md, "
           f"sweep.json, one run directory per trial")

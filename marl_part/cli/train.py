@@ -28,20 +28,17 @@ def add_parser(commands) -> None:
 def run(args) -> int:
     from marl_part.config import load_config
     from marl_part.evaluation.policies import CHECKPOINT_FILE
-    from marl_part.evaluation.tuning import ORACLE, best_row
-    from marl_part.experiments.comparison import describe_gap, gap_to_hindsight, scored_on
-    from marl_part.experiments.training_run import (
-        check_learnable,
-        resume_config,
-        start_run,
-        train_run,
-    )
+    from marl_part.experiments.rundir import resume_config
 
     check_config_or_resume(args, "RUN_DIR", (("--init-from", args.init_from),))
     if args.resume:
         config, run_dir = resume_config(args.resume), args.resume
     else:
         config, run_dir = load_config(args.config, args.set), None
+    from marl_part.evaluation.tuning import ORACLE, best_row
+    from marl_part.experiments.comparison import describe_gap, gap_to_hindsight, scored_on
+    from marl_part.experiments.training_run import check_learnable, start_run, train_run
+
     agents = check_learnable(config)
     if args.init_from and not Path(args.init_from).is_file():
         raise InputError("no checkpoint file there", args.init_from)

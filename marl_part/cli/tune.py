@@ -5,7 +5,7 @@ the hindsight plan: a table (markdown) and JSON in a fresh run directory. --ray
 
 from __future__ import annotations
 
-from marl_part.cli.arguments import add_command, add_config, add_ray, task_runner
+from marl_part.cli.arguments import add_command, add_config, add_ray, check_config, task_runner
 
 
 def add_parser(commands) -> None:
@@ -16,6 +16,7 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
+    check_config(args)
     from marl_part.experiments.tune_run import run_tune
 
     out = run_tune(args.config, args.set, run_all=task_runner(args))

@@ -46,10 +46,9 @@ from marl_part.evaluation.tasks import Runner, run_in_turn  # noqa: E402
 from marl_part.evaluation.tuning import HINDSIGHT, BarRow, best_row, classical_bar, tuning_note  # noqa: E402
 from marl_part.experiments.comparison import scored_on  # noqa: E402
 from marl_part.experiments.ray_tasks import check_shared  # noqa: E402
-from marl_part.experiments.rundir import new_run_dir, read_json  # noqa: E402
+from marl_part.experiments.rundir import new_run_dir, read_json, resume_config  # noqa: E402
 from marl_part.experiments.training_run import (  # noqa: E402
     check_learnable,
-    resume_config,
     start_run,
     train_run,
     write_resolved_config,

@@ -1,5 +1,5 @@
-"""Fresh run directories: ``runs/<name>-<timestamp>``, never one that exists; files in
-them written whole or not at all."""
+"""Run directories: fresh ones, ``runs/<name>-<timestamp>``, never one that exists;
+files in them written whole or not at all; the config a stopped run resumes with."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import os
 import time
 from pathlib import Path
 
+from marl_part.config import Config, load_config
 from marl_part.errors import InputError
+from marl_part.evaluation.policies import CHECKPOINT_FILE, RUN_CONFIG_FILE
 
 
 def new_run_dir(name: str, root: str | Path = "runs") -> Path:
@@ -41,3 +43,10 @@ def read_json(path: Path) -> dict:
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InputError(f"not a JSON file a run wrote ({error}); remove it to redo that "
                          "step", str(path)) from None
+
+
+def resume_config(run_dir: Path) -> Config:
+    """The config a training run was started with (to resume it)."""
+    if not (run_dir / CHECKPOINT_FILE).is_file():
+        raise InputError("no checkpoint to resume from", str(run_dir))
+    return load_config(run_dir / RUN_CONFIG_FILE)

@@ -146,12 +146,3 @@ def compare(config: Config, run_dir: Path, learned: EvalResult,
 
 def _quiet(_text: str) -> None:
     """A log that prints nothing."""
-
-
-def resume_config(run_dir: Path) -> Config:
-    """The config a run was started with (to resume it)."""
-    if not (run_dir / CHECKPOINT_FILE).is_file():
-        raise InputError("no checkpoint to resume from", str(run_dir))
-    return load_config(run_dir / RUN_CONFIG_FILE)
-
-
