@@ -6,7 +6,12 @@ training run and baseline pair as a Ray task."""
 
 from __future__ import annotations
 
-from marl_part.cli.arguments import add_folder_command, check_config_or_resume, task_runner
+from marl_part.cli.arguments import (
+    add_folder_command,
+    check_config_or_resume,
+    ray_address,
+    task_runner,
+)
 
 
 def add_parser(commands) -> None:
@@ -17,6 +22,7 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
+    ray_address(args)  # a CONFIG given after --ray is named as such
     check_config_or_resume(args, "OUT_DIR")
     from marl_part.experiments.ablation import resume_ablation, run_ablation
 
