@@ -22,6 +22,8 @@ from typing import ClassVar, Literal
 
 from marl_part.errors import FieldError, InputError
 
+EVAL_REWARD = "eval/episode_reward"  # the evaluation reward training logs (a sweep's metric)
+
 
 def _require(ok: bool, field: str, message: str) -> None:
     if not ok:

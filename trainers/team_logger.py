@@ -33,7 +33,8 @@ from tianshou.utils import TensorboardLogger
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
 
-EVAL_REWARD = "eval/episode_reward"
+from marl_part.trainers.configs import EVAL_REWARD
+
 EVAL_EPISODES = (EVAL_REWARD, f"{EVAL_REWARD}_std", "eval/episode_length")
 CUMULATIVE_INFO = ("metrics/deadline_miss",)  # info entries also summed over the whole run
 STEPS_PER_SECOND = "train/env_steps_per_second"

@@ -1,17 +1,30 @@
 """The ``marl-part`` command line: one module per subcommand.
 
-Every bad input (config key, value, trace file, policy name) ends in one message and
-exit status 2; ``--debug`` shows the traceback instead.
+Each module's ``add_parser`` declares its arguments with light imports only, and its
+``run`` reads its input (the config, its keys and values) before it imports what the
+work needs: ``--help`` and refused input answer at once. Every bad input (config key, value, trace file, policy name) ends in one message
+and exit status 2; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import warnings
 from pathlib import Path
 
 from marl_part.errors import EXIT_BAD_INPUT, InputError
+
+COMMANDS = ("check", "evaluate", "tune", "train", "ablate", "sweep", "bench")  # modules here
+DESCRIPTION = """\
+Train a partitioner and a scheduler agent together on a stream-processing workload,
+and compare them with classical baselines. Each command takes a YAML config (see
+configs/); "marl-part COMMAND --help" tells more.
+
+first steps:
+  marl-part check configs/partition_schedule.yaml
+  marl-part train configs/partition_schedule.yaml"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -22,15 +35,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {' '.join(message.split())}\n")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = _Parser(prog="marl-part", description=__doc__.splitlines()[0])
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    commands = parser.add_subparsers(dest="command", required=True)
-    from marl_part.cli import ablate, bench, check, evaluate, sweep, train, tune
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line, every subcommand declared."""
+    parser = _Parser(prog="marl-part", description=DESCRIPTION,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true",
+                        help="show a traceback instead of a one-line error")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"marl_part.cli.{name}").add_parser(commands)
+    return parser
 
-    for module in (check, evaluate, tune, train, ablate, sweep, bench):
-        module.add_parser(commands)
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     # warnings (numpy's, pandas') are shown after a command that succeeds; a refused
     # one prints its one line only
     with warnings.catch_warnings(record=True) as caught:

@@ -1,25 +1,21 @@
-"""``marl-part train CONFIG``: train the config's learner, evaluate it, compare it.
-
-``--resume RUN_DIR`` continues a killed run from its last checkpoint (its TensorBoard
-curves continue); ``--init-from CHECKPOINT`` warm-starts a new run's networks.
-"""
+"""Train the roles a config sets to learn, then score the trained team on the test
+period beside the config's baseline pairs (at their defaults and tuned), the oracle
+static and the hindsight plan. The run directory holds the checkpoint, TensorBoard
+events and the comparison. --resume RUN_DIR continues a stopped run from its last
+checkpoint; --init-from CHECKPOINT warm-starts a new run's networks."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
-from marl_part.cli.arguments import add_config_or_resume, check_config_or_resume
-from marl_part.config import load_config
+from marl_part.cli.arguments import add_command, add_config_or_resume, check_config_or_resume
 from marl_part.errors import InputError
-from marl_part.evaluation.policies import CHECKPOINT_FILE
-from marl_part.evaluation.tuning import ORACLE, best_row
-from marl_part.experiments.comparison import describe_gap, gap_to_hindsight, scored_on
-from marl_part.experiments.training_run import resume_config, start_run, train_run
 
 
 def add_parser(commands) -> None:
-    parser = commands.add_parser("train", help="train the learned roles of a config")
+    parser = add_command(commands, "train", "train the learned roles of a config", __doc__,
+                         "marl-part train configs/partition_schedule.yaml")
     add_config_or_resume(parser, resume_metavar="RUN_DIR",
                          resume_help="continue a run from its last checkpoint",
                          set_help="override a config key (repeatable)")
@@ -30,12 +26,18 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
+    from marl_part.config import load_config
+    from marl_part.evaluation.policies import CHECKPOINT_FILE
+    from marl_part.experiments.rundir import resume_config
+
     check_config_or_resume(args, "RUN_DIR", (("--init-from", args.init_from),))
     if args.resume:
         config, run_dir = resume_config(args.resume), args.resume
     else:
         config, run_dir = load_config(args.config, args.set), None
-    from marl_part.experiments.training_run import check_learnable
+    from marl_part.evaluation.tuning import ORACLE, best_row
+    from marl_part.experiments.comparison import describe_gap, gap_to_hindsight, scored_on
+    from marl_part.experiments.training_run import check_learnable, start_run, train_run
 
     agents = check_learnable(config)
     if args.init_from and not Path(args.init_from).is_file():

@@ -46,10 +46,9 @@ from marl_part.evaluation.tasks import Runner, run_in_turn  # noqa: E402
 from marl_part.evaluation.tuning import HINDSIGHT, BarRow, best_row, classical_bar, tuning_note  # noqa: E402
 from marl_part.experiments.comparison import scored_on  # noqa: E402
 from marl_part.experiments.ray_tasks import check_shared  # noqa: E402
-from marl_part.experiments.rundir import new_run_dir, read_json  # noqa: E402
+from marl_part.experiments.rundir import held, new_run_dir, read_json, resume_config  # noqa: E402
 from marl_part.experiments.training_run import (  # noqa: E402
     check_learnable,
-    resume_config,
     start_run,
     train_run,
     write_resolved_config,
@@ -66,7 +65,8 @@ def run_ablation(config_path: str, overrides: list[str], log=print,
     _check_variants(config_path, overrides, base)
     out = new_run_dir(f"{base.name}-ablate").resolve()  # tasks may run in another folder
     write_resolved_config(base, out, only_changed=True)
-    return _ablate(out, log, run_all)
+    with held(out):
+        return _ablate(out, log, run_all)
 
 
 def resume_ablation(out: Path, log=print, run_all: Runner = run_in_turn) -> Path:
@@ -78,7 +78,8 @@ def resume_ablation(out: Path, log=print, run_all: Runner = run_in_turn) -> Path
         raise InputError("a training run, not an ablation folder: resume it with "
                          "'marl-part train --resume'", str(out))
     _check_variants(out / RUN_CONFIG_FILE, [], base)
-    return _ablate(out.resolve(), log, run_all)
+    with held(out.resolve()):
+        return _ablate(out.resolve(), log, run_all)
 
 
 def _check_variants(config_path: str | Path, overrides: list[str], base: Config) -> None:

@@ -55,7 +55,7 @@ def scenario_config(scenario: str, trace_limit: int | None = None, **overrides):
     chunk trace for dedup_route, whose batches are as large as the trace allows)."""
     from marl_part.config import Config
     from marl_part.sim.cluster import ClusterConfig, NodeType
-    from marl_part.sim.world import PartitionerConfig, SchedulerConfig
+    from marl_part.sim.settings import PartitionerConfig, SchedulerConfig
     from marl_part.workloads.batching import Batching
     from marl_part.workloads.chunks_csv import ChunksCsvSource
     from marl_part.workloads.text import TextSource

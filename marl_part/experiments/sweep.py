@@ -33,7 +33,7 @@ from marl_part.errors import InputError
 from marl_part.evaluation.policies import RUN_CONFIG_FILE
 from marl_part.experiments.ablation import eval_curve, trained_score
 from marl_part.experiments.ray_tasks import CPUS_PER_TASK, MAX_RETRIES, connect
-from marl_part.experiments.rundir import new_run_dir, read_json
+from marl_part.experiments.rundir import held, new_run_dir, read_json
 from marl_part.experiments.training_run import check_learnable, write_resolved_config
 from marl_part.trainers.team_logger import EVAL_REWARD
 
@@ -76,7 +76,8 @@ def run_sweep(config_path: str, overrides: list[str], address: str | None,
     connect(address)
     out = new_run_dir(f"{base.name}-sweep").resolve()  # trials run in other folders
     write_resolved_config(base, out, only_changed=True)
-    return _sweep(out, log)
+    with held(out):
+        return _sweep(out, log)
 
 
 def resume_sweep(out: Path, address: str | None, log=print) -> Path:
@@ -85,7 +86,8 @@ def resume_sweep(out: Path, address: str | None, log=print) -> Path:
     if not (out / RUN_CONFIG_FILE).is_file() or load_config(out / RUN_CONFIG_FILE).sweep is None:
         raise InputError("not a sweep folder (no config.yaml with a sweep: section)", str(out))
     connect(address)
-    return _sweep(out.resolve(), log)
+    with held(out.resolve()):
+        return _sweep(out.resolve(), log)
 
 
 def _sweep(out: Path, log) -> Path:

@@ -25,7 +25,7 @@ from marl_part.evaluation.evaluate import EvalResult, evaluate, period_episodes
 from marl_part.evaluation.policies import CHECKPOINT_FILE, RUN_CONFIG_FILE, checkpoint_actors
 from marl_part.evaluation.tuning import BarRow, classical_bar
 from marl_part.experiments.comparison import comparison_markdown, comparison_rows
-from marl_part.experiments.rundir import new_run_dir, write_json_atomic
+from marl_part.experiments.rundir import held, new_run_dir, write_json_atomic
 from marl_part.scenarios import load_scenario
 from marl_part.trainers.configs import check_agent_names, check_item_network
 
@@ -84,12 +84,14 @@ def train_run(config: Config, run_dir: Path, resume: bool = False,
               on_evaluation: Callable[[int, float], None] | None = None) -> dict:
     """Train ``config``'s learner in ``run_dir``, then evaluate it (``summary["eval"]``,
     with the result object under ``"result"``) and compare it with the baselines;
-    ``on_evaluation(env_step, eval_reward)`` hears every evaluation during training."""
-    summary = train_only(config, run_dir, resume, init_from, show_progress, on_evaluation)
-    learned = final_evaluation(config, run_dir)
-    summary["eval"], summary["result"] = learned.to_json(), learned
-    summary["comparison"], summary["bar"] = compare(config, run_dir, learned,
-                                                    print if show_progress else _quiet)
+    ``on_evaluation(env_step, eval_reward)`` hears every evaluation during training. No
+    other process may work in ``run_dir`` meanwhile (:func:`held`)."""
+    with held(run_dir):
+        summary = train_only(config, run_dir, resume, init_from, show_progress, on_evaluation)
+        learned = final_evaluation(config, run_dir)
+        summary["eval"], summary["result"] = learned.to_json(), learned
+        summary["comparison"], summary["bar"] = compare(config, run_dir, learned,
+                                                        print if show_progress else _quiet)
     return summary
 
 
@@ -151,12 +153,3 @@ def compare(config: Config, run_dir: Path, learned: EvalResult,
 
 def _quiet(_text: str) -> None:
     """A log that prints nothing."""
-
-
-def resume_config(run_dir: Path) -> Config:
-    """The config a run was started with (to resume it)."""
-    if not (run_dir / CHECKPOINT_FILE).is_file():
-        raise InputError("no checkpoint to resume from", str(run_dir))
-    return load_config(run_dir / RUN_CONFIG_FILE)
-
-
