@@ -211,10 +211,10 @@ def test_sigint_and_sigterm_stop_a_run_in_one_line_and_it_resumes_exactly(runs, 
         run_dir, stderr = _stop_when(process, tmp_path, lambda run_dir, after=after: (
             _checkpoint_step(run_dir) >= after - 1 and _evaluated(run_dir, after - 1)), signum)
         step = _checkpoint_step(run_dir)
-        assert stderr.splitlines() == [
+        assert stderr.splitlines() == [(
             f"marl-part: train interrupted ({name}) at env step {step:,} of {BUDGET:,} "
             f"(checkpoint written); resume with: marl-part train --resume "
-            f"{run_dir.relative_to(tmp_path)}"]
+            f"{run_dir.relative_to(tmp_path)}")]
         assert load_checkpoint(run_dir / CHECKPOINT_FILE)["progress"]["evaluation_due"] is False
         stops.append(step)
         process = _start(["--resume", str(run_dir.relative_to(tmp_path))], tmp_path)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from marl_part.config import Config, load_config
 from marl_part.errors import InputError
-from marl_part.interrupts import Interrupted
 from marl_part.evaluation.policies import CHECKPOINT_FILE, RUN_CONFIG_FILE
+from marl_part.interrupts import Interrupted
 
 LOCK_FILE = ".lock"  # holds the id of the process working in a run directory
 
