@@ -27,12 +27,12 @@ from collections import defaultdict
 from collections.abc import Callable
 
 import numpy as np
-import tqdm
 from tensorboard.backend.event_processing.event_accumulator import SCALARS, EventAccumulator
 from tianshou.utils import TensorboardLogger
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
 
+from marl_part.progress import progress_bar
 from marl_part.trainers.configs import EVAL_REWARD
 
 EVAL_EPISODES = (EVAL_REWARD, f"{EVAL_REWARD}_std", "eval/episode_length")
@@ -80,8 +80,8 @@ class TeamLogger(TensorboardLogger):
         start = restored[1] if restored else 0
         unwritten = unwritten or {}
         self.last_log_training_step = unwritten.get("since", start)
-        self.progress = tqdm.tqdm(total=budget_env_steps, initial=start, unit="step",
-                                  dynamic_ncols=True, disable=not show_progress)
+        self.progress = progress_bar("train", budget_env_steps, "env steps", initial=start,
+                                     shown=show_progress)
         self.last_eval_reward: float | None = None
         self.on_evaluation = on_evaluation  # told (env step, eval reward) after each one
         self._pending_returns: list[float] = unwritten.get("returns", [])

@@ -2,10 +2,12 @@
 
 Each module's ``add_parser`` declares its arguments with light imports only, and its
 ``run`` reads its input (the config, its keys and values) before it imports what the
-work needs: ``--help`` and refused input answer at once. Every bad input (config key, value, trace file, policy name) ends in one message
-and exit status 2; ``--debug`` shows the traceback instead. A SIGINT or SIGTERM ends a
-command with one line saying where it stopped and how to resume, and exit status 130 or
-143 (:mod:`marl_part.interrupts`).
+work needs: ``--help`` and refused input answer at once. Every bad input (config key,
+value, trace file, policy name) ends in one message and exit status 2; ``--debug``
+shows the traceback instead. A SIGINT or SIGTERM ends a command with one line saying
+where it stopped and how to resume, and exit status 130 or 143
+(:mod:`marl_part.interrupts`). Long parts show their progress on stderr
+(:mod:`marl_part.progress`).
 """
 
 from __future__ import annotations

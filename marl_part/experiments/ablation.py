@@ -53,9 +53,10 @@ from marl_part.experiments.training_run import (  # noqa: E402
     train_run,
     write_resolved_config,
 )
+from marl_part.progress import log_above, run_shown  # noqa: E402
 
 
-def run_ablation(config_path: str, overrides: list[str], log=print,
+def run_ablation(config_path: str, overrides: list[str], log=log_above,
                  run_all: Runner = run_in_turn) -> Path:
     """Train and evaluate everything the config's ``ablate:`` lists; the output folder.
     ``run_all`` runs the training runs, then the baseline pairs (each one call)."""
@@ -69,7 +70,7 @@ def run_ablation(config_path: str, overrides: list[str], log=print,
         return _ablate(out, log, run_all)
 
 
-def resume_ablation(out: Path, log=print, run_all: Runner = run_in_turn) -> Path:
+def resume_ablation(out: Path, log=log_above, run_all: Runner = run_in_turn) -> Path:
     """Finish a killed ablation in its own folder ``out``."""
     if not (out / RUN_CONFIG_FILE).is_file():
         raise InputError(f"not an ablation folder (no {RUN_CONFIG_FILE})", str(out))
@@ -105,7 +106,8 @@ def _ablate(out: Path, log, run_all: Runner) -> Path:
         variant, seed, _ = runs[index]
         log(f"  {variant.name} seed {seed}: {outcome.text}")
 
-    scores = [outcome.score for outcome in run_all(calls, done)]
+    scores = [outcome.score for outcome in run_shown(run_all, calls, done, "training",
+                                                        "runs")]
     check_shared([run_dir / "eval.json" for _, _, run_dir in runs])
     rows, curves = [], {}
     for variant in settings.variants:

@@ -35,6 +35,7 @@ from marl_part.experiments.ablation import eval_curve, trained_score
 from marl_part.experiments.ray_tasks import CPUS_PER_TASK, MAX_RETRIES, connect
 from marl_part.experiments.rundir import held, new_run_dir, read_json
 from marl_part.experiments.training_run import check_learnable, write_resolved_config
+from marl_part.progress import log_above
 from marl_part.trainers.team_logger import EVAL_REWARD
 
 ENV_STEP = "env_step"  # ASHA's time axis: env steps at each evaluation
@@ -66,7 +67,7 @@ def _draw(values: SweepRange, rng: np.random.Generator) -> Any:
 
 
 def run_sweep(config_path: str, overrides: list[str], address: str | None,
-              log=print) -> Path:
+              log=log_above) -> Path:
     """Run the config's sweep on the Ray cluster at ``address``; the output folder."""
     base = load_config(config_path, overrides)
     if base.sweep is None:
@@ -80,7 +81,7 @@ def run_sweep(config_path: str, overrides: list[str], address: str | None,
         return _sweep(out, log)
 
 
-def resume_sweep(out: Path, address: str | None, log=print) -> Path:
+def resume_sweep(out: Path, address: str | None, log=log_above) -> Path:
     """Finish a killed sweep in its folder ``out``: Tune keeps the trials it finished
     (completed or stopped), runs the others again, each from its checkpoint."""
     if not (out / RUN_CONFIG_FILE).is_file() or load_config(out / RUN_CONFIG_FILE).sweep is None:

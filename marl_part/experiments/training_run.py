@@ -18,14 +18,15 @@ import numpy as np
 import yaml
 
 from marl_part import typed_yaml
-from marl_part.config import Config, load_config
+from marl_part.config import Config
 from marl_part.envs.vector_env import make_vector_env
 from marl_part.errors import InputError
 from marl_part.evaluation.evaluate import EvalResult, evaluate, period_episodes
-from marl_part.evaluation.policies import CHECKPOINT_FILE, RUN_CONFIG_FILE, checkpoint_actors
+from marl_part.evaluation.policies import RUN_CONFIG_FILE, checkpoint_actors
 from marl_part.evaluation.tuning import BarRow, classical_bar
 from marl_part.experiments.comparison import comparison_markdown, comparison_rows
 from marl_part.experiments.rundir import held, new_run_dir, write_json_atomic
+from marl_part.progress import log_above
 from marl_part.scenarios import load_scenario
 from marl_part.trainers.configs import check_agent_names, check_item_network
 
@@ -87,7 +88,7 @@ def train_run(config: Config, run_dir: Path, resume: bool = False,
         learned = final_evaluation(config, run_dir)
         summary["eval"], summary["result"] = learned.to_json(), learned
         summary["comparison"], summary["bar"] = compare(config, run_dir, learned,
-                                                        print if show_progress else _quiet)
+                                                        log_above if show_progress else _quiet)
     return summary
 
 
@@ -132,7 +133,7 @@ def final_evaluation(config: Config, run_dir: Path) -> EvalResult:
 
 
 def compare(config: Config, run_dir: Path, learned: EvalResult,
-            log=print) -> tuple[list[dict], list[BarRow]]:
+            log=log_above) -> tuple[list[dict], list[BarRow]]:
     """The learned team beside each ``train.compare_with`` pair at its defaults and
     tuned, and the oracle static; ``comparison.md`` and ``comparison.json``."""
     settings = config.train
