@@ -35,7 +35,7 @@ from marl_part.experiments.ablation import eval_curve, trained_score
 from marl_part.experiments.ray_tasks import CPUS_PER_TASK, MAX_RETRIES, connect
 from marl_part.experiments.rundir import held, new_run_dir, read_json
 from marl_part.experiments.training_run import check_learnable, write_resolved_config
-from marl_part.progress import log_above
+from marl_part.progress import log_above, progress
 from marl_part.trainers.team_logger import EVAL_REWARD
 
 ENV_STEP = "env_step"  # ASHA's time axis: env steps at each evaluation
@@ -95,7 +95,8 @@ def _sweep(out: Path, log) -> Path:
     base = load_config(out / RUN_CONFIG_FILE)
     trials = draw_trials(base.sweep, base.seed)
     log(f"sweep: {len(trials)} trials ({base.sweep.search}) in {out}")
-    errors = _fit(out, base, trials)
+    with progress("sweep", len(trials), "trials") as shown:
+        errors = _fit(out, base, trials, shown)
     rows = [_row(out / name, values, errors.get(name)) for name, values in
             zip(_names(trials), trials)]
     completed = [row for row in rows if row["status"] == "completed"]
@@ -137,11 +138,31 @@ def _trial(config: dict, base_path: str, out: str) -> None:
         report(int(steps[-1]), float(rewards[-1]))
 
 
-def _fit(out: Path, base: Config, trials: list[dict]) -> dict[str, Exception | None]:
-    """Run the trials on Ray Tune with ASHA, or finish those of an earlier attempt
-    whose state Tune saved in ``out/tune``; each trial's error (or None), by name."""
+def _fit(out: Path, base: Config, trials: list[dict], shown) -> dict[str, Exception | None]:
+    """Run the trials on Ray Tune with ASHA, counting each one finished on the bar
+    ``shown``, or finish those of an earlier attempt whose state Tune saved in
+    ``out/tune``; each trial's error (or None), by name."""
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
+
+    class Finished(tune.Callback):
+        """Counts the trials that end (completed, stopped or failed) on ``bar``. Tune
+        saves its callbacks with the experiment: the bar stays out, and a resumed
+        sweep's bar only ticks."""
+
+        bar = None
+
+        def __init__(self, bar):
+            self.bar = bar
+
+        def __getstate__(self):
+            return {}
+
+        def on_trial_complete(self, iteration, trials, trial, **info):
+            if self.bar is not None:
+                self.bar.update()
+
+        on_trial_error = on_trial_complete
 
     sweep, train = base.sweep, base.train
     points = [{"name": name, "set": _settings(values)}
@@ -164,7 +185,8 @@ def _fit(out: Path, base: Config, trials: list[dict]) -> dict[str, Exception | N
         tune_config=tune.TuneConfig(metric=sweep.metric, mode="max", scheduler=scheduler,
                                     reuse_actors=True),
         run_config=tune.RunConfig(name=TUNE_FOLDER, storage_path=str(out), verbose=0,
-                                  failure_config=tune.FailureConfig(max_failures=MAX_RETRIES)))
+                                  failure_config=tune.FailureConfig(max_failures=MAX_RETRIES),
+                                  callbacks=[Finished(shown)]))
     return _errors(tuner.fit())
 
 
