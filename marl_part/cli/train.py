@@ -76,7 +76,8 @@ def run(args) -> int:
         print(f"the hindsight plan (knows each episode's batches; not a policy): "
               f"{gap.hindsight.label} {_stat(gap.hindsight.result.team_reward)}")
         print(f"learned: {describe_gap(gap)}")
-    print(f"written: {run_dir}/checkpoint.pt, eval.json, comparison.md, comparison.json")
+    print(f"written: {run_dir}/checkpoint.pt, eval.json, comparison.md, comparison.png, "
+          "comparison.json")
     return 0
 
 
