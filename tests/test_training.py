@@ -15,6 +15,7 @@ from test_scenarios import CONFIGS
 from marl_part import typed_yaml
 from marl_part.cli import main
 from marl_part.config import load_config
+from marl_part.evaluation.evaluate import evaluate
 from marl_part.experiments.training_run import evaluate_team, write_resolved_config
 
 TINY_TRAIN = {"budget_env_steps": 256, "n_envs": 4, "eval_every_env_steps": 128,
@@ -150,7 +151,9 @@ def test_ablate_tables_learners_and_baselines_over_seeds(tmp_path, write_config,
     monkeypatch.chdir(tmp_path)
     ablate = {"seeds": 2, "statistic": "mean",
               "variants": [{"name": "mappo"},
-                           {"name": "partitioner-alone", "set": ["roles.scheduler=static"]}],
+                           {"name": "partitioner-alone", "set": [
+                               "roles.scheduler=static",
+                               "train.imitation={teacher: {partitioner: lpt}}"]}],
               "baselines": [{"partitioner": "hash", "scheduler": "static"}]}
     config = write_config(tiny_config(ablate=ablate))
     assert main(["ablate", str(config)]) == 0
@@ -166,8 +169,15 @@ def test_ablate_tables_learners_and_baselines_over_seeds(tmp_path, write_config,
     assert rows[9].startswith("Scored on the 2 non-overlapping episodes of the test period "
                               "(no held-out periods")
     assert "the hindsight plan (not a policy):" in rows[9]
+    assert re.fullmatch(r"mappo - partitioner-alone: [+-][\d.e+-]+ \(Welch's t-test over "
+                        r"their seeds, (p = [\d.e+-]+|no test: .*)\)\.", rows[11])
+    # the cloned partitioner against its teacher, evaluated on the same episodes
+    teacher = evaluate(load_config(config, ["roles.partitioner=lpt", "roles.scheduler=static"]),
+                       {}, 2, 1).team_reward["mean"]
+    assert rows[12].startswith(f"partitioner-alone - its teachers (partitioner=lpt + "
+                               f"scheduler=static, {teacher:.4g} on the same episodes): ")
     assert "*tuned*: each pair's knobs searched on 4 episodes of the stream (no held-out" \
-        in rows[11]
+        in rows[14]
     cells = [[c.strip() for c in row.split("|")[1:-1]] for row in rows[2:8]]
     assert [c[5] for c in cells] == ["mean, Student-t 95% interval"] * 6
     assert [c[6] for c in cells] == ["2 training seeds"] * 2 + ["2 episodes"] * 4

@@ -41,7 +41,7 @@ import numpy as np  # noqa: E402
 from marl_part.config import Config, load_config  # noqa: E402
 from marl_part.errors import InputError  # noqa: E402
 from marl_part.evaluation.policies import CHECKPOINT_FILE, RUN_CONFIG_FILE  # noqa: E402
-from marl_part.evaluation.stats import interval, mean_ci95  # noqa: E402
+from marl_part.evaluation.stats import describe_p, interval, mean_ci95, one_sample, welch  # noqa: E402
 from marl_part.evaluation.tasks import Runner, run_in_turn  # noqa: E402
 from marl_part.evaluation.tuning import HINDSIGHT, BarRow, best_row, classical_bar, tuning_note  # noqa: E402
 from marl_part.experiments.comparison import PICTURE, draw_comparison, scored_on  # noqa: E402
@@ -110,7 +110,7 @@ def _ablate(out: Path, log, run_all: Runner) -> Path:
     scores = [outcome.score for outcome in run_shown(run_all, calls, done, "training",
                                                         "runs")]
     check_shared([run_dir / "eval.json" for _, _, run_dir in runs])
-    rows, curves, terms = [], {}, []
+    rows, curves, terms, teachers = [], {}, [], {}
     for variant in settings.variants:
         mine = [index for index, run in enumerate(runs) if run[0] is variant]
         config = load_config(runs[mine[0]][2] / RUN_CONFIG_FILE)
@@ -121,6 +121,8 @@ def _ablate(out: Path, log, run_all: Runner) -> Path:
         terms.append((variant.name, {term: float(np.mean([e["reward_terms"][term]["mean"]
                                                           for e in evaluations]))
                                      for term in evaluations[0]["reward_terms"]}))
+        if teacher := teacher_score(runs[mine[0]][2] / RUN_CONFIG_FILE, config):
+            teachers[variant.name] = teacher
     bar = classical_bar(base, settings.baselines, base.tune, base.train.final_episodes,
                         base.train.final_seeds, log, run_all)
     for bar_row in bar:
@@ -129,6 +131,7 @@ def _ablate(out: Path, log, run_all: Runner) -> Path:
                          fills={**bar_row.result.policies, **bar_row.pair},
                          metrics=_mean_metrics([bar_row.result.metrics])))
     notes = [gap_note(rows, bar, scored_on(bar[0].result))] if bar else []
+    notes.append(significance_note(rows, teachers))
     first = runs[0]  # the first variant's first seed plays the pictured episode
     team = evaluate_team(load_config(first[2] / RUN_CONFIG_FILE), first[2], 1, 1)
     picture = draw_comparison(base, (f"{first[0].name}, seed {first[1]}", team), bar, terms,
@@ -157,6 +160,43 @@ def gap_note(rows: list[dict], bar: list[BarRow], scored: str) -> str:
         lines.append(f"{row['name']} closes {shares['value']:.0%} [{shares['low']:.0%}, "
                      f"{shares['high']:.0%}] of the gap from that pair to the hindsight plan "
                      f"({shares['method']}, over {row['over']}).")
+    return "\n".join(lines)
+
+
+def teacher_score(config_path: Path, config: Config) -> tuple[str, float] | None:
+    """Where every learned role of ``config`` was cloned from a teacher: the teachers'
+    label and their score on the same test episodes (what learning started from)."""
+    learned = [role for role, fill in config.role_fills().items() if fill == "learn"]
+    teachers = config.teachers()
+    if not learned or any(role not in teachers for role in learned):
+        return None
+    from marl_part.evaluation.evaluate import evaluate
+
+    taught = load_config(config_path, [*(f"roles.{role}={teachers[role]}" for role in learned),
+                                       "train.imitation=null"])
+    result = evaluate(taught, {}, config.train.final_episodes, config.train.final_seeds)
+    label = " + ".join(f"{role}={spec}" for role, spec in result.policies.items())
+    return label, result.team_reward["mean"]
+
+
+def significance_note(rows: list[dict], teachers: dict[str, tuple[str, float]]) -> str:
+    """Whether the learners differ: Welch's t-test between every two learned rows'
+    training seeds, and a one-sample t-test of each cloned learner's seeds against its
+    teachers' score on the same episodes."""
+    learned = [row for row in rows if row["over"].endswith("training seeds")]
+    lines = []
+    for index, first in enumerate(learned):
+        for second in learned[index + 1:]:
+            difference = np.mean(first["scores"]) - np.mean(second["scores"])
+            lines.append(f"{first['name']} - {second['name']}: {difference:+.3g} (Welch's "
+                         f"t-test over their seeds, "
+                         f"{describe_p(welch(first['scores'], second['scores']))}).")
+    for row in learned:
+        if row["name"] in teachers:
+            label, score = teachers[row["name"]]
+            lines.append(f"{row['name']} - its teachers ({label}, {score:.4g} on the same "
+                         f"episodes): {np.mean(row['scores']) - score:+.3g} (one-sample t-test "
+                         f"over its seeds, {describe_p(one_sample(row['scores'], score))}).")
     return "\n".join(lines)
 
 

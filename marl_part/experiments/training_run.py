@@ -52,6 +52,10 @@ def check_learnable(config: Config) -> list[str]:
     check_item_network(getattr(config.learner, "item_network", False),
                        [role for role in agents if role in item_features])
     check_agent_names(config.learner, list(fills))
+    if getattr(config.learner, "key_credit", "team") != "team" and "partitioner" not in agents:
+        raise InputError("learner.key_credit credits the partitioner's hot keys, but this "
+                         f"config learns only {', '.join(agents)}; set learner.key_credit=team",
+                         key="learner.key_credit")
     if config.train.imitation is not None and not config.teachers():
         raise InputError(f"imitation.teacher teaches {sorted(config.train.imitation.teacher)}, "
                          f"none of the learned roles {agents}", key="train.imitation")
@@ -107,7 +111,8 @@ def train_only(config: Config, run_dir: Path, resume: bool = False,
 
     check_learnable(config)
     settings = config.train
-    train_envs = make_vector_env(config, settings.n_envs, config.teachers())
+    train_envs = make_vector_env(config, settings.n_envs, config.teachers(), key_credit=getattr(
+        config.learner, "key_credit", "team") == "difference")
     return train(config.learner, train_envs.get_env_attr("layout")[0], lambda: train_envs,
                  lambda: make_vector_env(config, settings.eval_episodes, period="validation",
                                          starts=validation_starts(config)),

@@ -26,6 +26,7 @@ import numpy as np
 
 from marl_part.errors import FieldError, InputError
 from marl_part.sim.cluster import Nodes
+from marl_part.sim.credit import key_difference_rewards
 from marl_part.sim.dedup import MAX_PARTITIONS, FingerprintStores
 from marl_part.sim.routing import (
     BatchView,
@@ -141,6 +142,9 @@ class World:
         self.totals = EpisodeTotals.zeros(n_envs, self.max_partitions)
         self.last = StepRecord.zeros(n_envs, self.max_partitions)
         self.view: BatchView | None = None
+        # with key_credit, each step also gives every hot key's difference reward
+        # (n_envs, K), :mod:`marl_part.sim.credit`
+        self.key_credit, self.last_key_credit = False, None
         self.play("train")
 
     # ----------------------------------------------------------------- episode
@@ -327,6 +331,11 @@ class World:
         """Process the current micro-batch of every env, then advance to the next one."""
         view, cluster, n_parts = self.view, self.cluster, self.max_partitions
         self._check_routing(routing)
+        if self.key_credit and isinstance(routing, TupleRouting):
+            raise InputError("per-key credit needs a per-key tail router (partitioner.tail: "
+                             "hash, consistent_hash, lpt, ...), not a per-tuple one",
+                             key="learner.key_credit")
+        hot_homes = self.state_homes(view.hot)[0] if self.key_credit else None
         if isinstance(routing, TupleRouting):
             placement = place_by_tuple(view, routing, n_parts)
         else:
@@ -382,6 +391,9 @@ class World:
             dedup_efficiency=_ratio(totals.ideal_bytes, totals.stored_bytes),
             storage_skew=np.divide(totals.partition_bytes.max(axis=1), mean_stored,
                                    out=np.ones_like(mean_stored), where=mean_stored > 0) - 1.0)
+        if self.key_credit:
+            self.last_key_credit = key_difference_rewards(self, view, routing, hot_homes, speed,
+                                                          previous_backlog, self.last)
         self._schedule(np.asarray(schedule, dtype=np.int64).reshape(self.n_envs, -1))
         self.t += 1
         self.cursor = np.minimum(self.cursor + 1, self.batches.n_batches - 1)
