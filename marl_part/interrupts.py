@@ -6,7 +6,7 @@ recorded, and the code stops where its work is whole (a training run writes a
 checkpoint at the start of its next step) once :func:`pending` says so. On its way out,
 each level adds where it was (:meth:`Interrupted.at`); the command line prints it all on
 one line and exits with 128 + the signal's number (130, 143). A second signal ends the
-process at once.
+process at once. Code that stops passes on any KeyboardInterrupt as :func:`interrupted`.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ _received: int | None = None  # the first signal's number
 _deferring = 0  # depth of deferred() blocks
 
 
-class Interrupted(BaseException):
-    """A signal stopped the work (a BaseException, as KeyboardInterrupt is: no ``except
-    Exception`` takes it for an error)."""
+class Interrupted(KeyboardInterrupt):
+    """A signal stopped the work: a KeyboardInterrupt, which no ``except Exception``
+    takes for an error and which libraries that check for signals (Ray) pass on."""
 
     def __init__(self, signum: int):
         super().__init__(signal.Signals(signum).name)
@@ -48,6 +48,14 @@ class Interrupted(BaseException):
         then = (f"resume with: marl-part {what} --resume {self.folder}" if self.folder
                 else f"nothing was kept; start again with: {again}")
         return f"{what} interrupted ({signal.Signals(self.signum).name}){where}; {then}"
+
+
+def interrupted(error: KeyboardInterrupt) -> Interrupted:
+    """``error`` as an :class:`Interrupted`: a library that checks for signals itself
+    (Ray) raises a KeyboardInterrupt of its own in place of ours."""
+    if isinstance(error, Interrupted):
+        return error
+    return Interrupted(signal.SIGINT if _received is None else _received)
 
 
 def _on_signal(signum: int, _frame) -> None:

@@ -14,9 +14,10 @@ from contextlib import contextmanager
 
 import tqdm
 
-from marl_part.interrupts import Interrupted
+from marl_part.interrupts import interrupted
 
 LOG_EVERY_S = 30.0  # seconds between the lines of a log
+_open: list[tqdm.tqdm] = []  # the bars of the progress() blocks open, innermost last
 PLAIN = "{desc}: {n_fmt}/{total_fmt} {unit} [{elapsed} elapsed, about {remaining} left{postfix}]"
 
 
@@ -64,14 +65,22 @@ def progress(what: str, total: int, unit: str) -> Iterator[tqdm.tqdm]:
 
     ticker = threading.Thread(target=tick, daemon=True)
     ticker.start()
+    _open.append(bar)
     try:
         yield bar
-    except Interrupted as stop:
-        raise stop.at(f"{what}: {bar.n:,} of {total:,} {unit} done")
+    except KeyboardInterrupt as error:
+        raise interrupted(error).at(f"{what}: {bar.n:,} of {total:,} {unit} done") from None
     finally:
+        _open.remove(bar)
         done.set()
         ticker.join()
         bar.close()
+
+
+def advance() -> None:
+    """Count one more done on the innermost open bar: for a callback that cannot hold
+    its bar (Tune saves its callbacks with an experiment, and restores them)."""
+    _open[-1].update()
 
 
 def run_shown(run_all: Callable, calls: Sequence, on_done: Callable, what: str,

@@ -65,9 +65,10 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             print(f"marl-part: error: {exc.in_file(config_file(args))}", file=sys.stderr)
             return EXIT_BAD_INPUT
-        except interrupts.Interrupted as stop:
+        except KeyboardInterrupt as error:
             if args.debug:
                 raise
+            stop = interrupts.interrupted(error)
             again = shlex.join(["marl-part", *(sys.argv[1:] if argv is None else argv)])
             print(f"marl-part: {stop.describe(args.command, again)}", file=sys.stderr)
             return stop.exit_status

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from marl_part.cli.arguments import add_command, add_config_or_resume, check_config_or_resume
 from marl_part.errors import InputError
-from marl_part.interrupts import Interrupted
+from marl_part.interrupts import interrupted
 
 
 def add_parser(commands) -> None:
@@ -51,11 +51,13 @@ def run(args) -> int:
     try:
         summary = train_run(config, run_dir, resume=bool(args.resume), init_from=args.init_from,
                             show_progress=not args.no_progress)
-    except (InputError, Interrupted) as stop:
+    except (InputError, KeyboardInterrupt) as error:
         if fresh and not (run_dir / CHECKPOINT_FILE).exists():  # nothing to keep
             shutil.rmtree(run_dir)
-            if isinstance(stop, Interrupted):
+            if isinstance(error, KeyboardInterrupt):
+                stop = interrupted(error)
                 stop.folder = None  # nothing to resume
+                raise stop from None
         raise
     print(f"trained {summary['env_steps']:,} env steps in {summary['wall_time_s']:.0f} s "
           f"on the training period; final evaluation:")

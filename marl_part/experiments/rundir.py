@@ -15,7 +15,7 @@ from pathlib import Path
 from marl_part.config import Config, load_config
 from marl_part.errors import InputError
 from marl_part.evaluation.policies import CHECKPOINT_FILE, RUN_CONFIG_FILE
-from marl_part.interrupts import Interrupted
+from marl_part.interrupts import interrupted
 
 LOCK_FILE = ".lock"  # holds the id of the process working in a run directory
 
@@ -54,9 +54,10 @@ def held(folder: Path) -> Iterator[None]:
         handle.flush()
         try:
             yield
-        except Interrupted as stop:
+        except KeyboardInterrupt as error:
+            stop = interrupted(error)
             stop.folder = str(folder)
-            raise
+            raise stop from None
 
 
 def write_json_atomic(path: Path, data) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from marl_part.experiments.ablation import eval_curve, trained_score
 from marl_part.experiments.ray_tasks import CPUS_PER_TASK, MAX_RETRIES, connect
 from marl_part.experiments.rundir import held, new_run_dir, read_json
 from marl_part.experiments.training_run import check_learnable, write_resolved_config
-from marl_part.progress import log_above, progress
+from marl_part.progress import advance, log_above, progress
 from marl_part.trainers.team_logger import EVAL_REWARD
 
 ENV_STEP = "env_step"  # ASHA's time axis: env steps at each evaluation
@@ -95,8 +96,8 @@ def _sweep(out: Path, log) -> Path:
     base = load_config(out / RUN_CONFIG_FILE)
     trials = draw_trials(base.sweep, base.seed)
     log(f"sweep: {len(trials)} trials ({base.sweep.search}) in {out}")
-    with progress("sweep", len(trials), "trials") as shown:
-        errors = _fit(out, base, trials, shown)
+    with progress("sweep", len(trials), "trials"):
+        errors = _fit(out, base, trials)
     rows = [_row(out / name, values, errors.get(name)) for name, values in
             zip(_names(trials), trials)]
     completed = [row for row in rows if row["status"] == "completed"]
@@ -138,29 +139,19 @@ def _trial(config: dict, base_path: str, out: str) -> None:
         report(int(steps[-1]), float(rewards[-1]))
 
 
-def _fit(out: Path, base: Config, trials: list[dict], shown) -> dict[str, Exception | None]:
-    """Run the trials on Ray Tune with ASHA, counting each one finished on the bar
-    ``shown``, or finish those of an earlier attempt whose state Tune saved in
-    ``out/tune``; each trial's error (or None), by name."""
+def _fit(out: Path, base: Config, trials: list[dict]) -> dict[str, Exception | None]:
+    """Run the trials on Ray Tune with ASHA, or finish those of an earlier attempt
+    whose state Tune saved in ``out/tune``, counting each that ends on the innermost
+    progress bar; each trial's error (or None), by name."""
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
     class Finished(tune.Callback):
-        """Counts the trials that end (completed, stopped or failed) on ``bar``. Tune
-        saves its callbacks with the experiment: the bar stays out, and a resumed
-        sweep's bar only ticks."""
-
-        bar = None
-
-        def __init__(self, bar):
-            self.bar = bar
-
-        def __getstate__(self):
-            return {}
+        """Counts each trial that ends: completed, stopped or failed (of this attempt:
+        a resumed sweep's bar does not count the trials an earlier one finished)."""
 
         def on_trial_complete(self, iteration, trials, trial, **info):
-            if self.bar is not None:
-                self.bar.update()
+            advance()
 
         on_trial_error = on_trial_complete
 
@@ -174,6 +165,9 @@ def _fit(out: Path, base: Config, trials: list[dict], shown) -> dict[str, Except
     scheduler = ASHAScheduler(time_attr=ENV_STEP, max_t=train.budget_env_steps + 1,
                               grace_period=sweep.grace_evaluations * train.eval_every_env_steps,
                               reduction_factor=sweep.reduction_factor)
+    # a signal stops the driver as any command's (marl_part.interrupts), not Tune's way,
+    # which would return as if the sweep were done; sweep --resume finishes it
+    os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
     if tune.Tuner.can_restore(out / TUNE_FOLDER):
         tuner = tune.Tuner.restore(str(out / TUNE_FOLDER), trainable, resume_unfinished=True,
                                    resume_errored=True)
@@ -186,7 +180,7 @@ def _fit(out: Path, base: Config, trials: list[dict], shown) -> dict[str, Except
                                     reuse_actors=True),
         run_config=tune.RunConfig(name=TUNE_FOLDER, storage_path=str(out), verbose=0,
                                   failure_config=tune.FailureConfig(max_failures=MAX_RETRIES),
-                                  callbacks=[Finished(shown)]))
+                                  callbacks=[Finished()]))
     return _errors(tuner.fit())
 
 
