@@ -20,6 +20,7 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 _received: int | None = None  # the first signal's number
 _deferring = 0  # depth of deferred() blocks
+_handling = False  # inside handled()
 
 
 class Interrupted(KeyboardInterrupt):
@@ -71,15 +72,23 @@ def _on_signal(signum: int, _frame) -> None:
 @contextmanager
 def handled() -> Iterator[None]:
     """SIGINT and SIGTERM raise :class:`Interrupted` within this block."""
-    global _received
-    _received = None
+    global _received, _handling
+    _received, _handling = None, True
     previous = [signal.signal(number, _on_signal) for number in SIGNALS]
     try:
         yield
     finally:
         for number, handler in zip(SIGNALS, previous):
             signal.signal(number, handler)
-        _received = None
+        _received, _handling = None, False
+
+
+def reclaim() -> None:
+    """Take both signals back from a library that set its own handlers (``ray.init``
+    does), inside :func:`handled`."""
+    if _handling:
+        for number in SIGNALS:
+            signal.signal(number, _on_signal)
 
 
 @contextmanager

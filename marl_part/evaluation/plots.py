@@ -113,7 +113,7 @@ def plot_comparison(demand: np.ndarray, episode: list[tuple[str, EvalResult]],
     for index, name in enumerate(names):
         values = np.array([row.get(name, 0.0) for _, row in terms])
         bottom.barh(rows, values, left=np.where(values < 0, below, above),
-                    color=f"C{index % 10}", label=name)
+                    color=plt.cm.Set2(index % 8), label=name)  # not the policies' colours
         below, above = below + np.minimum(values, 0), above + np.maximum(values, 0)
     bottom.set_yticks(rows, [label for label, _ in terms], fontsize=8)
     bottom.invert_yaxis()
