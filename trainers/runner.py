@@ -13,10 +13,9 @@ a checkpoint written there, which a resumed run continues in the same way.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
-from math import ceil
+from math import ceil, inf
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -90,7 +89,7 @@ class StopsWhole:
 
     def _test_step(self, force_update_best: bool = False, log_msg_prefix: str | None = None):
         if not self.evaluation_due:  # the start of a resumed run: none is due here
-            self.evaluation_due, self._best_score = True, -math.inf
+            self.evaluation_due, self._best_score = True, -inf
             return None, False
         return super()._test_step(force_update_best, log_msg_prefix)
 
