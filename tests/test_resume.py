@@ -181,3 +181,48 @@ def test_corrupt_checkpoints_and_replay_buffers_are_refused_in_one_line(runs, tm
                  ["eval", str(run_dir / "config.yaml"), "--policy", f"partitioner={run_dir}",
                   "--episodes", "1", "--seeds", "1"]):
         assert f"{run_dir / CHECKPOINT_FILE}: " in _refusal(args, capsys)
+
+
+def _stop_when(process: subprocess.Popen, cwd: Path, ready, signum: int) -> tuple[Path, str]:
+    """Send ``signum`` once ``ready(run_dir)``; the run directory and what the process
+    wrote to stderr (its last line the interruption's)."""
+    deadline = time.time() + 600
+    while (run_dir := _run_dir(cwd)) is None or not ready(run_dir):
+        assert process.poll() is None, f"the run ended before its signal: {process.stderr.read()}"
+        assert time.time() < deadline, "the signal point never came"
+        time.sleep(0.02)
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signum, stderr
+    return run_dir, stderr
+
+
+@pytest.mark.slow
+def test_sigint_and_sigterm_stop_a_run_in_one_line_and_it_resumes_exactly(runs, tmp_path):
+    """SIGINT, then (resumed) SIGTERM, in the middle of epochs: each ends the run with
+    exit 130 or 143 and one line naming the env step of the checkpoint it wrote and the
+    command that resumes it; resumed once more, the run ends as the unkilled one."""
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(_config(runs["algorithm"]), sort_keys=False))
+    process = _start([str(config)], tmp_path)
+    stops = []
+    for signum, name, after in ((signal.SIGINT, "SIGINT", EVAL_EVERY + 1),
+                                (signal.SIGTERM, "SIGTERM", 2 * EVAL_EVERY + 1)):
+        run_dir, stderr = _stop_when(process, tmp_path, lambda run_dir, after=after: (
+            _checkpoint_step(run_dir) >= after - 1 and _evaluated(run_dir, after - 1)), signum)
+        step = _checkpoint_step(run_dir)
+        assert stderr.splitlines() == [(
+            f"marl-part: train interrupted ({name}) at env step {step:,} of {BUDGET:,} "
+            f"(checkpoint written); resume with: marl-part train --resume "
+            f"{run_dir.relative_to(tmp_path)}")]
+        assert load_checkpoint(run_dir / CHECKPOINT_FILE)["progress"]["evaluation_due"] is False
+        stops.append(step)
+        process = _start(["--resume", str(run_dir.relative_to(tmp_path))], tmp_path)
+    assert process.wait(timeout=600) == 0, process.stderr.read()
+    assert EVAL_EVERY <= stops[0] < stops[1] < BUDGET and stops[1] % EVAL_EVERY != 0
+    stopped, unkilled = (read_all_scalars(str(d), wall_clock=False)
+                         for d in (run_dir, runs["unkilled"]))
+    assert sorted(stopped) == sorted(unkilled)
+    for tag, values in unkilled.items():
+        assert stopped[tag] == values, tag
+    assert _evaluation(run_dir) == _evaluation(runs["unkilled"])

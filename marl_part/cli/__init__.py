@@ -2,18 +2,24 @@
 
 Each module's ``add_parser`` declares its arguments with light imports only, and its
 ``run`` reads its input (the config, its keys and values) before it imports what the
-work needs: ``--help`` and refused input answer at once. Every bad input (config key, value, trace file, policy name) ends in one message
-and exit status 2; ``--debug`` shows the traceback instead.
+work needs: ``--help`` and refused input answer at once. Every bad input (config key,
+value, trace file, policy name) ends in one message and exit status 2; ``--debug``
+shows the traceback instead. A SIGINT or SIGTERM ends a command with one line saying
+where it stopped and how to resume, and exit status 130 or 143
+(:mod:`marl_part.interrupts`). Long parts show their progress on stderr
+(:mod:`marl_part.progress`).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import shlex
 import sys
 import warnings
 from pathlib import Path
 
+from marl_part import interrupts
 from marl_part.errors import EXIT_BAD_INPUT, InputError
 
 COMMANDS = ("check", "evaluate", "tune", "train", "ablate", "sweep", "bench")  # modules here
@@ -51,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # warnings (numpy's, pandas') are shown after a command that succeeds; a refused
     # one prints its one line only
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, interrupts.handled():
         try:
             status = args.run(args) or 0
         except InputError as exc:
@@ -59,6 +65,13 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             print(f"marl-part: error: {exc.in_file(config_file(args))}", file=sys.stderr)
             return EXIT_BAD_INPUT
+        except KeyboardInterrupt as error:
+            if args.debug:
+                raise
+            stop = interrupts.interrupted(error)
+            again = shlex.join(["marl-part", *(sys.argv[1:] if argv is None else argv)])
+            print(f"marl-part: {stop.describe(args.command, again)}", file=sys.stderr)
+            return stop.exit_status
     for warning in caught:
         warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
     return status

@@ -30,6 +30,6 @@ def run(args) -> int:
     out = (resume_ablation(args.resume, run_all=run_all) if args.resume
            else run_ablation(args.config, args.set, run_all=run_all))
     print((out / "ablation.md").read_text())
-    print(f"written: {out}/ablation.md, ablation.csv, ablation.json, learning_curves.png "
-          f"(runs under {out}; tensorboard --logdir {out})")
+    print(f"written: {out}/ablation.md, ablation.csv, ablation.json, comparison.png, "
+          f"learning_curves.png (runs under {out}; tensorboard --logdir {out})")
     return 0

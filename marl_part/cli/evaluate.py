@@ -76,10 +76,13 @@ def run(args) -> int:
     from marl_part.evaluation.evaluate import evaluate, format_table
     from marl_part.evaluation.plots import plot_episode
     from marl_part.experiments.rundir import new_run_dir
+    from marl_part.progress import progress
 
     actors = checkpoint_actors(config, policies)
     labels = {**config.role_fills(), **policies}
-    result = evaluate(config, actors, args.episodes, args.seeds, labels)
+    with progress("eval", config.episode_length, "steps") as shown:
+        result = evaluate(config, actors, args.episodes, args.seeds, labels,
+                          on_step=shown.update)
     data = result.to_json()
     print(f"{config.scenario} on {config.workload.source}, "
           f"{', '.join(f'{r}={p}' for r, p in result.policies.items())}, "

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from marl_part.cli.arguments import add_command, add_config_or_resume, check_config_or_resume
 from marl_part.errors import InputError
+from marl_part.interrupts import interrupted
 
 
 def add_parser(commands) -> None:
@@ -50,9 +51,13 @@ def run(args) -> int:
     try:
         summary = train_run(config, run_dir, resume=bool(args.resume), init_from=args.init_from,
                             show_progress=not args.no_progress)
-    except InputError:
-        if fresh and not (run_dir / CHECKPOINT_FILE).exists():  # refused at the start
+    except (InputError, KeyboardInterrupt) as error:
+        if fresh and not (run_dir / CHECKPOINT_FILE).exists():  # nothing to keep
             shutil.rmtree(run_dir)
+            if isinstance(error, KeyboardInterrupt):
+                stop = interrupted(error)
+                stop.folder = None  # nothing to resume
+                raise stop from None
         raise
     print(f"trained {summary['env_steps']:,} env steps in {summary['wall_time_s']:.0f} s "
           f"on the training period; final evaluation:")
@@ -73,7 +78,8 @@ def run(args) -> int:
         print(f"the hindsight plan (knows each episode's batches; not a policy): "
               f"{gap.hindsight.label} {_stat(gap.hindsight.result.team_reward)}")
         print(f"learned: {describe_gap(gap)}")
-    print(f"written: {run_dir}/checkpoint.pt, eval.json, comparison.md, comparison.json")
+    print(f"written: {run_dir}/checkpoint.pt, eval.json, comparison.md, comparison.png, "
+          "comparison.json")
     return 0
 
 

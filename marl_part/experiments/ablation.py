@@ -44,18 +44,20 @@ from marl_part.evaluation.policies import CHECKPOINT_FILE, RUN_CONFIG_FILE  # no
 from marl_part.evaluation.stats import describe_p, interval, mean_ci95, one_sample, welch  # noqa: E402
 from marl_part.evaluation.tasks import Runner, run_in_turn  # noqa: E402
 from marl_part.evaluation.tuning import HINDSIGHT, BarRow, best_row, classical_bar, tuning_note  # noqa: E402
-from marl_part.experiments.comparison import scored_on  # noqa: E402
+from marl_part.experiments.comparison import PICTURE, draw_comparison, scored_on  # noqa: E402
 from marl_part.experiments.ray_tasks import check_shared  # noqa: E402
 from marl_part.experiments.rundir import held, new_run_dir, read_json, resume_config  # noqa: E402
 from marl_part.experiments.training_run import (  # noqa: E402
     check_learnable,
+    evaluate_team,
     start_run,
     train_run,
     write_resolved_config,
 )
+from marl_part.progress import log_above, run_shown  # noqa: E402
 
 
-def run_ablation(config_path: str, overrides: list[str], log=print,
+def run_ablation(config_path: str, overrides: list[str], log=log_above,
                  run_all: Runner = run_in_turn) -> Path:
     """Train and evaluate everything the config's ``ablate:`` lists; the output folder.
     ``run_all`` runs the training runs, then the baseline pairs (each one call)."""
@@ -69,7 +71,7 @@ def run_ablation(config_path: str, overrides: list[str], log=print,
         return _ablate(out, log, run_all)
 
 
-def resume_ablation(out: Path, log=print, run_all: Runner = run_in_turn) -> Path:
+def resume_ablation(out: Path, log=log_above, run_all: Runner = run_in_turn) -> Path:
     """Finish a killed ablation in its own folder ``out``."""
     if not (out / RUN_CONFIG_FILE).is_file():
         raise InputError(f"not an ablation folder (no {RUN_CONFIG_FILE})", str(out))
@@ -105,16 +107,20 @@ def _ablate(out: Path, log, run_all: Runner) -> Path:
         variant, seed, _ = runs[index]
         log(f"  {variant.name} seed {seed}: {outcome.text}")
 
-    scores = [outcome.score for outcome in run_all(calls, done)]
+    scores = [outcome.score for outcome in run_shown(run_all, calls, done, "training",
+                                                        "runs")]
     check_shared([run_dir / "eval.json" for _, _, run_dir in runs])
-    rows, curves, teachers = [], {}, {}
+    rows, curves, terms, teachers = [], {}, [], {}
     for variant in settings.variants:
         mine = [index for index, run in enumerate(runs) if run[0] is variant]
         config = load_config(runs[mine[0]][2] / RUN_CONFIG_FILE)
-        metrics = [read_json(runs[i][2] / "eval.json")["metrics"] for i in mine]
+        evaluations = [read_json(runs[i][2] / "eval.json") for i in mine]
         rows.append(_row(variant.name, [scores[i] for i in mine], settings.statistic, config,
-                         trained=True, metrics=_mean_metrics(metrics)))
+                         trained=True, metrics=_mean_metrics([e["metrics"] for e in evaluations])))
         curves[variant.name] = [eval_curve(runs[i][2]) for i in mine]
+        terms.append((variant.name, {term: float(np.mean([e["reward_terms"][term]["mean"]
+                                                          for e in evaluations]))
+                                     for term in evaluations[0]["reward_terms"]}))
         if teacher := teacher_score(runs[mine[0]][2] / RUN_CONFIG_FILE, config):
             teachers[variant.name] = teacher
     bar = classical_bar(base, settings.baselines, base.tune, base.train.final_episodes,
@@ -126,7 +132,11 @@ def _ablate(out: Path, log, run_all: Runner) -> Path:
                          metrics=_mean_metrics([bar_row.result.metrics])))
     notes = [gap_note(rows, bar, scored_on(bar[0].result))] if bar else []
     notes.append(significance_note(rows, teachers))
-    write_table(rows, out, "\n\n".join(filter(None, [*notes, tuning_note(bar)])))
+    first = runs[0]  # the first variant's first seed plays the pictured episode
+    team = evaluate_team(load_config(first[2] / RUN_CONFIG_FILE), first[2], 1, 1)
+    picture = draw_comparison(base, (f"{first[0].name}, seed {first[1]}", team), bar, terms,
+                              out / PICTURE)
+    write_table(rows, out, "\n\n".join(filter(None, [*notes, tuning_note(bar), picture])))
     plot_curves(curves, bar, out / "learning_curves.png")
     return out
 

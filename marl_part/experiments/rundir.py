@@ -15,6 +15,7 @@ from pathlib import Path
 from marl_part.config import Config, load_config
 from marl_part.errors import InputError
 from marl_part.evaluation.policies import CHECKPOINT_FILE, RUN_CONFIG_FILE
+from marl_part.interrupts import interrupted
 
 LOCK_FILE = ".lock"  # holds the id of the process working in a run directory
 
@@ -39,7 +40,7 @@ def held(folder: Path) -> Iterator[None]:
     """Work in ``folder`` as the only process: another one that asks for it meanwhile is
     refused, with the id of this one. The lock (``flock`` on ``folder/.lock``) is the
     kernel's: it ends with this process, however that ends, so a killed run leaves
-    none behind."""
+    none behind. An interruption of the work names ``folder`` as what keeps it."""
     lock = folder / LOCK_FILE
     with open(lock, "a+") as handle:
         try:
@@ -51,7 +52,12 @@ def held(folder: Path) -> Iterator[None]:
         os.truncate(lock, 0)
         handle.write(f"{os.getpid()}\n")
         handle.flush()
-        yield
+        try:
+            yield
+        except KeyboardInterrupt as error:
+            stop = interrupted(error)
+            stop.folder = str(folder)
+            raise stop from None
 
 
 def write_json_atomic(path: Path, data) -> None:
