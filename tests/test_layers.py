@@ -18,6 +18,7 @@ ROOT = Path(__file__).parent.parent
 LAYERS = (
     ("marl_part.cli",),
     ("marl_part.experiments",),
+    ("marl_part.deploy",),
     ("marl_part.evaluation",),
     ("marl_part.config",),
     ("marl_part.trainers",),

@@ -15,7 +15,7 @@ ROOT = Path(__file__).parent.parent
 def test_wheel_installs_everything_under_marl_part(tmp_path):
     source = tmp_path / "source"  # a copy, so no stale build/ of the checkout leaks in
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "runs", "build", "*.egg-info", "__pycache__", ".pytest_cache"))
+        ".git", ".venv*", "runs", "build", "*.egg-info", "__pycache__", ".pytest_cache"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                     "-q", "-w", str(tmp_path), str(source)], check=True, capture_output=True)
     wheel = zipfile.ZipFile(next(tmp_path.glob("marl_part-*.whl")))
@@ -23,7 +23,8 @@ def test_wheel_installs_everything_under_marl_part(tmp_path):
     for module in ("marl_part/sim/world.py", "marl_part/cli/__init__.py",
                    "marl_part/scenarios/partition_schedule.py",
                    "marl_part/scenarios/dedup_route.py", "marl_part/trainers/mappo.py",
-                   "marl_part/workloads/text.py", "marl_part/baselines/choices.py"):
+                   "marl_part/workloads/text.py", "marl_part/baselines/choices.py",
+                   "marl_part/deploy/job.py"):
         assert module in names, module
     top_level = {name.split("/")[0] for name in names if not name.startswith("marl_part-")}
     assert top_level == {"marl_part"}

@@ -7,9 +7,10 @@ PettingZoo env (n_envs = 1) and the batched vector env (n_envs > 1) are views of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -17,10 +18,19 @@ from marl_part.baselines import make_baseline
 from marl_part.envs.joint import Items
 from marl_part.errors import InputError
 from marl_part.scenarios import LEARN, load_scenario
+from marl_part.sim.routing import Routing
 from marl_part.sim.world import StepRecord, World
 
 if TYPE_CHECKING:  # a type only: the config layer sits above the envs
     from marl_part.config import EnvConfig
+
+
+class Engine(Protocol):
+    """How an engine applies the partitioner's routing of each batch (see Simulation)."""
+
+    def reset(self, env_ids: np.ndarray) -> None: ...
+
+    def route(self, routing: Routing) -> Routing: ...
 
 
 @dataclass
@@ -40,14 +50,19 @@ class Simulation:
     what a learner imitates to warm-start); they only watch. Episodes are drawn from
     ``period`` of the workload's split (:mod:`marl_part.workloads.periods`), or begin
     at ``starts[env]`` (see :meth:`World.play`). With ``key_credit`` every step also
-    gives the partitioner's hot keys' difference rewards (:mod:`marl_part.sim.credit`)."""
+    gives the partitioner's hot keys' difference rewards (:mod:`marl_part.sim.credit`).
+    ``engine`` models how a stream engine applies the partitioner's decisions
+    (:mod:`marl_part.deploy.engine`): built from the simulation, it takes each batch's
+    routing and returns the one the batch goes by (None: the decision itself, on the
+    batch it was taken on)."""
 
     SNAPSHOT_STATIC = ("config",)  # data, not state (marl_part.snapshot)
 
     def __init__(self, config: EnvConfig, n_envs: int = 1,
                  knobs: dict[str, dict[str, np.ndarray]] | None = None,
                  teachers: dict[str, str] | None = None, period: str = "train",
-                 starts: np.ndarray | None = None, key_credit: bool = False):
+                 starts: np.ndarray | None = None, key_credit: bool = False,
+                 engine: Callable[[Simulation], Engine] | None = None):
         self.config = config
         self.scenario = load_scenario(config.scenario, Path(config.base_dir))
         self.world: World = self.scenario.make_world(config, n_envs)
@@ -69,6 +84,7 @@ class Simulation:
         self.teachers = {role: make_baseline(role, spec, self.world)
                          for role, spec in (teachers or {}).items()}
         self._seed_sequences = [np.random.SeedSequence() for _ in range(n_envs)]
+        self.engine = engine(self) if engine is not None else None
 
     @property
     def n_envs(self) -> int:
@@ -112,6 +128,8 @@ class Simulation:
                    *filter(None, [self.tail_router])]
         for baseline in routers:
             baseline.reset(np.asarray(env_ids), [s[1] for s in streams])
+        if self.engine is not None:
+            self.engine.reset(np.asarray(env_ids))
         self._route_tail()
 
     def _route_tail(self) -> None:
@@ -143,7 +161,10 @@ class Simulation:
             decisions["partitioner"] = world.hot_key_routing(actions["partitioner"])
         if "scheduler" in actions:
             decisions["scheduler"] = actions["scheduler"]
-        record = world.step(decisions["partitioner"], decisions["scheduler"])
+        routing = decisions["partitioner"]
+        if self.engine is not None:
+            routing = self.engine.route(routing)
+        record = world.step(routing, decisions["scheduler"])
         self._route_tail()
         reward, terms = self.scenario.reward(world)
         outcome = StepOutcome(reward, terms, record.metrics(), world.truncated.copy(),

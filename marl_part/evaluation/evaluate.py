@@ -159,14 +159,16 @@ def _check_fit(simulation: Simulation, actors: dict[str, Actor]) -> None:
 
 def rollout(config: EnvConfig, actors: dict[str, Actor], episodes: Episodes,
             knobs: dict[str, dict[str, np.ndarray]] | None = None,
-            rate_scale: np.ndarray | None = None,
+            rate_scale: np.ndarray | None = None, engine=None,
             on_step: Callable[[], None] | None = None) -> Rollout:
     """Every episode of ``episodes``, each an env of one batched simulation;
     ``knobs`` (role -> knob -> per-env values) set the baselines' knobs and
-    ``rate_scale`` the stream's speed-up, env by env; ``on_step()`` hears each step."""
+    ``rate_scale`` the stream's speed-up, env by env; ``engine`` as
+    :class:`~marl_part.envs.simulation.Simulation` takes it; ``on_step()`` hears each
+    step."""
     n_envs = len(episodes)
     simulation = Simulation(config, n_envs, knobs, period=episodes.period,
-                            starts=episodes.starts)
+                            starts=episodes.starts, engine=engine)
     if rate_scale is not None:
         simulation.world.rate_scale[:] = rate_scale
     simulation.reset(np.arange(n_envs), [_fresh(seed) for seed in episodes.seeds])
@@ -201,14 +203,15 @@ def evaluate(config: EnvConfig, actors: dict[str, Actor], episodes: int | None, 
     if not 1 <= len(plan) <= MAX_EPISODES:
         raise InputError(f"{plan.count:,} episodes x {seeds} seeds = {len(plan):,}: give "
                          f"between 1 and {MAX_EPISODES:,}")
-    return score(config, actors, plan, policies, on_step)
+    return score(config, actors, plan, policies, on_step=on_step)
 
 
 def score(config: EnvConfig, actors: dict[str, Actor], plan: Episodes,
-          policies: dict[str, str] | None = None,
+          policies: dict[str, str] | None = None, engine=None,
           on_step: Callable[[], None] | None = None) -> EvalResult:
-    """The episodes of ``plan`` played and summarized (module docstring)."""
-    run = rollout(config, actors, plan, on_step=on_step)
+    """The episodes of ``plan`` played and summarized (module docstring); ``engine`` as
+    :func:`rollout` takes it; ``on_step()`` hears each step."""
+    run = rollout(config, actors, plan, engine=engine, on_step=on_step)
     returns = plan.per_episode(run.reward.sum(axis=0))
     return EvalResult(
         scenario=config.scenario, workload=to_dict(config.workload),

@@ -217,12 +217,14 @@ def routed_load(view: BatchView, routing: Routing, rows: np.ndarray,
 def deal_hot_tuples(view: BatchView, tuple_partition: np.ndarray, partitions: np.ndarray,
                     placed: np.ndarray) -> np.ndarray:
     """``tuple_partition`` with the tuples of every ``placed`` hot key (n_envs, K) dealt
-    round-robin over the key's distinct ``partitions`` (n_envs, K, S), in arrival order."""
+    round-robin over the key's distinct ``partitions`` (n_envs, K, S), in arrival order.
+    The hot keys are the view's ``hot`` rows, wherever they lie in the batch."""
     _, env, _ = view.tuples()
-    hot_rank = view.tuple_row_position() - view.row_start[env]  # the key's rank in its batch
-    hot = hot_rank < view.hot.shape[1]
-    hot[hot] = placed[env[hot], hot_rank[hot]]
-    t = np.flatnonzero(hot)
+    valid = view.hot_valid & placed
+    slot = np.full(len(view.rows), -1, dtype=np.int64)  # each placed hot row's index k
+    slot[view.hot[valid]] = np.nonzero(valid)[1]
+    hot_rank = slot[view.tuple_row_position()]
+    t = np.flatnonzero(hot_rank >= 0)
     key = env[t] * view.hot.shape[1] + hot_rank[t]
     order = np.argsort(key, kind="stable")
     first = np.searchsorted(key[order], key[order], side="left")
