@@ -1,8 +1,9 @@
 """Progress of the long parts of a command, on stderr (stdout carries its tables and
 JSON): what runs, done out of total, the time elapsed and an estimate of the rest. On a
-terminal one line that updates; elsewhere (a log, CI) a plain line at the start, every
+terminal one line that updates; elsewhere (a log, CI) a plain line every
 :data:`LOG_EVERY_S` seconds and at the end. Either ticks while a long part runs, so
-that a slow command is told from a hung one.
+that a slow command is told from a hung one, and shows only once a part has run
+:data:`SHOW_AFTER_S` seconds (a refusal found early stays one line).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import tqdm
 from marl_part.interrupts import interrupted
 
 LOG_EVERY_S = 30.0  # seconds between the lines of a log
+SHOW_AFTER_S = 2.0  # a part that ends sooner shows no progress
 _open: list[tqdm.tqdm] = []  # the bars of the progress() blocks open, innermost last
 PLAIN = "{desc}: {n_fmt}/{total_fmt} {unit} [{elapsed} elapsed, about {remaining} left{postfix}]"
 
@@ -43,7 +45,8 @@ def progress_bar(what: str, total: int, unit: str, initial: int = 0,
     """A tqdm bar on stderr, drawn for a terminal or written as lines for a log."""
     terminal = sys.stderr.isatty()
     return tqdm.tqdm(total=total, initial=initial, desc=what, unit=unit, disable=not shown,
-                     mininterval=_every(), file=sys.stderr if terminal else _Lines(sys.stderr),
+                     mininterval=_every(), delay=SHOW_AFTER_S,
+                     file=sys.stderr if terminal else _Lines(sys.stderr),
                      dynamic_ncols=terminal, bar_format=None if terminal else PLAIN)
 
 
@@ -60,8 +63,10 @@ def progress(what: str, total: int, unit: str) -> Iterator[tqdm.tqdm]:
     done = threading.Event()
 
     def tick() -> None:
-        while not done.wait(_every()):
+        wait = SHOW_AFTER_S
+        while not done.wait(wait):
             bar.refresh()
+            wait = _every()
 
     ticker = threading.Thread(target=tick, daemon=True)
     ticker.start()

@@ -1,4 +1,4 @@
-"""Long commands show their progress on stderr: in a log (output not a terminal), a
+"""Long commands show their progress on stderr (a sweep's: tests/test_ray.py): in a log, a
 plain line at the start and at the end of each part, with what runs, done out of total,
 the time elapsed and an estimate of the rest; stdout keeps only the command's output."""
 
@@ -31,6 +31,7 @@ def progress_lines(err: str, what: str, total: int, unit: str) -> list[int]:
 @pytest.fixture
 def in_tmp(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(progress, "SHOW_AFTER_S", 0.0)  # the small runs here are quick
     return tmp_path
 
 
@@ -44,13 +45,19 @@ def test_tune_shows_its_pairs_and_keeps_stdout_for_the_table(in_tmp, write_confi
     assert progress_lines(err, "oracle", 2, "partitioners") == [0, 2]
     assert progress_lines(err, "hindsight", 2, "partitioners") == [0, 2]
     assert "elapsed" not in out and "| policy | row | team_reward |" in out
-    # a log gets a line every LOG_EVERY_S seconds while a part runs, even with none done
+    # a log gets a line every LOG_EVERY_S seconds while a part runs, even with none done;
+    # a part shorter than SHOW_AFTER_S shows nothing
     monkeypatch.setattr(progress, "LOG_EVERY_S", 1.0)
     with progress.progress("slow", 1, "parts") as bar:
         time.sleep(3.5)
         bar.update()
     done = progress_lines(capsys.readouterr().err, "slow", 1, "parts")
     assert done[:3] == [0, 0, 0] and done[-1] == 1  # the start, ticks, the end
+    monkeypatch.setattr(progress, "SHOW_AFTER_S", 1.0)
+    with progress.progress("quick", 1, "parts") as bar:
+        time.sleep(0.2)
+        bar.update()
+    assert capsys.readouterr().err == ""
 
 
 def test_eval_and_eval_grid_show_steps_and_workloads(in_tmp, write_config, capsys):
@@ -79,12 +86,3 @@ def test_ablate_shows_its_training_runs(in_tmp, write_config, capsys):
     assert progress_lines(err, "tuning and scoring", 1, "pairs") == [0, 1]
     assert "mappo seed 1: 128 steps" in out and "elapsed" not in out
 
-
-def test_sweep_shows_its_trials(in_tmp, write_config, capsys):
-    pytest.importorskip("ray")
-    sweep = {"search": "grid", "params": {"learner.lr": {"values": [0.001, 0.002]}}}
-    config = write_config({**small_config(), "sweep": sweep, "train": TINY_TRAIN,
-                           "learner": {"algorithm": "mappo", "rollout_env_steps": 128,
-                                       "ppo_epochs": 1}})
-    assert main(["sweep", str(config), "--ray", "local"]) == 0
-    assert progress_lines(capsys.readouterr().err, "sweep", 2, "trials")[-1] == 2

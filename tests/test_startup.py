@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from marl_part.cli import build_parser
+
 LIMIT_S = 0.5  # wall time of the best of 3 runs (robust to a busy machine)
 
 
@@ -57,3 +59,14 @@ def test_parsing_and_reading_a_config_import_neither_torch_nor_tianshou(write_co
     assert result.returncode == 0, result.stderr
     assert "key 'cluster.deadline': must be positive" in result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_every_command_explains_itself_in_plain_words_with_an_example(capsys):
+    commands = build_parser()._subparsers._group_actions[0].choices
+    assert len(commands) >= 8
+    for name, parser in commands.items():
+        text = parser.format_help()
+        assert not any(markup in text for markup in ("``", ":mod:", ":func:", ":class:")), name
+        assert len(parser.description.split()) >= 20, name
+        example = text.split("\nexample:\n  ")[1].strip()
+        assert example.startswith(f"marl-part {name} ") and "\n" not in example, name

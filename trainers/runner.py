@@ -234,6 +234,7 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
     elif checkpoint_path.exists() or any(run_dir.glob("events.out.tfevents.*")):
         raise InputError("run directory holds another run; use a fresh directory per run, "
                          "or resume the run that is there", str(run_dir))
+    evaluation_due = progress.get("evaluation_due", True)  # False: stopped by a signal
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(torch_threads)
     seed_everything(seed)
@@ -270,6 +271,7 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
                         budget_env_steps=budget_env_steps, show_progress=show_progress,
                         restored=restored, cumulative=progress.get("cumulative"),
                         unwritten=progress.get("unwritten"),
+                        evaluation_due=evaluation_due,
                         on_evaluation=on_evaluation)
     if not restored:
         logger.write_hparams(_hparams(algo_config, seed, budget_env_steps, len(train_envs)))
@@ -307,7 +309,7 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
     trainer.save_stopped = save_stopped
     if restored:
         trainer.carried = restored[1] - restored[0] * eval_every
-        trainer.evaluation_due = progress.get("evaluation_due", True)
+        trainer.evaluation_due = evaluation_due
         set_rng_state(checkpoint["rng"])  # last, so that building nothing above draws from them
     try:  # a resumed run's collectors continue where they were: no reset
         with interrupts.deferred():

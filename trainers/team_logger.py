@@ -65,14 +65,15 @@ def logged_at(log_dir: str, step: int, tags: tuple[str, ...]) -> bool:
 
 class TeamLogger(TensorboardLogger):
     """Writes the namespaced scalars; ``restored`` (epoch, env step, update step),
-    ``cumulative`` (run totals of :data:`CUMULATIVE_INFO`) and ``unwritten`` (what the
-    stopped run had not written yet, :meth:`unwritten`) are what a resumed run
-    continues from."""
+    ``cumulative`` (run totals of :data:`CUMULATIVE_INFO`), ``unwritten`` (what the
+    stopped run had not written yet, :meth:`unwritten`) and ``evaluation_due`` (whether
+    the resumed run evaluates first) are what a resumed run continues from."""
 
     def __init__(self, writer: SummaryWriter, *, info_names: tuple[str, ...],
                  log_every_env_steps: int, budget_env_steps: int, show_progress: bool,
                  restored: tuple[int, int, int] | None = None,
                  cumulative: dict[str, float] | None = None, unwritten: dict | None = None,
+                 evaluation_due: bool = True,
                  on_evaluation: Callable[[int, float], None] | None = None):
         super().__init__(writer, training_interval=log_every_env_steps, test_interval=0,
                          update_interval=0, save_interval=1, write_flush=False)
@@ -97,7 +98,7 @@ class TeamLogger(TensorboardLogger):
         # did right after its checkpoint; written again (the same values) unless the
         # killed run wrote all of it before the kill
         self._eval_tags = EVAL_EPISODES + tuple(f"eval/{name}" for name in info_names)
-        self._skip_restored_eval = restored is not None and logged_at(
+        self._skip_restored_eval = restored is not None and evaluation_due and logged_at(
             writer.log_dir, restored[1], self._eval_tags)
 
     def unwritten(self) -> dict:

@@ -22,7 +22,8 @@ from pathlib import Path
 from marl_part import interrupts
 from marl_part.errors import EXIT_BAD_INPUT, InputError
 
-COMMANDS = ("check", "evaluate", "tune", "train", "ablate", "sweep", "bench", "deploy")  # modules here
+COMMANDS = ("check", "evaluate", "tune", "train", "ablate", "sweep", "bench",
+            "deploy")  # modules here
 DESCRIPTION = """\
 Train a partitioner and a scheduler agent together on a stream-processing workload,
 and compare them with classical baselines. Each command takes a YAML config (see

@@ -92,9 +92,12 @@ class SignallingEnvs(JointDummyVectorEnv):
 
 
 @pytest.mark.parametrize("name", sorted(EVAL_EVERY))
-def test_an_interrupted_run_writes_a_checkpoint_and_resumes_exactly(name, tmp_path):
-    """A SIGINT in the middle of the second epoch stops the run at its next training
-    step, with a checkpoint there; resumed, the run logs what an uninterrupted one does."""
+@pytest.mark.parametrize("where", ["mid-epoch", "after an evaluation"])
+def test_an_interrupted_run_writes_a_checkpoint_and_resumes_exactly(name, where, tmp_path):
+    """A SIGINT in the second epoch stops the run at its next training step, with a
+    checkpoint there: in the middle of the epoch, or (sent during its last collection)
+    at the start of the third, after the second evaluation; resumed, the run logs what
+    an uninterrupted one does."""
     collection = SMALL_CONFIGS[name].env_steps_per_collection
     every = max(EVAL_EVERY[name], 2 * collection)
 
@@ -105,12 +108,14 @@ def test_an_interrupted_run_writes_a_checkpoint_and_resumes_exactly(name, tmp_pa
                      show_progress=False)
 
     unstopped = run(tmp_path / "unstopped", vector_envs(4))
-    SignallingEnvs.at, SignallingEnvs.armed = (every + collection // 2) // 4, True
+    sent_at = every + collection // 2 if where == "mid-epoch" else 2 * every - collection // 2
+    SignallingEnvs.at, SignallingEnvs.armed = sent_at // 4, True
     with interrupts.handled(), pytest.raises(interrupts.Interrupted) as stop:
         run(tmp_path / "stopped", SignallingEnvs)
     stopped_at = load_checkpoint(tmp_path / "stopped" / CHECKPOINT_FILE)["progress"]
-    assert every < stopped_at["env_step"] < 2 * every and stopped_at["env_step"] % collection == 0
-    assert stopped_at["env_step"] - collection < SignallingEnvs.at * 4 <= stopped_at["env_step"]
+    assert stopped_at["env_step"] - collection < sent_at <= stopped_at["env_step"]
+    assert stopped_at["env_step"] % collection == 0 and not stopped_at["evaluation_due"]
+    assert (stopped_at["env_step"] % every == 0) == (where == "after an evaluation")
     assert stop.value.exit_status == 130 and stop.value.places == [
         f"env step {stopped_at['env_step']:,} of {EPOCHS * every:,} (checkpoint written)"]
     SignallingEnvs.armed = False
