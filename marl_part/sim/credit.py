@@ -43,7 +43,7 @@ def key_difference_rewards(world, view: BatchView, routing: KeyRouting, home: np
     work = view.at_hot(view.work) * world.rate_scale[:, None]
     env, key = np.ogrid[:n_envs, :n_keys]
     # the load without each key, then with it at its default partition
-    loads = np.broadcast_to(record.loads[:, None, :], (n_envs, n_keys, record.loads.shape[1])).copy()
+    loads = np.repeat(record.loads[:, None, :], n_keys, axis=1)
     share = work / np.maximum(ways, 1)
     for s in range(choices.shape[2]):
         loads[env, key, choices[:, :, s]] -= np.where(distinct[:, :, s], share, 0.0)
