@@ -2,5 +2,6 @@
 
 The package is in layers, each importing only the ones below it (docs/architecture.md):
 ``cli`` > ``experiments`` > ``evaluation`` > ``config`` > ``trainers`` > ``envs`` >
-``scenarios`` > ``baselines`` > ``sim`` > ``workloads`` > ``errors``/``typed_yaml``.
+``scenarios`` > ``baselines`` > ``sim`` > ``workloads`` > ``errors``/``typed_yaml``/
+``interrupts``/``progress``.
 """

@@ -1,4 +1,9 @@
-"""The typed config of a run, loaded strictly from YAML (see :mod:`marl_part.typed_yaml`)."""
+"""The typed config of a run, loaded strictly from YAML (see :mod:`marl_part.typed_yaml`).
+
+Its dataclasses come from modules that import no simulator, numba, pandas or torch; the
+checks that need the baselines, the reward terms or the env import them where they run,
+so that a config refused for its structure (a bad key, a bad value) is refused at once.
+"""
 
 from __future__ import annotations
 
@@ -10,23 +15,11 @@ from typing import Any, ClassVar, Literal
 import yaml
 
 from marl_part import typed_yaml
-from marl_part.baselines import (
-    BASELINES,
-    ROLES,
-    baseline_class,
-    baseline_named,
-    parse_policy,
-    teaches,
-)
-from marl_part.baselines.knobs import parse_knobs
-from marl_part.envs.parallel_env import make_parallel_env
 from marl_part.envs.wrappers import Wrapper
 from marl_part.errors import FieldError, InputError, one_of
 from marl_part.scenarios import LEARN, load_scenario
-from marl_part.sim.rewards import TERMS
-from marl_part.sim.world import WorldSettings
-from marl_part.trainers.configs import AlgorithmConfig, ImitationConfig, MAPPOConfig
-from marl_part.trainers.team_logger import EVAL_REWARD
+from marl_part.sim.settings import WorldSettings
+from marl_part.trainers.configs import EVAL_REWARD, AlgorithmConfig, ImitationConfig, MAPPOConfig
 from marl_part.workloads import WorkloadConfig, load_batches
 
 STR_TAG = "tag:yaml.org,2002:str"
@@ -38,6 +31,8 @@ def check_pairs(key: str, pairs, settings: WorldSettings | None = None,
                 section: str | None = None) -> None:
     """Every baseline spec of every pair, as a :class:`FieldError` on ``key`` (or on
     ``section`` when given: a cross-section check of ``Config``)."""
+    from marl_part.baselines import ROLES, parse_policy
+
     for index, pair in enumerate(pairs):
         for role, spec in pair.items():
             try:
@@ -52,6 +47,9 @@ def check_pairs(key: str, pairs, settings: WorldSettings | None = None,
 def check_grid(grid: dict[str, dict[str, tuple[float, ...]]],
                settings: WorldSettings | None = None, section: str | None = None) -> None:
     """``tune.grid``: known baselines and knobs, values within the knobs' ranges."""
+    from marl_part.baselines import baseline_named
+    from marl_part.baselines.knobs import parse_knobs
+
     field_name, prefix = (section, "grid.") if section else ("grid", "")
     for name, knobs in grid.items():
         try:
@@ -80,6 +78,9 @@ class EnvConfig(WorldSettings):
     base_dir: str = "."  # folder relative paths start from (default: the config's folder)
 
     def __post_init__(self):
+        from marl_part.baselines import BASELINES, ROLES, baseline_class, parse_policy
+        from marl_part.sim.rewards import TERMS
+
         if self.episode_length < 1:
             raise FieldError("episode_length", "must be at least 1")
         if self.rate_scale <= 0:
@@ -311,12 +312,14 @@ class Config(EnvConfig):
     name: str = "run"  # run directories are runs/<name>-<timestamp>
     seed: int = 0
     learner: AlgorithmConfig = MAPPOConfig()  # ``algorithm: mappo | ippo | mappo_shared | qmix | idqn``
-    train: TrainSettings = TrainSettings()
+    train: TrainSettings = field(default_factory=TrainSettings)
     ablate: AblateSettings | None = None
-    tune: TuneSettings = TuneSettings()
+    tune: TuneSettings = field(default_factory=TuneSettings)
     sweep: SweepSettings | None = None  # what ``marl-part sweep`` varies
 
     def __post_init__(self):
+        from marl_part.baselines import baseline_class, parse_policy, teaches
+
         super().__post_init__()
         check_folder_name("name", self.name)
         if self.seed < 0:
@@ -353,8 +356,26 @@ class Config(EnvConfig):
 
 def load_config(path: str | Path, overrides=(), cls: type = Config,
                 workload: yaml.Node | None = None) -> Config:
-    """Load ``path`` strictly, with ``--set key=value`` overrides applied and, if given,
-    its ``workload`` replaced (see :func:`workload_node`).
+    """Load ``path`` strictly (:func:`read_config`), then build its env once
+    (:func:`check_env`) and every ablation variant's and sweep value's."""
+    config, node = read_config(path, overrides, cls, workload)
+    try:
+        check_env(config)
+    except InputError as exc:
+        raise _placed(exc, node, path) from None
+    if getattr(config, "ablate", None) is not None:
+        _check_variants(config.ablate, node, path, cls)
+    if getattr(config, "sweep", None) is not None:
+        _check_sweep(config.sweep, node, path, cls)
+    return config
+
+
+def read_config(path: str | Path, overrides=(), cls: type = Config,
+                workload: yaml.Node | None = None) -> tuple[Config, yaml.Node]:
+    """The config in ``path``, every key and value checked, with ``--set key=value``
+    overrides applied and, if given, its ``workload`` replaced (see
+    :func:`workload_node`); and its YAML node. Its env is not built: a command refuses
+    bad input this way before it imports its work.
 
     ``base_dir`` defaults to the config file's folder; a relative one starts there.
     """
@@ -372,16 +393,7 @@ def load_config(path: str | Path, overrides=(), cls: type = Config,
                                yaml.ScalarNode(STR_TAG, str(folder))))
         elif isinstance(entry[1], yaml.ScalarNode):
             entry[1].value = str(folder / entry[1].value)
-    config = typed_yaml.build(cls, node, str(path))
-    try:
-        check_env(config)
-    except InputError as exc:
-        raise _placed(exc, node, path) from None
-    if getattr(config, "ablate", None) is not None:
-        _check_variants(config.ablate, node, path, cls)
-    if getattr(config, "sweep", None) is not None:
-        _check_sweep(config.sweep, node, path, cls)
-    return config
+    return typed_yaml.build(cls, node, str(path)), node
 
 
 def check_env(config: EnvConfig) -> None:
@@ -389,6 +401,8 @@ def check_env(config: EnvConfig) -> None:
     trace, its batches, what a scenario or baseline needs, the sizes) is refused when
     the config is loaded, before a command starts its work; every period of the
     workload's split must hold an episode."""
+    from marl_part.envs.parallel_env import make_parallel_env
+
     make_parallel_env(config)
     batches = load_batches(config.workload, config.cluster.batch_interval, Path(config.base_dir))
     batches.periods.check_fits(config.episode_length)

@@ -120,3 +120,37 @@ def test_check_shows_how_the_headline_load_varies_and_plots_it(tmp_path, capsys)
     low, high = re.search(r"max/min is ([\d.]+)-([\d.]+)", line).groups()
     assert 3.0 <= float(low) <= float(high)
     assert plot.stat().st_size > 10_000
+
+
+def hold_in_another_process(folder: Path) -> subprocess.Popen:
+    """A process holding ``folder`` (as a running command would) until it is killed."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\n"
+         "from pathlib import Path\n"
+         "from marl_part.experiments.rundir import held\n"
+         f"with held(Path({str(folder)!r})):\n"
+         "    print('held', flush=True)\n"
+         "    time.sleep(600)\n"], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "held\n"
+    return holder
+
+
+def test_one_process_per_run_directory(tmp_path, write_config, capsys):
+    """A second train --resume on a run directory in use is refused, naming the process
+    that holds it; once that process is killed, its lock no longer blocks."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text(write_config(small_config()).read_text())
+    (run / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    holder = hold_in_another_process(run)
+    try:
+        assert main(["train", "--resume", str(run)]) == 2
+        assert capsys.readouterr().err == (
+            f"marl-part: error: {run}: process {holder.pid} is working in this folder (one "
+            "process per folder); wait for it to end, or stop it\n")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (run / ".lock").read_text() == f"{holder.pid}\n"  # left behind by the kill
+    assert main(["train", "--resume", str(run)]) == 2  # now the checkpoint is what is wrong
+    assert "not a readable marl-part checkpoint" in capsys.readouterr().err

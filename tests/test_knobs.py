@@ -13,7 +13,7 @@ from marl_part.cli import main
 from marl_part.config import load_config
 from marl_part.errors import InputError
 from marl_part.evaluation.evaluate import Episodes, period_episodes, rollout
-from marl_part.sim.world import WorldSettings
+from marl_part.sim.settings import WorldSettings
 
 
 def test_a_spec_names_typed_knobs_and_prints_back():

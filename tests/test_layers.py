@@ -27,7 +27,8 @@ LAYERS = (
     ("marl_part.baselines",),
     ("marl_part.sim",),
     ("marl_part.workloads",),
-    ("marl_part.typed_yaml", "marl_part.errors", "marl_part.snapshot"),
+    ("marl_part.typed_yaml", "marl_part.errors", "marl_part.snapshot", "marl_part.progress",
+     "marl_part.interrupts"),
 )
 FOLDERS = {"marl_part.scenarios": ROOT / "scenarios", "marl_part.trainers": ROOT / "trainers",
            "marl_part": ROOT / "marl_part"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import pytest
 import yaml
 from test_training import tiny_config
 
+from marl_part import progress
 from marl_part.cli import main
 from marl_part.errors import InputError
 from marl_part.trainers.checkpoint import CHECKPOINT_FILE, load_checkpoint
@@ -148,7 +150,12 @@ def test_a_sweep_writes_every_trial_and_a_best_config_train_runs(tmp_path, write
     monkeypatch.chdir(tmp_path)
     train = {"budget_env_steps": 256, "n_envs": 4, "eval_every_env_steps": 128,
              "eval_episodes": 2, "final_episodes": 1, "final_seeds": 1, "compare_with": []}
+    monkeypatch.setattr(progress, "SHOW_AFTER_S", 0.0)
     assert main(["sweep", str(write_config(tiny_config(train=train, sweep=SWEEP)))]) == 0
+    # its progress on stderr: a line at the start and at the end, each trial counted
+    finished = re.findall(r"^sweep: (\d)/4 trials \[\d\d:\d\d elapsed, about .* left\]$",
+                          capsys.readouterr().err, re.MULTILINE)
+    assert finished[0] == "0" and finished[-1] == "4"
     (out,) = (tmp_path / "runs").iterdir()
     table = json.loads((out / "sweep.json").read_text())
     trials = table["trials"]

@@ -181,3 +181,60 @@ def test_corrupt_checkpoints_and_replay_buffers_are_refused_in_one_line(runs, tm
                  ["eval", str(run_dir / "config.yaml"), "--policy", f"partitioner={run_dir}",
                   "--episodes", "1", "--seeds", "1"]):
         assert f"{run_dir / CHECKPOINT_FILE}: " in _refusal(args, capsys)
+
+
+def _stop_when(process: subprocess.Popen, cwd: Path, ready, signum: int) -> tuple[Path, str]:
+    """Send ``signum`` once ``ready(run_dir)``; the run directory and what the process
+    wrote to stderr (its last line the interruption's)."""
+    deadline = time.time() + 600
+    while (run_dir := _run_dir(cwd)) is None or not ready(run_dir):
+        assert process.poll() is None, f"the run ended before its signal: {process.stderr.read()}"
+        assert time.time() < deadline, "the signal point never came"
+        time.sleep(0.02)
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signum, stderr
+    return run_dir, stderr
+
+
+def _checkpoint_written(run_dir: Path) -> int | None:
+    """When the run's checkpoint was last written (None: not yet); cheap to poll."""
+    path = run_dir / CHECKPOINT_FILE
+    return path.stat().st_mtime_ns if path.exists() else None
+
+
+@pytest.mark.slow
+def test_sigint_and_sigterm_stop_a_run_in_one_line_and_it_resumes_exactly(runs, tmp_path):
+    """SIGINT, then (resumed) SIGTERM, each sent as soon as a new checkpoint is on disk,
+    so that it lands in an evaluation or the training after it: each ends the run with
+    exit 130 or 143 and one line naming the env step of the checkpoint it wrote there
+    and the command that resumes it; resumed once more, the run ends as the unkilled
+    one. (tests/trainers/test_trainer_resume.py stops runs in mid-epoch deterministically.)"""
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(_config(runs["algorithm"]), sort_keys=False))
+    process = _start([str(config)], tmp_path)
+    stops, written = [], None
+    for signum, name in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):
+        run_dir, stderr = _stop_when(process, tmp_path, lambda run_dir, before=written: (
+            _checkpoint_written(run_dir) not in (None, before)), signum)
+        step = _checkpoint_step(run_dir)
+        assert stderr.splitlines() == [(
+            f"marl-part: train interrupted ({name}) at env step {step:,} of {BUDGET:,} "
+            f"(checkpoint written); resume with: marl-part train --resume "
+            f"{run_dir.relative_to(tmp_path)}")]
+        progress = load_checkpoint(run_dir / CHECKPOINT_FILE)["progress"]
+        assert progress["env_step"] == step
+        learner = LEARNERS[runs["algorithm"]]
+        collection = learner.get("rollout_env_steps") or learner["collect_env_steps"]
+        assert progress["evaluation_due"] is False and step % collection == 0
+        stops.append(step)
+        written = _checkpoint_written(run_dir)
+        process = _start(["--resume", str(run_dir.relative_to(tmp_path))], tmp_path)
+    assert process.wait(timeout=600) == 0, process.stderr.read()
+    assert EVAL_EVERY <= stops[0] < stops[1] < BUDGET
+    stopped, unkilled = (read_all_scalars(str(d), wall_clock=False)
+                         for d in (run_dir, runs["unkilled"]))
+    assert sorted(stopped) == sorted(unkilled)
+    for tag, values in unkilled.items():
+        assert stopped[tag] == values, tag
+    assert _evaluation(run_dir) == _evaluation(runs["unkilled"])

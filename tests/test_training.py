@@ -15,7 +15,8 @@ from test_scenarios import CONFIGS
 from marl_part import typed_yaml
 from marl_part.cli import main
 from marl_part.config import load_config
-from marl_part.experiments.training_run import write_resolved_config
+from marl_part.evaluation.evaluate import evaluate
+from marl_part.experiments.training_run import evaluate_team, write_resolved_config
 
 TINY_TRAIN = {"budget_env_steps": 256, "n_envs": 4, "eval_every_env_steps": 128,
               "eval_episodes": 2, "final_episodes": 2, "final_seeds": 1,
@@ -51,6 +52,18 @@ def test_train_writes_a_complete_run_and_eval_takes_its_checkpoint(tmp_path, wri
     assert table[5].startswith("| partitioner=hash + scheduler=static | default |")
     assert table[6].startswith("| partitioner=hash + scheduler=static:nodes=")
     assert "| tuned |" in table[6] and "| oracle |" in table[7]
+    # the comparison picture, linked at the end of comparison.md: the first test episode
+    # as the team played it in its final evaluation, which a one-episode replay repeats
+    assert table[-1].startswith("![The load and the nodes each policy held over the first "
+                                "episode of the test period") and table[-1].endswith(
+        "](comparison.png)")
+    picture = (run_dir / "comparison.png").read_bytes()
+    assert picture.startswith(b"\x89PNG") and len(picture) > 30_000
+    config_of_run = load_config(run_dir / "config.yaml")
+    final, replay = (evaluate_team(config_of_run, run_dir, episodes, 1).rollout.metrics
+                     for episodes in (2, 1))
+    for name in ("nodes_on", "deadline_miss"):
+        assert np.array_equal(replay[name][:, 0], final[name][:, 0])
     out = capsys.readouterr().out
     assert "against the best causal classical pair, tuned: partitioner=hash" in out
     learned, best, percent, side = re.search(
@@ -138,7 +151,9 @@ def test_ablate_tables_learners_and_baselines_over_seeds(tmp_path, write_config,
     monkeypatch.chdir(tmp_path)
     ablate = {"seeds": 2, "statistic": "mean",
               "variants": [{"name": "mappo"},
-                           {"name": "partitioner-alone", "set": ["roles.scheduler=static"]}],
+                           {"name": "partitioner-alone", "set": [
+                               "roles.scheduler=static",
+                               "train.imitation={teacher: {partitioner: lpt}}"]}],
               "baselines": [{"partitioner": "hash", "scheduler": "static"}]}
     config = write_config(tiny_config(ablate=ablate))
     assert main(["ablate", str(config)]) == 0
@@ -154,8 +169,15 @@ def test_ablate_tables_learners_and_baselines_over_seeds(tmp_path, write_config,
     assert rows[9].startswith("Scored on the 2 non-overlapping episodes of the test period "
                               "(no held-out periods")
     assert "the hindsight plan (not a policy):" in rows[9]
+    assert re.fullmatch(r"mappo - partitioner-alone: [+-][\d.e+-]+ \(Welch's t-test over "
+                        r"their seeds, (p = [\d.e+-]+|no test: .*)\)\.", rows[11])
+    # the cloned partitioner against its teacher, evaluated on the same episodes
+    teacher = evaluate(load_config(config, ["roles.partitioner=lpt", "roles.scheduler=static"]),
+                       {}, 2, 1).team_reward["mean"]
+    assert rows[12].startswith(f"partitioner-alone - its teachers (partitioner=lpt + "
+                               f"scheduler=static, {teacher:.4g} on the same episodes): ")
     assert "*tuned*: each pair's knobs searched on 4 episodes of the stream (no held-out" \
-        in rows[11]
+        in rows[14]
     cells = [[c.strip() for c in row.split("|")[1:-1]] for row in rows[2:8]]
     assert [c[5] for c in cells] == ["mean, Student-t 95% interval"] * 6
     assert [c[6] for c in cells] == ["2 training seeds"] * 2 + ["2 episodes"] * 4
@@ -169,6 +191,8 @@ def test_ablate_tables_learners_and_baselines_over_seeds(tmp_path, write_config,
     assert float(cells[2][3]) == pytest.approx(sum(hash_static["scores"]) / 2, rel=1e-3)
     assert low <= float(cells[2][3]) <= high
     assert (out / "learning_curves.png").stat().st_size > 0
+    assert (out / "comparison.png").stat().st_size > 30_000
+    assert (out / "ablation.md").read_text().endswith("](comparison.png)\n")
     assert len(list(out.glob("*/seed*/checkpoint.pt"))) == 4
 
     # a killed ablation resumes: finished runs are kept, a run killed after its last

@@ -8,7 +8,8 @@ import pytest
 from marl_part.sim.cluster import ClusterConfig, NodeType
 from marl_part.sim.dedup import FingerprintStores
 from marl_part.sim.routing import TupleRouting
-from marl_part.sim.world import PartitionerConfig, SchedulerConfig, World, WorldSettings
+from marl_part.sim.settings import PartitionerConfig, SchedulerConfig, WorldSettings
+from marl_part.sim.world import World
 from marl_part.workloads.batches import aggregate
 from marl_part.workloads.trace import Trace
 

@@ -139,18 +139,22 @@ def _sha256(path: Path) -> str:
 
 def save_checkpoint(path: Path, *, config: Any, layout: JointLayout, algorithm: torch.nn.Module,
                     epoch: int, env_step: int, update_step: int,
-                    cumulative: dict[str, float], collectors: dict | None = None,
+                    cumulative: dict[str, float], unwritten: dict | None = None,
+                    evaluation_due: bool = True, collectors: dict | None = None,
                     replay_buffer: dict | None = None) -> None:
-    """Write the checkpoint; ``collectors`` is the snapshot record of the run's
-    collectors, ``replay_buffer`` what :func:`save_replay_buffer` returned for the
-    buffer saved with it (off-policy runs)."""
+    """Write the checkpoint; ``cumulative`` and ``unwritten`` are the logger's run totals
+    and what it has not written yet, ``evaluation_due`` whether the run evaluates next (at
+    an epoch's end) or goes on training (stopped by a signal); ``collectors`` is the
+    snapshot record of the run's collectors, ``replay_buffer`` what
+    :func:`save_replay_buffer` returned for the buffer saved with it (off-policy runs)."""
     payload = {
         "algorithm": config.algorithm,
         "config": typed_yaml.to_dict(config),
         "layout": layout_to_dict(layout),
         "algorithm_state": algorithm.state_dict(),
         "progress": {"epoch": epoch, "env_step": env_step, "update_step": update_step,
-                     "cumulative": dict(cumulative)},
+                     "cumulative": dict(cumulative), "unwritten": unwritten,
+                     "evaluation_due": evaluation_due},
         "rng": _storable(rng_state()),
         "collectors": _storable(collectors),
         "replay_buffer": replay_buffer,

@@ -22,6 +22,8 @@ from typing import ClassVar, Literal
 
 from marl_part.errors import FieldError, InputError
 
+EVAL_REWARD = "eval/episode_reward"  # the evaluation reward training logs (a sweep's metric)
+
 
 def _require(ok: bool, field: str, message: str) -> None:
     if not ok:
@@ -75,6 +77,10 @@ class PPOFamilyConfig:
     # an agent deciding for items alike (the partitioner's hot keys) scores each with one
     # network shared by the items (marl_part.trainers.nets.ItemNetwork), not one flat MLP
     item_network: bool = False
+    # the advantage each of the partitioner's action dimensions learns from: the team's
+    # (GAE of the shared reward), or its hot key's difference reward of the step
+    # (marl_part.sim.credit), normalized over the rollout
+    key_credit: Literal["team", "difference"] = "team"
 
     critic_input: ClassVar[Literal["state", "own_observation"]] = "state"
     shared_actor: ClassVar[bool] = False

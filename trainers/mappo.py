@@ -15,6 +15,9 @@ Yu et al., "The Surprising Effectiveness of PPO in Cooperative Multi-Agent Games
   tiny change of each, and stop its learning;
 - value normalization (:class:`~marl_part.trainers.value_norm.ValueNorm`), a Huber value loss
   with value clipping, and advantages normalized over the whole batch;
+- with ``key_credit: difference``, each of the partitioner's dimensions learns from its
+  hot key's difference reward (:mod:`marl_part.sim.credit`) instead of the team's
+  advantage: per-key credit, ours;
 - one Adam for the actors and one for the critic, each clipping its own gradient norm,
   as the reference does (a value loss scale is then moot: Adam ignores it);
 - diagnostics per agent and update (approximate KL, clip fraction, entropy) and of the
@@ -88,6 +91,8 @@ class MAPPO(PPO):
         membership = dims.membership()
         self.register_buffer("dimension_share", membership / membership.sum(dim=0),
                              persistent=False)
+        self.key_credit_dims = (dims.dims_of(dims.agent_names.index("partitioner"))
+                                if config.key_credit == "difference" else None)
 
     @property
     def scorer(self) -> torch.nn.Module:
@@ -131,12 +136,27 @@ class MAPPO(PPO):
             batch.value_targets = batch.returns
         if self.advantage_normalization:
             batch.adv = (batch.adv - batch.adv.mean()) / (batch.adv.std() + 1e-5)
+        batch.adv = self._dimension_advantages(batch)
         batch.act = torch.as_tensor(batch.act, dtype=torch.long)
         with torch.no_grad():
             batch.logp_old = torch.cat([
                 self._distribution(minibatch.obs).dimension_log_prob(minibatch.act)
                 for minibatch in batch.split(self.max_batchsize, shuffle=False, merge_last=True)])
         return batch
+
+    def _dimension_advantages(self, batch: Batch) -> torch.Tensor:
+        """``(batch, dims)``: each action dimension's advantage, its agent's column (or
+        the one shared column), or with per-key credit its hot key's normalized
+        difference reward in the partitioner's dimensions (K keys x S ways, key-major)."""
+        membership = self.dimension_share.ne(0).float()  # (dims, agents)
+        adv = (batch.adv.expand(-1, membership.shape[0]) if batch.adv.shape[1] == 1
+               else batch.adv @ membership.T).clone()
+        if self.key_credit_dims is not None:
+            credit = torch.as_tensor(batch.info.key_credit, dtype=torch.float32)
+            credit = (credit - credit.mean()) / (credit.std() + 1e-5)
+            ways = (self.key_credit_dims.stop - self.key_credit_dims.start) // credit.shape[1]
+            adv[:, self.key_credit_dims] = credit.repeat_interleave(ways, dim=1)
+        return adv
 
     def _value_loss(self, values: torch.Tensor, old_values: torch.Tensor,
                     targets: torch.Tensor) -> torch.Tensor:
@@ -161,8 +181,7 @@ class MAPPO(PPO):
                 log_ratio = dist.dimension_log_prob(minibatch.act) - minibatch.logp_old
                 ratio = log_ratio.exp()
                 clipped_ratio = ratio.clamp(1.0 - self.eps_clip, 1.0 + self.eps_clip)
-                # one advantage column for all agents, or one per agent (IPPO)
-                adv = minibatch.adv if minibatch.adv.shape[1] == 1 else minibatch.adv @ membership.T
+                adv = minibatch.adv  # one per action dimension
                 surrogate = torch.min(ratio * adv, clipped_ratio * adv)
                 policy_loss = -(surrogate.mean(dim=0) @ membership)
                 entropy = (dist.dimension_entropy() @ self.dimension_share).mean(dim=0)

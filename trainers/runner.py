@@ -6,14 +6,16 @@ at the end of every epoch, just before that evaluation. A killed run resumed wit
 ``resume=True`` restores everything the checkpoint holds (networks, optimizers, envs,
 collectors, replay buffer, every random generator), evaluates as its predecessor was
 about to, and continues exactly as the unkilled run would have: the same TensorBoard
-scalars (wall-clock rates aside) and the same final evaluation.
+scalars (wall-clock rates aside) and the same final evaluation. A SIGINT or SIGTERM
+(:mod:`marl_part.interrupts`) stops the run at the start of its next training step with
+a checkpoint written there, which a resumed run continues in the same way.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from math import ceil
+from math import ceil, inf
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -22,9 +24,15 @@ import torch
 from tianshou.algorithm import Algorithm
 from tianshou.data import Collector
 from tianshou.env import BaseVectorEnv
+from tianshou.trainer import (
+    OffPolicyTrainer,
+    OffPolicyTrainerParams,
+    OnPolicyTrainer,
+    OnPolicyTrainerParams,
+)
 from torch.utils.tensorboard import SummaryWriter
 
-from marl_part import snapshot, typed_yaml
+from marl_part import interrupts, snapshot, typed_yaml
 from marl_part.envs.joint import JointLayout
 from marl_part.errors import InputError
 from marl_part.trainers.checkpoint import (
@@ -65,6 +73,60 @@ class TeamCollector(Collector):
             stats = super()._collect(*args, **kwargs)
         stats.info_sums, stats.info_steps = self.env.take_scalar_sums()
         return stats
+
+
+class StopsWhole:
+    """Mixed into Tianshou's trainers: when a signal is pending, a training step writes a
+    checkpoint (``save_stopped(epochs done, env step, update step)``) and raises
+    :class:`~marl_part.interrupts.Interrupted` before it collects. A run resumed from
+    such a checkpoint does not evaluate first (``evaluation_due`` False: the stopped run
+    had evaluated already) and ends its first epoch where the stopped one would have
+    (``carried``: the env steps of that epoch done before the checkpoint)."""
+
+    save_stopped: Callable[[int, int, int], None]
+    carried = 0
+    evaluation_due = True
+
+    def _test_step(self, force_update_best: bool = False, log_msg_prefix: str | None = None):
+        if not self.evaluation_due:  # the start of a resumed run: none is due here
+            self.evaluation_due, self._best_score = True, -inf
+            return None, False
+        return super()._test_step(force_update_best, log_msg_prefix)
+
+    def _training_step(self):
+        if (signum := interrupts.pending()) is not None:
+            self.save_stopped(self._epoch - 1, self._env_step, self._current_update_step - 1)
+            budget = self.params.max_epochs * self.params.epoch_num_steps
+            raise interrupts.Interrupted(signum).at(
+                f"env step {self._env_step:,} of {budget:,} (checkpoint written)")
+        result = super()._training_step()
+        if self.carried:
+            result, self.carried = _Carried(result, self.carried), 0
+        return result
+
+
+class _Carried:
+    """A training step's result that also counts the ``carried`` steps of its epoch."""
+
+    def __init__(self, result, carried: int):
+        self._result, self._carried = result, carried
+
+    def __getattr__(self, name: str):
+        return getattr(self._result, name)
+
+    def get_steps_in_epoch_advancement(self) -> int:
+        return self._carried + self._result.get_steps_in_epoch_advancement()
+
+
+class _OnPolicy(StopsWhole, OnPolicyTrainer):
+    """Tianshou's on-policy trainer that stops whole."""
+
+
+class _OffPolicy(StopsWhole, OffPolicyTrainer):
+    """Tianshou's off-policy trainer that stops whole."""
+
+
+TRAINERS = {OnPolicyTrainerParams: _OnPolicy, OffPolicyTrainerParams: _OffPolicy}
 
 
 def collector_state(collectors: dict[str, Collector]) -> dict:
@@ -163,16 +225,16 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
                          "a resumed run continues its own weights")
     run_dir = Path(run_dir)
     checkpoint_path = run_dir / CHECKPOINT_FILE
-    restored, cumulative = None, {}
+    restored, progress = None, {}
     if resume:
         checkpoint = load_checkpoint(checkpoint_path)
         _check_resumable(checkpoint, checkpoint_path, algo_config, layout)
         progress = checkpoint["progress"]
         restored = (progress["epoch"], progress["env_step"], progress["update_step"])
-        cumulative = progress["cumulative"]
     elif checkpoint_path.exists() or any(run_dir.glob("events.out.tfevents.*")):
         raise InputError("run directory holds another run; use a fresh directory per run, "
                          "or resume the run that is there", str(run_dir))
+    evaluation_due = progress.get("evaluation_due", True)  # False: stopped by a signal
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(torch_threads)
     seed_everything(seed)
@@ -207,23 +269,30 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
     logger = TeamLogger(writer, info_names=layout.info_names,
                         log_every_env_steps=log_every_env_steps,
                         budget_env_steps=budget_env_steps, show_progress=show_progress,
-                        restored=restored, cumulative=cumulative,
+                        restored=restored, cumulative=progress.get("cumulative"),
+                        unwritten=progress.get("unwritten"),
+                        evaluation_due=evaluation_due,
                         on_evaluation=on_evaluation)
     if not restored:
         logger.write_hparams(_hparams(algo_config, seed, budget_env_steps, len(train_envs)))
         logger.write_scalars(0, imitated)
 
-    def save(epoch: int, env_step: int, update_step: int) -> str:
+    def save(epoch: int, env_step: int, update_step: int, evaluation_due: bool = True) -> str:
         replay_buffer = (None if algo_config.on_policy else
                          save_replay_buffer(run_dir, train_collector.buffer, env_step))
         save_checkpoint(checkpoint_path, config=algo_config, layout=layout, algorithm=algorithm,
                         epoch=epoch, env_step=env_step, update_step=update_step,
-                        cumulative=logger.cumulative,
+                        cumulative=logger.cumulative, unwritten=logger.unwritten(),
+                        evaluation_due=evaluation_due,
                         collectors=collector_state(collectors),
                         replay_buffer=replay_buffer)
         if replay_buffer is not None:
             remove_other_replay_buffers(run_dir, keep=replay_buffer["file"])
         return str(checkpoint_path)
+
+    def save_stopped(epoch: int, env_step: int, update_step: int) -> None:
+        logger.writer.flush()  # on disk before the checkpoint, as at every checkpoint
+        save(epoch, env_step, update_step, evaluation_due=False)
 
     def on_training_step(epoch: int, env_step: int) -> None:
         if isinstance(algorithm.policy, ProgressScheduled):
@@ -236,11 +305,15 @@ def train(algo_config: Any, layout: JointLayout, make_train_envs: Callable[[], B
         test_step_num_episodes=eval_episodes, max_epochs=ceil(budget_env_steps / eval_every),
         epoch_num_steps=eval_every, training_fn=on_training_step, save_checkpoint_fn=save,
         resume_from_log=restored is not None, logger=logger, verbose=False, show_progress=False)
-    trainer = algorithm.create_trainer(params)
-    if restored:  # last, so that building nothing above draws from them
-        set_rng_state(checkpoint["rng"])
+    trainer = TRAINERS[type(params)](algorithm, params)
+    trainer.save_stopped = save_stopped
+    if restored:
+        trainer.carried = restored[1] - restored[0] * eval_every
+        trainer.evaluation_due = evaluation_due
+        set_rng_state(checkpoint["rng"])  # last, so that building nothing above draws from them
     try:  # a resumed run's collectors continue where they were: no reset
-        info = trainer.run(reset_collectors=restored is None)
+        with interrupts.deferred():
+            info = trainer.run(reset_collectors=restored is None)
     finally:
         logger.finalize()
         train_envs.close()

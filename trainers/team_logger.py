@@ -27,13 +27,14 @@ from collections import defaultdict
 from collections.abc import Callable
 
 import numpy as np
-import tqdm
 from tensorboard.backend.event_processing.event_accumulator import SCALARS, EventAccumulator
 from tianshou.utils import TensorboardLogger
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
 
-EVAL_REWARD = "eval/episode_reward"
+from marl_part.progress import progress_bar
+from marl_part.trainers.configs import EVAL_REWARD
+
 EVAL_EPISODES = (EVAL_REWARD, f"{EVAL_REWARD}_std", "eval/episode_length")
 CUMULATIVE_INFO = ("metrics/deadline_miss",)  # info entries also summed over the whole run
 STEPS_PER_SECOND = "train/env_steps_per_second"
@@ -63,29 +64,33 @@ def logged_at(log_dir: str, step: int, tags: tuple[str, ...]) -> bool:
 
 
 class TeamLogger(TensorboardLogger):
-    """Writes the namespaced scalars; ``restored`` (epoch, env step, update step) and
-    ``cumulative`` (run totals of :data:`CUMULATIVE_INFO`) are what a resumed run
-    continues from."""
+    """Writes the namespaced scalars; ``restored`` (epoch, env step, update step),
+    ``cumulative`` (run totals of :data:`CUMULATIVE_INFO`), ``unwritten`` (what the
+    stopped run had not written yet, :meth:`unwritten`) and ``evaluation_due`` (whether
+    the resumed run evaluates first) are what a resumed run continues from."""
 
     def __init__(self, writer: SummaryWriter, *, info_names: tuple[str, ...],
                  log_every_env_steps: int, budget_env_steps: int, show_progress: bool,
                  restored: tuple[int, int, int] | None = None,
-                 cumulative: dict[str, float] | None = None,
+                 cumulative: dict[str, float] | None = None, unwritten: dict | None = None,
+                 evaluation_due: bool = True,
                  on_evaluation: Callable[[int, float], None] | None = None):
         super().__init__(writer, training_interval=log_every_env_steps, test_interval=0,
                          update_interval=0, save_interval=1, write_flush=False)
         self.restored, self.info_names = restored, info_names
         start = restored[1] if restored else 0
-        self.last_log_training_step = start
-        self.progress = tqdm.tqdm(total=budget_env_steps, initial=start, unit="step",
-                                  dynamic_ncols=True, disable=not show_progress)
+        unwritten = unwritten or {}
+        self.last_log_training_step = unwritten.get("since", start)
+        self.progress = progress_bar("train", budget_env_steps, "env steps", initial=start,
+                                     shown=show_progress)
         self.last_eval_reward: float | None = None
         self.on_evaluation = on_evaluation  # told (env step, eval reward) after each one
-        self._pending_returns: list[float] = []
-        self._pending_lengths: list[int] = []
-        self._pending_info: dict[str, float] = defaultdict(float)
-        self._pending_info_steps = 0
-        self._pending_updates: dict[str, list[float]] = defaultdict(list)
+        self._pending_returns: list[float] = unwritten.get("returns", [])
+        self._pending_lengths: list[int] = unwritten.get("lengths", [])
+        self._pending_info: dict[str, float] = defaultdict(float, unwritten.get("info", {}))
+        self._pending_info_steps = unwritten.get("info_steps", 0)
+        self._pending_updates: dict[str, list[float]] = defaultdict(
+            list, unwritten.get("updates", {}))
         self._updates = restored[2] if restored else 0
         self.cumulative: dict[str, float] = dict(cumulative or {})
         self._last_write = (start, time.time())
@@ -93,8 +98,16 @@ class TeamLogger(TensorboardLogger):
         # did right after its checkpoint; written again (the same values) unless the
         # killed run wrote all of it before the kill
         self._eval_tags = EVAL_EPISODES + tuple(f"eval/{name}" for name in info_names)
-        self._skip_restored_eval = restored is not None and logged_at(
+        self._skip_restored_eval = restored is not None and evaluation_due and logged_at(
             writer.log_dir, restored[1], self._eval_tags)
+
+    def unwritten(self) -> dict:
+        """The training data heard since the last write, and that write's step: a
+        checkpoint between two writes keeps it, so that the resumed run writes what the
+        unstopped one does."""
+        return {"since": self.last_log_training_step, "returns": self._pending_returns,
+                "lengths": self._pending_lengths, "info": dict(self._pending_info),
+                "info_steps": self._pending_info_steps, "updates": dict(self._pending_updates)}
 
     def _named(self, sums) -> dict[str, float]:
         """The collected sums of ``info["scalars"]``, by their names."""

@@ -23,7 +23,8 @@ from marl_part.baselines.partitioners import ConsistentHash, Hash, Shuffle
 from marl_part.baselines.schedulers import DS2, LinearRegression, Static, Threshold
 from marl_part.baselines.seasonal import Predictive, Scheduled
 from marl_part.errors import InputError, one_of
-from marl_part.sim.world import World, WorldSettings
+from marl_part.sim.settings import WorldSettings
+from marl_part.sim.world import World
 
 ROLES = ("partitioner", "scheduler")
 BASELINES: dict[str, dict[str, type[Baseline]]] = {

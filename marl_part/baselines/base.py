@@ -11,7 +11,8 @@ import numpy as np
 from marl_part.baselines.knobs import Knob, Value, knob_arrays, knob_section
 from marl_part.errors import InputError
 from marl_part.sim.routing import Routing
-from marl_part.sim.world import World, WorldSettings
+from marl_part.sim.settings import WorldSettings
+from marl_part.sim.world import World
 
 
 class Baseline(ABC):

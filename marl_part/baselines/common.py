@@ -15,7 +15,10 @@ import numpy as np
 
 from marl_part.errors import InputError
 from marl_part.sim.world import World
-from marl_part.workloads.trace import GOLDEN, mix64
+from marl_part.workloads.trace import GOLDEN
+from marl_part.workloads.trace import mix64 as array_mix64
+
+mix64 = numba.njit(cache=True, inline="always")(array_mix64)  # for the kernels' scalars
 
 
 @numba.njit(cache=True, inline="always")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from marl_part.errors import InputError
-from marl_part.sim.world import WorldSettings
+from marl_part.sim.settings import WorldSettings
 
 Value = int | float
 

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import argparse
 import os
-from collections.abc import Callable
+import textwrap
 from pathlib import Path
 
 from marl_part.errors import InputError
 from marl_part.evaluation.tasks import Runner, run_in_turn
 
 
+def add_command(commands, name: str, summary: str, description: str,
+                example: str) -> argparse.ArgumentParser:
+    """A subcommand: ``summary`` in the list of commands; its own help shows
+    ``description`` (plain words, wrapped here) and one ``example`` command."""
+    return commands.add_parser(
+        name, help=summary, description=textwrap.fill(" ".join(description.split()), 88,
+                                                  break_on_hyphens=False),
+        epilog=f"example:\n  {example}", formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def add_config(parser, nargs: str | None = None,
                set_help: str = "override a config key (repeatable)"):
     """``CONFIG [--set KEY=VALUE ...]``; returns ``parser``."""
-    parser.add_argument("config", nargs=nargs)
+    parser.add_argument("config", nargs=nargs, metavar="CONFIG", help="a YAML config")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help=set_help)
     return parser
@@ -27,12 +38,12 @@ def add_config_or_resume(parser, *, resume_metavar: str, resume_help: str,
     parser.add_argument("--resume", metavar=resume_metavar, type=Path, help=resume_help)
 
 
-def add_folder_command(commands, name: str, help_text: str, *, noun: str, items: str,
-                       each: str, on_ray: str, run) -> None:
+def add_folder_command(commands, name: str, summary: str, description: str, example: str,
+                       *, noun: str, items: str, each: str, on_ray: str, run) -> None:
     """``NAME CONFIG [--set ...]`` or ``NAME --resume OUT_DIR``, with ``--ray
     [ADDRESS]``: a command whose many ``items`` (runs, trials) fill one output folder,
     which a killed one finishes."""
-    parser = commands.add_parser(name, help=help_text)
+    parser = add_command(commands, name, summary, description, example)
     add_config_or_resume(parser, resume_metavar="OUT_DIR",
                          resume_help=f"finish a killed {noun}: keep its finished {items}, "
                                      "continue the others from their checkpoints",
@@ -41,16 +52,18 @@ def add_folder_command(commands, name: str, help_text: str, *, noun: str, items:
     parser.set_defaults(run=run)
 
 
-def start_or_resume(args, start: Callable[[], Path], resume: Callable[[], Path]) -> Path:
-    """The output folder of a fresh start from CONFIG, or of ``--resume OUT_DIR``."""
-    check_config_or_resume(args, "OUT_DIR")
-    return resume() if args.resume else start()
+def check_config(args) -> None:
+    """Read CONFIG with its ``--set`` overrides: a missing file, a bad key or a bad value
+    is refused before the command imports its work (which loads it whole, env and all)."""
+    from marl_part.config import read_config
+
+    read_config(args.config, args.set)
 
 
 def check_config_or_resume(args, resume_metavar: str,
                            also: tuple[tuple[str, object], ...] = ()) -> None:
     """Refuse a resume given a config (or one of the ``(option, value)`` pairs of
-    ``also``), and a start given none."""
+    ``also``), a start given none, and a bad config (:func:`check_config`)."""
     if args.resume:
         given = (("CONFIG", args.config), ("--set", args.set), *also)
         if clashes := [name for name, value in given if value]:
@@ -58,6 +71,8 @@ def check_config_or_resume(args, resume_metavar: str,
                              f"{', '.join(clashes)}", "--resume")
     elif not args.config:
         raise InputError(f"give a CONFIG.yaml, or --resume {resume_metavar}")
+    else:
+        check_config(args)
 
 
 def check_output_file(path: Path, option: str = "--out", make_folder: bool = False) -> None:

@@ -1,18 +1,21 @@
-"""``marl-part bench``: measure speed and write a table (JSON and markdown)."""
+"""Measure speed: env steps and tuples per second per scenario, batched against
+single envs, compiled routers against plain Python, training, and the time the headline
+takes to beat its tuned bar. Writes the figures as JSON (and a markdown table with
+--markdown)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from marl_part.cli.arguments import check_output_file
-from marl_part.experiments.bench import SIZES, markdown, run_bench, write
-from marl_part.experiments.rundir import new_run_dir
+from marl_part.cli.arguments import add_command, check_output_file
+from marl_part.errors import InputError, one_of
 
 
 def add_parser(commands) -> None:
-    parser = commands.add_parser("bench", help="measure simulator, vector env and training speed")
-    parser.add_argument("--size", choices=sorted(SIZES), default="full",
+    parser = add_command(commands, "bench", "measure simulator, vector env and training speed",
+                         __doc__, "marl-part bench --size small --json bench.json")
+    parser.add_argument("--size", default="full",
                         help="small: short budgets, for CI (default: full)")
     parser.add_argument("--json", type=Path, metavar="FILE.json",
                         help="write the figures here (default: a fresh runs/bench-<time>/)")
@@ -22,6 +25,11 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
+    from marl_part.experiments.bench import SIZES, markdown, run_bench, write
+    from marl_part.experiments.rundir import new_run_dir
+
+    if args.size not in SIZES:
+        raise InputError(one_of(sorted(SIZES)), "--size")
     for option in ("json", "markdown"):
         if getattr(args, option):
             check_output_file(getattr(args, option), f"--{option}")

@@ -1,37 +1,37 @@
-"""``marl-part check CONFIG``: build the env a config describes and test it.
-
-Runs PettingZoo's ``parallel_api_test`` and ``parallel_seed_test`` on it (with its
-wrappers) and steps one whole episode with random actions. Prints how much the
-workload's load varies within an episode, its periods and, where it has a cycle, how
-much of the test period's load a seasonal forecast explains
-(:mod:`~marl_part.evaluation.predictability`); ``--plot-demand FILE.png`` draws the load.
-"""
+"""Build the env a config describes and test it: PettingZoo's API and seed tests (with
+its wrappers), then one whole episode with random actions. Prints how much the load
+varies within an episode, the periods of the split and, where the load has a cycle, how
+much of the test period's load a seasonal forecast explains; --plot-demand FILE.png
+draws the load."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-from pettingzoo.test import parallel_api_test, parallel_seed_test
-
-from marl_part.cli.arguments import add_config, check_output_file
-from marl_part.config import load_config
-from marl_part.envs.parallel_env import make_parallel_env
-from marl_part.evaluation.plots import plot_demand
-from marl_part.evaluation.predictability import predictability
+from marl_part.cli.arguments import add_command, add_config, check_output_file
 
 
 def add_parser(commands) -> None:
-    parser = add_config(commands.add_parser("check", help="test the env a config describes"))
+    parser = add_config(add_command(commands, "check", "test the env a config describes",
+                                    __doc__, "marl-part check configs/partition_schedule.yaml "
+                                    "--plot-demand demand.png"))
     parser.add_argument("--plot-demand", metavar="FILE.png", type=Path,
                         help="plot the work of every micro-batch of the workload")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
+    from marl_part.config import load_config
+
     if args.plot_demand:
         check_output_file(args.plot_demand, "--plot-demand")
     config = load_config(args.config, args.set)
+    from pettingzoo.test import parallel_api_test, parallel_seed_test
+
+    from marl_part.envs.parallel_env import make_parallel_env
+    from marl_part.evaluation.plots import plot_demand
+    from marl_part.evaluation.predictability import predictability
+
     env = make_parallel_env(config)
     print(f"{args.config}: scenario {config.scenario}, agents {env.possible_agents}")
     for agent in env.possible_agents:
@@ -67,6 +67,8 @@ def random_episode(env, seed: int) -> tuple[int, float]:
 
 def demand_summary(batches, episode_length: int) -> str:
     """One line: work per batch, and its max / min within an episode over all starts."""
+    import numpy as np
+
     work, swing = batches.batch_work, batches.episode_swing(episode_length)
     return (f"workload: {batches.n_batches:,} micro-batches, work per batch {work.min():.4g}"
             f"-{work.max():.4g} (mean {work.mean():.4g}); within a {episode_length}-batch "

@@ -1,14 +1,10 @@
-"""``marl-part deploy CONFIG --engine flink --policy partitioner=RUN_OR_NAME``: run a
-partitioner (and the scheduler's parallelism) inside Apache Flink and hold the
-simulator to what the engine measures.
-
-The first ``--batches`` micro-batches of the test period are replayed in a PyFlink job
-on a local cluster, once for the given partitioner and once for each ``--compare``
-one (default: hash, pkg and the tuned classical partitioner of the run's own
-comparison); the simulator plays the same batches under the same routing. Tables go
-to stdout and, as a page, to a fresh run directory and ``--page``. Needs the
-``flink`` extra and Java (docs/engine.md).
-"""
+"""Run a partitioner (and the scheduler's parallelism) inside Apache Flink and hold
+the simulator to what the engine measures: the first --batches micro-batches of the test
+period are replayed in a PyFlink job on a local cluster, once for the given partitioner
+and once for each --compare one (default: hash, pkg and the tuned classical partitioner
+of the run's own comparison), and the simulator plays the same batches under the same
+routing. Tables go to stdout and, as a page, to a fresh run directory and --page. Needs
+the flink extra and Java (docs/engine.md)."""
 
 from __future__ import annotations
 
@@ -16,14 +12,18 @@ import os
 import shlex
 from pathlib import Path
 
+from marl_part.cli.arguments import add_command
+
 ENGINES = ("flink",)
 DEFAULT_SCHEDULER = "static"  # the config's initial cluster, held
 
 
 def add_parser(commands) -> None:
-    parser = commands.add_parser("deploy", help="run a partitioner in Apache Flink and "
-                                 "compare the simulator with what it measures")
-    parser.add_argument("config")
+    parser = add_command(commands, "deploy", "run a partitioner in Apache Flink and compare "
+                         "the simulator with what it measures", __doc__,
+                         "marl-part deploy configs/partition_schedule.yaml --engine flink "
+                         "--policy partitioner=runs/RUN")
+    parser.add_argument("config", metavar="CONFIG", help="a YAML config")
     parser.add_argument("--engine", choices=ENGINES, default="flink",
                         help="the stream engine (default flink: a local PyFlink cluster)")
     parser.add_argument("--policy", action="append", default=[], metavar="ROLE=NAME",

@@ -1,29 +1,23 @@
-"""``marl-part eval CONFIG``: compare policies on a workload.
-
-Every role is filled by a named baseline (``--policy scheduler=static``) or by a
-trained checkpoint (``--policy partitioner=runs/<run>``); the result
-is a table of means with 95% CIs, a JSON file and PNG plots in a fresh run directory.
-"""
+"""Score policies on the test period of a workload: every role filled by a named
+baseline (--policy scheduler=static) or by a trained checkpoint (--policy
+partitioner=runs/RUN). Prints each metric and reward term with its mean and 95%
+interval over the episodes, and writes eval.json and plots into a fresh run directory.
+--grid GRID.yaml scores every pair of a grid file on every workload it lists."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from marl_part.cli.arguments import check_output_file
-from marl_part.config import MAX_EPISODES, load_config, workload_node
+from marl_part.cli.arguments import add_command, check_output_file
 from marl_part.errors import InputError
-from marl_part.evaluation.capacity import max_sustainable_throughput, whole_trace_objectives
-from marl_part.evaluation.evaluate import evaluate, format_table
-from marl_part.evaluation.plots import plot_episode
-from marl_part.evaluation.policies import checkpoint_actors, parse_policies, role_overrides
-from marl_part.experiments.grid import plan_grid, run_grid
-from marl_part.experiments.rundir import new_run_dir
 
 
 def add_parser(commands) -> None:
-    parser = commands.add_parser("eval", help="evaluate policies on a workload")
-    parser.add_argument("config", nargs="?")
+    parser = add_command(commands, "eval", "evaluate policies on a workload", __doc__,
+                         "marl-part eval configs/partition_schedule.yaml "
+                         "--policy partitioner=pkg --policy scheduler=ds2")
+    parser.add_argument("config", nargs="?", metavar="CONFIG", help="a YAML config")
     parser.add_argument("--policy", action="append", default=[], metavar="ROLE=NAME",
                         help="fill a role with a baseline or a checkpoint (a run directory "
                         "or its checkpoint.pt); repeatable; with --grid, this pair is run "
@@ -56,6 +50,9 @@ SINGLE_ONLY = ("config", "workload", "episodes", "seeds", "out", "max_throughput
 
 
 def run(args) -> int:
+    from marl_part.config import MAX_EPISODES, load_config, workload_node
+    from marl_part.evaluation.policies import checkpoint_actors, parse_policies, role_overrides
+
     if args.grid:
         if given := [name for name in SINGLE_ONLY if getattr(args, name)]:
             raise InputError(f"--grid takes everything from the grid file; drop "
@@ -75,9 +72,17 @@ def run(args) -> int:
     policies = parse_policies(args.policy)
     workload = workload_node(args.workload) if args.workload else None
     config = load_config(args.config, role_overrides(policies) + args.set, workload=workload)
+    from marl_part.evaluation.capacity import max_sustainable_throughput, whole_trace_objectives
+    from marl_part.evaluation.evaluate import evaluate, format_table
+    from marl_part.evaluation.plots import plot_episode
+    from marl_part.experiments.rundir import new_run_dir
+    from marl_part.progress import progress
+
     actors = checkpoint_actors(config, policies)
     labels = {**config.role_fills(), **policies}
-    result = evaluate(config, actors, args.episodes, args.seeds, labels)
+    with progress("eval", config.episode_length, "steps") as shown:
+        result = evaluate(config, actors, args.episodes, args.seeds, labels,
+                          on_step=shown.update)
     data = result.to_json()
     print(f"{config.scenario} on {config.workload.source}, "
           f"{', '.join(f'{r}={p}' for r, p in result.policies.items())}, "
@@ -109,6 +114,10 @@ def _option(name: str) -> str:
 
 
 def run_grid_command(args) -> int:
+    from marl_part.evaluation.policies import parse_policies
+    from marl_part.experiments.grid import plan_grid, run_grid
+    from marl_part.experiments.rundir import new_run_dir
+
     if args.page:
         check_output_file(Path(args.page), "--page", make_folder=True)
     given = parse_policies(args.policy) or None

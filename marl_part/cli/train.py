@@ -1,25 +1,22 @@
-"""``marl-part train CONFIG``: train the config's learner, evaluate it, compare it.
-
-``--resume RUN_DIR`` continues a killed run from its last checkpoint (its TensorBoard
-curves continue); ``--init-from CHECKPOINT`` warm-starts a new run's networks.
-"""
+"""Train the roles a config sets to learn, then score the trained team on the test
+period beside the config's baseline pairs (at their defaults and tuned), the oracle
+static and the hindsight plan. The run directory holds the checkpoint, TensorBoard
+events and the comparison. --resume RUN_DIR continues a stopped run from its last
+checkpoint; --init-from CHECKPOINT warm-starts a new run's networks."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
-from marl_part.cli.arguments import add_config_or_resume, check_config_or_resume
-from marl_part.config import load_config
+from marl_part.cli.arguments import add_command, add_config_or_resume, check_config_or_resume
 from marl_part.errors import InputError
-from marl_part.evaluation.policies import CHECKPOINT_FILE
-from marl_part.evaluation.tuning import ORACLE, best_row
-from marl_part.experiments.comparison import describe_gap, gap_to_hindsight, scored_on
-from marl_part.experiments.training_run import resume_config, start_run, train_run
+from marl_part.interrupts import interrupted
 
 
 def add_parser(commands) -> None:
-    parser = commands.add_parser("train", help="train the learned roles of a config")
+    parser = add_command(commands, "train", "train the learned roles of a config", __doc__,
+                         "marl-part train configs/partition_schedule.yaml")
     add_config_or_resume(parser, resume_metavar="RUN_DIR",
                          resume_help="continue a run from its last checkpoint",
                          set_help="override a config key (repeatable)")
@@ -30,12 +27,18 @@ def add_parser(commands) -> None:
 
 
 def run(args) -> int:
+    from marl_part.config import load_config
+    from marl_part.evaluation.policies import CHECKPOINT_FILE
+    from marl_part.experiments.rundir import resume_config
+
     check_config_or_resume(args, "RUN_DIR", (("--init-from", args.init_from),))
     if args.resume:
         config, run_dir = resume_config(args.resume), args.resume
     else:
         config, run_dir = load_config(args.config, args.set), None
-    from marl_part.experiments.training_run import check_learnable
+    from marl_part.evaluation.tuning import ORACLE, best_row
+    from marl_part.experiments.comparison import describe_gap, gap_to_hindsight, scored_on
+    from marl_part.experiments.training_run import check_learnable, start_run, train_run
 
     agents = check_learnable(config)
     if args.init_from and not Path(args.init_from).is_file():
@@ -48,9 +51,13 @@ def run(args) -> int:
     try:
         summary = train_run(config, run_dir, resume=bool(args.resume), init_from=args.init_from,
                             show_progress=not args.no_progress)
-    except InputError:
-        if fresh and not (run_dir / CHECKPOINT_FILE).exists():  # refused at the start
+    except (InputError, KeyboardInterrupt) as error:
+        if fresh and not (run_dir / CHECKPOINT_FILE).exists():  # nothing to keep
             shutil.rmtree(run_dir)
+            if isinstance(error, KeyboardInterrupt):
+                stop = interrupted(error)
+                stop.folder = None  # nothing to resume
+                raise stop from None
         raise
     print(f"trained {summary['env_steps']:,} env steps in {summary['wall_time_s']:.0f} s "
           f"on the training period; final evaluation:")
@@ -71,7 +78,8 @@ def run(args) -> int:
         print(f"the hindsight plan (knows each episode's batches; not a policy): "
               f"{gap.hindsight.label} {_stat(gap.hindsight.result.team_reward)}")
         print(f"learned: {describe_gap(gap)}")
-    print(f"written: {run_dir}/checkpoint.pt, eval.json, comparison.md, comparison.json")
+    print(f"written: {run_dir}/checkpoint.pt, eval.json, comparison.md, comparison.png, "
+          "comparison.json")
     return 0
 
 

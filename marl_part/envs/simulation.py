@@ -39,6 +39,7 @@ class StepOutcome:
     reward_terms: dict[str, np.ndarray]  # weighted terms, summing to the reward
     metrics: dict[str, np.ndarray]
     truncated: np.ndarray  # (n_envs,) the episode reached its length
+    key_credit: np.ndarray | None = None  # (n_envs, K) hot keys' difference rewards
 
 
 class Simulation:
@@ -48,22 +49,25 @@ class Simulation:
     at every step, the action they would take in a learned role (:meth:`teacher_actions`,
     what a learner imitates to warm-start); they only watch. Episodes are drawn from
     ``period`` of the workload's split (:mod:`marl_part.workloads.periods`), or begin
-    at ``starts[env]`` (see :meth:`World.play`). ``engine`` models how a stream engine
-    applies the partitioner's decisions (:mod:`marl_part.deploy.engine`): built from the
-    simulation, it takes each batch's routing and returns the one the batch goes by
-    (None: the decision itself, on the batch it was taken on)."""
+    at ``starts[env]`` (see :meth:`World.play`). With ``key_credit`` every step also
+    gives the partitioner's hot keys' difference rewards (:mod:`marl_part.sim.credit`).
+    ``engine`` models how a stream engine applies the partitioner's decisions
+    (:mod:`marl_part.deploy.engine`): built from the simulation, it takes each batch's
+    routing and returns the one the batch goes by (None: the decision itself, on the
+    batch it was taken on)."""
 
     SNAPSHOT_STATIC = ("config",)  # data, not state (marl_part.snapshot)
 
     def __init__(self, config: EnvConfig, n_envs: int = 1,
                  knobs: dict[str, dict[str, np.ndarray]] | None = None,
                  teachers: dict[str, str] | None = None, period: str = "train",
-                 starts: np.ndarray | None = None,
+                 starts: np.ndarray | None = None, key_credit: bool = False,
                  engine: Callable[[Simulation], Engine] | None = None):
         self.config = config
         self.scenario = load_scenario(config.scenario, Path(config.base_dir))
         self.world: World = self.scenario.make_world(config, n_envs)
         self.world.play(period, starts)
+        self.world.key_credit = key_credit
         fills = config.role_fills()
         self.agents = tuple(role for role, fill in fills.items() if fill == LEARN)
         self.baselines = {role: make_baseline(role, fill, self.world, (knobs or {}).get(role))
@@ -163,7 +167,8 @@ class Simulation:
         record = world.step(routing, decisions["scheduler"])
         self._route_tail()
         reward, terms = self.scenario.reward(world)
-        outcome = StepOutcome(reward, terms, record.metrics(), world.truncated.copy())
+        outcome = StepOutcome(reward, terms, record.metrics(), world.truncated.copy(),
+                              world.last_key_credit)
         check_finite({"team_reward": reward, **{f"reward_terms/{k}": v for k, v in terms.items()},
                       **outcome.metrics})
         return outcome

@@ -56,10 +56,11 @@ class BatchedVectorEnv(ScalarSums, BaseVectorEnv):
     :meth:`teacher_action` gives, for imitation."""
 
     def __init__(self, config: EnvConfig, n_envs: int, teachers: dict[str, str] | None = None,
-                 period: str = "train", starts: np.ndarray | None = None):
+                 period: str = "train", starts: np.ndarray | None = None,
+                 key_credit: bool = False):
         # BaseVectorEnv.__init__ builds one worker per env; there are none here
         self.simulation = Simulation(config, n_envs, teachers=teachers, period=period,
-                                     starts=starts)
+                                     starts=starts, key_credit=key_credit)
         self.env_num = self.wait_num = n_envs
         self.timeout, self.is_async, self.is_closed = None, False, False
         self.waiting_conn, self.waiting_id, self.ready_id = [], [], list(range(n_envs))
@@ -129,7 +130,8 @@ class BatchedVectorEnv(ScalarSums, BaseVectorEnv):
         self._add_scalars(np.column_stack([*outcome.reward_terms.values(),
                                            *outcome.metrics.values()]))
         infos = np.empty(n, dtype=object)
-        infos[:] = [{} for _ in range(n)]
+        infos[:] = ([{} for _ in range(n)] if outcome.key_credit is None
+                    else [{"key_credit": credit.copy()} for credit in outcome.key_credit])
         return (self.joint_observation(), outcome.reward.astype(np.float64), np.zeros(n, bool),
                 outcome.truncated, infos)
 
@@ -151,19 +153,24 @@ class JointDummyVectorEnv(ScalarSums, DummyVectorEnv):
 
 
 def make_vector_env(config: EnvConfig, n_envs: int, teachers: dict[str, str] | None = None,
-                    period: str = "train", starts: np.ndarray | None = None) -> BaseVectorEnv:
+                    period: str = "train", starts: np.ndarray | None = None,
+                    key_credit: bool = False) -> BaseVectorEnv:
     """The fastest vector env for ``config``, playing episodes of ``period`` (of the
     workload's split; env i always from batch ``starts[i]`` if given): batched, unless
     SuperSuit wrappers (which work on single PettingZoo envs) are configured; then N
-    wrapped single envs (which take no teachers)."""
+    wrapped single envs (which take no teachers and give no key credit). With
+    ``key_credit``, every step's info holds the hot keys' difference rewards."""
     if config.wrappers:
         if teachers:
             raise InputError("imitation runs on the batched envs; drop wrappers: or "
                              "train.imitation", "train.imitation")
+        if key_credit:
+            raise InputError("per-key credit runs on the batched envs; drop wrappers: or "
+                             "set learner.key_credit=team", "learner.key_credit")
         return JointDummyVectorEnv([
             partial(_joint_env, config, period, None if starts is None else starts[i:i + 1])
             for i in range(n_envs)])
-    return BatchedVectorEnv(config, n_envs, teachers, period, starts)
+    return BatchedVectorEnv(config, n_envs, teachers, period, starts, key_credit)
 
 
 def _joint_env(config: EnvConfig, period: str, starts: np.ndarray | None) -> JointEnv:

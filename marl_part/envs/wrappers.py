@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import supersuit
 
 from marl_part.errors import FieldError, InputError
 from marl_part.typed_yaml import FloatOrInf
@@ -34,7 +33,7 @@ class FrameStack:
             raise FieldError("stack_size", f"must be at least 1 and at most {MAX_STACK}, got "
                              f"{self.stack_size}")
 
-    def apply(self, env):
+    def apply(self, env, supersuit):
         return supersuit.frame_stack_v2(env, stack_size=self.stack_size)
 
 
@@ -49,7 +48,7 @@ class NormalizeObs:
             raise FieldError("env_max", f"must be above env_min ({self.env_min}), by a "
                              f"finite range, got {self.env_max}")
 
-    def apply(self, env):
+    def apply(self, env, supersuit):
         return supersuit.normalize_obs_v0(env, env_min=self.env_min, env_max=self.env_max)
 
 
@@ -58,7 +57,7 @@ class Dtype:
     name: Literal["dtype"]
     dtype: Literal["float32", "float64"] = "float32"
 
-    def apply(self, env):
+    def apply(self, env, supersuit):
         return supersuit.dtype_v0(env, np.dtype(self.dtype))
 
 
@@ -73,7 +72,7 @@ class ClipReward:
             raise FieldError("upper_bound", f"must not be below lower_bound ({self.lower_bound}), "
                              f"got {self.upper_bound}")
 
-    def apply(self, env):
+    def apply(self, env, supersuit):
         return supersuit.clip_reward_v0(env, lower_bound=self.lower_bound,
                                         upper_bound=self.upper_bound)
 
@@ -82,7 +81,7 @@ class ClipReward:
 class PadObservations:
     name: Literal["pad_observations"]
 
-    def apply(self, env):
+    def apply(self, env, supersuit):
         return supersuit.pad_observations_v0(env)
 
 
@@ -91,7 +90,7 @@ class AgentIndicator:
     name: Literal["agent_indicator"]
     type_only: bool = False
 
-    def apply(self, env):
+    def apply(self, env, supersuit):
         shapes = {env.observation_space(agent).shape for agent in env.possible_agents}
         if len(shapes) > 1:
             raise InputError(f"agent_indicator needs the agents' observations in one shape, "
@@ -104,6 +103,10 @@ Wrapper = FrameStack | NormalizeObs | Dtype | ClipReward | PadObservations | Age
 
 
 def apply_wrappers(env, wrappers: tuple[Wrapper, ...]):
+    """``env`` in each of ``wrappers`` in turn (SuperSuit is imported here, not with the
+    config)."""
+    import supersuit
+
     for wrapper in wrappers:
-        env = wrapper.apply(env)
+        env = wrapper.apply(env, supersuit)
     return env

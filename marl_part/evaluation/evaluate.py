@@ -13,6 +13,7 @@ episodes with a 95% Student-t interval over them.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -158,11 +159,13 @@ def _check_fit(simulation: Simulation, actors: dict[str, Actor]) -> None:
 
 def rollout(config: EnvConfig, actors: dict[str, Actor], episodes: Episodes,
             knobs: dict[str, dict[str, np.ndarray]] | None = None,
-            rate_scale: np.ndarray | None = None, engine=None) -> Rollout:
+            rate_scale: np.ndarray | None = None, engine=None,
+            on_step: Callable[[], None] | None = None) -> Rollout:
     """Every episode of ``episodes``, each an env of one batched simulation;
     ``knobs`` (role -> knob -> per-env values) set the baselines' knobs and
     ``rate_scale`` the stream's speed-up, env by env; ``engine`` as
-    :class:`~marl_part.envs.simulation.Simulation` takes it."""
+    :class:`~marl_part.envs.simulation.Simulation` takes it; ``on_step()`` hears each
+    step."""
     n_envs = len(episodes)
     simulation = Simulation(config, n_envs, knobs, period=episodes.period,
                             starts=episodes.starts, engine=engine)
@@ -176,6 +179,8 @@ def rollout(config: EnvConfig, actors: dict[str, Actor], episodes: Episodes,
         outcome = simulation.step({agent: actors[agent](observations[agent])
                                    for agent in simulation.agents})
         steps.append((outcome, simulation.world.last.loads[0].copy()))
+        if on_step is not None:
+            on_step()
         if outcome.truncated.all():
             break
     outcomes = [o for o, _ in steps]
@@ -189,21 +194,24 @@ def rollout(config: EnvConfig, actors: dict[str, Actor], episodes: Episodes,
 
 
 def evaluate(config: EnvConfig, actors: dict[str, Actor], episodes: int | None, seeds: int,
-             policies: dict[str, str] | None = None, period: str = "test") -> EvalResult:
+             policies: dict[str, str] | None = None, period: str = "test",
+             on_step: Callable[[], None] | None = None) -> EvalResult:
     """Run the non-overlapping episodes of ``period`` (``episodes`` of them, or all),
-    each under ``seeds`` seeds; learned roles act by ``actors``."""
+    each under ``seeds`` seeds; learned roles act by ``actors``; ``on_step()`` hears
+    each step of their batched simulation."""
     plan = period_episodes(config, period, episodes, seeds)
     if not 1 <= len(plan) <= MAX_EPISODES:
         raise InputError(f"{plan.count:,} episodes x {seeds} seeds = {len(plan):,}: give "
                          f"between 1 and {MAX_EPISODES:,}")
-    return score(config, actors, plan, policies)
+    return score(config, actors, plan, policies, on_step=on_step)
 
 
 def score(config: EnvConfig, actors: dict[str, Actor], plan: Episodes,
-          policies: dict[str, str] | None = None, engine=None) -> EvalResult:
+          policies: dict[str, str] | None = None, engine=None,
+          on_step: Callable[[], None] | None = None) -> EvalResult:
     """The episodes of ``plan`` played and summarized (module docstring); ``engine`` as
-    :func:`rollout` takes it."""
-    run = rollout(config, actors, plan, engine=engine)
+    :func:`rollout` takes it; ``on_step()`` hears each step."""
+    run = rollout(config, actors, plan, engine=engine, on_step=on_step)
     returns = plan.per_episode(run.reward.sum(axis=0))
     return EvalResult(
         scenario=config.scenario, workload=to_dict(config.workload),

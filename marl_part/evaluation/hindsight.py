@@ -234,8 +234,9 @@ def perfect_balance_times(world: World, plan: Episodes) -> np.ndarray:
     batches = plan.starts[:, None] + np.arange(steps)
     work = world.batches.batch_work[batches] * world.settings.rate_scale
     capacity = np.concatenate([[0.0], node_capacity(world)])
-    with np.errstate(divide="ignore"):
-        return work[:, None, :] / capacity[None, :, None]
+    with np.errstate(divide="ignore", invalid="ignore"):  # no nodes: inf, or 0 for no work
+        times = work[:, None, :] / capacity[None, :, None]
+    return np.where(work[:, None, :] == 0, 0.0, times)
 
 
 class PlannedScheduler:

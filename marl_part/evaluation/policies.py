@@ -12,15 +12,17 @@ the simulation, :func:`~marl_part.evaluation.evaluate.rollout`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from marl_part import typed_yaml
-from marl_part.baselines import ROLES, parse_policy
 from marl_part.config import EnvConfig
 from marl_part.errors import InputError, one_of
-from marl_part.evaluation.evaluate import Actor
 from marl_part.scenarios import LEARN
+
+if TYPE_CHECKING:
+    from marl_part.evaluation.evaluate import Actor
 
 CHECKPOINT_FILE = "checkpoint.pt"
 RUN_CONFIG_FILE = "config.yaml"
@@ -38,6 +40,10 @@ def checkpoint_path(spec: str) -> Path | None:
 
 def parse_policies(specs: list[str]) -> dict[str, str]:
     """``ROLE=NAME`` pairs; a NAME that is no checkpoint must be a baseline for ROLE."""
+    if not specs:  # nothing to check: the baselines are not imported
+        return {}
+    from marl_part.baselines import ROLES, parse_policy
+
     policies = {}
     for spec in specs:
         role, sep, name = spec.partition("=")

@@ -1,4 +1,6 @@
-"""Summary statistics for reports: mean with a 95% confidence interval, and the IQM."""
+"""Summary statistics for reports: mean with a 95% confidence interval, the IQM, and
+the t-tests that say whether two sets of training seeds (or seeds and a fixed score)
+differ."""
 
 from __future__ import annotations
 
@@ -39,3 +41,29 @@ def interval(samples, statistic: str = "mean", resamples: int = 2000, seed: int 
     boot = stats.trim_mean(draws, 0.25, axis=1)
     return {"value": iqm(x), "low": float(np.percentile(boot, 2.5)),
             "high": float(np.percentile(boot, 97.5)), "method": METHODS[statistic]}
+
+
+def welch(a, b) -> float:
+    """Two-sided p-value of Welch's t-test that ``a`` and ``b`` (e.g. the scores of two
+    variants' training seeds) have the same mean, without assuming equal variances
+    (Welch, Biometrika 1947; Satterthwaite's degrees of freedom); NaN where neither
+    varies."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    if va + vb == 0:
+        return float("nan")
+    t = (a.mean() - b.mean()) / np.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    return float(2 * stats.t.sf(abs(t), df))
+
+
+def one_sample(a, value: float) -> float:
+    """Two-sided p-value of Student's t-test that the mean of ``a`` is ``value`` (a
+    deterministic policy's score on the same episodes); NaN where ``a`` does not vary."""
+    a = np.asarray(a, float)
+    return float("nan") if np.ptp(a) == 0 else float(stats.ttest_1samp(a, value).pvalue)
+
+
+def describe_p(p: float) -> str:
+    """A p-value as a report states it."""
+    return "no test: the seeds' scores do not vary" if np.isnan(p) else f"p = {p:.2g}"

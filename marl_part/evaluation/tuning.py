@@ -42,6 +42,7 @@ from marl_part.evaluation.evaluate import Episodes, EvalResult, evaluate, period
 from marl_part.evaluation.hindsight import Hindsight, hindsight
 from marl_part.evaluation.stats import mean_ci95
 from marl_part.evaluation.tasks import Runner, run_in_turn
+from marl_part.progress import log_above, run_shown
 from marl_part.scenarios import LEARN, load_scenario
 
 # the spawn key that sets tuning's episodes apart from evaluation's SeedSequence([seed,
@@ -277,25 +278,28 @@ class BarRow:
 
 
 def classical_bar(config: EnvConfig, pairs: tuple[dict[str, str], ...], settings: TuneSettings,
-                  episodes: int | None, seeds: int, log=print,
+                  episodes: int | None, seeds: int, log=log_above,
                   run_all: Runner = run_in_turn) -> list[BarRow]:
     """Every pair at its defaults and tuned, the oracle static and the hindsight plan,
     each scored on the test period's episodes (``episodes`` of them or all, x
     ``seeds``, as ``eval`` runs them). Each pair is one task of ``run_all``; then each
     distinct partitioner of the tuned pairs is one task sized in hindsight (the best is
-    the oracle) and one task planned in hindsight (the best is the hindsight row)."""
+    the oracle) and one task planned in hindsight (the best is the hindsight row). A
+    progress bar counts the tasks done."""
     def pair_done(_index: int, pair_rows: list[BarRow]) -> None:
         row = pair_rows[-1]
         log(f"  {row.label}: {row.tuning.settings_scored} settings scored "
             f"({row.tuning.method}), team reward {row.result.team_reward['mean']:.4g}")
 
     calls = [partial(tuned_rows, config, pair, settings, episodes, seeds) for pair in pairs]
-    rows = [row for pair_rows in run_all(calls, pair_done) for row in pair_rows]
+    rows = [row for pair_rows in run_shown(run_all, calls, pair_done, "tuning and scoring",
+                                           "pairs") for row in pair_rows]
     partitioners = list(dict.fromkeys(r.pair.get("partitioner") for r in rows
                                       if r.kind in BEST_KINDS))
     for kind, row_of in ((ORACLE, oracle_row), (HINDSIGHT, hindsight_row)):
-        found = [row for row in run_all([partial(row_of, config, partitioner, episodes, seeds)
-                                         for partitioner in partitioners], lambda *_: None)
+        calls = [partial(row_of, config, partitioner, episodes, seeds)
+                 for partitioner in partitioners]
+        found = [row for row in run_shown(run_all, calls, lambda *_: None, kind, "partitioners")
                  if row is not None]
         if found:
             best = max(found, key=lambda r: r.result.team_reward["mean"])

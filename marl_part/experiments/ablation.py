@@ -41,22 +41,23 @@ import numpy as np  # noqa: E402
 from marl_part.config import Config, load_config  # noqa: E402
 from marl_part.errors import InputError  # noqa: E402
 from marl_part.evaluation.policies import CHECKPOINT_FILE, RUN_CONFIG_FILE  # noqa: E402
-from marl_part.evaluation.stats import interval, mean_ci95  # noqa: E402
+from marl_part.evaluation.stats import describe_p, interval, mean_ci95, one_sample, welch  # noqa: E402
 from marl_part.evaluation.tasks import Runner, run_in_turn  # noqa: E402
 from marl_part.evaluation.tuning import HINDSIGHT, BarRow, best_row, classical_bar, tuning_note  # noqa: E402
-from marl_part.experiments.comparison import scored_on  # noqa: E402
+from marl_part.experiments.comparison import PICTURE, draw_comparison, scored_on  # noqa: E402
 from marl_part.experiments.ray_tasks import check_shared  # noqa: E402
-from marl_part.experiments.rundir import new_run_dir, read_json  # noqa: E402
+from marl_part.experiments.rundir import held, new_run_dir, read_json, resume_config  # noqa: E402
 from marl_part.experiments.training_run import (  # noqa: E402
     check_learnable,
-    resume_config,
+    evaluate_team,
     start_run,
     train_run,
     write_resolved_config,
 )
+from marl_part.progress import log_above, run_shown  # noqa: E402
 
 
-def run_ablation(config_path: str, overrides: list[str], log=print,
+def run_ablation(config_path: str, overrides: list[str], log=log_above,
                  run_all: Runner = run_in_turn) -> Path:
     """Train and evaluate everything the config's ``ablate:`` lists; the output folder.
     ``run_all`` runs the training runs, then the baseline pairs (each one call)."""
@@ -66,10 +67,11 @@ def run_ablation(config_path: str, overrides: list[str], log=print,
     _check_variants(config_path, overrides, base)
     out = new_run_dir(f"{base.name}-ablate").resolve()  # tasks may run in another folder
     write_resolved_config(base, out, only_changed=True)
-    return _ablate(out, log, run_all)
+    with held(out):
+        return _ablate(out, log, run_all)
 
 
-def resume_ablation(out: Path, log=print, run_all: Runner = run_in_turn) -> Path:
+def resume_ablation(out: Path, log=log_above, run_all: Runner = run_in_turn) -> Path:
     """Finish a killed ablation in its own folder ``out``."""
     if not (out / RUN_CONFIG_FILE).is_file():
         raise InputError(f"not an ablation folder (no {RUN_CONFIG_FILE})", str(out))
@@ -78,7 +80,8 @@ def resume_ablation(out: Path, log=print, run_all: Runner = run_in_turn) -> Path
         raise InputError("a training run, not an ablation folder: resume it with "
                          "'marl-part train --resume'", str(out))
     _check_variants(out / RUN_CONFIG_FILE, [], base)
-    return _ablate(out.resolve(), log, run_all)
+    with held(out.resolve()):
+        return _ablate(out.resolve(), log, run_all)
 
 
 def _check_variants(config_path: str | Path, overrides: list[str], base: Config) -> None:
@@ -104,16 +107,22 @@ def _ablate(out: Path, log, run_all: Runner) -> Path:
         variant, seed, _ = runs[index]
         log(f"  {variant.name} seed {seed}: {outcome.text}")
 
-    scores = [outcome.score for outcome in run_all(calls, done)]
+    scores = [outcome.score for outcome in run_shown(run_all, calls, done, "training",
+                                                        "runs")]
     check_shared([run_dir / "eval.json" for _, _, run_dir in runs])
-    rows, curves = [], {}
+    rows, curves, terms, teachers = [], {}, [], {}
     for variant in settings.variants:
         mine = [index for index, run in enumerate(runs) if run[0] is variant]
         config = load_config(runs[mine[0]][2] / RUN_CONFIG_FILE)
-        metrics = [read_json(runs[i][2] / "eval.json")["metrics"] for i in mine]
+        evaluations = [read_json(runs[i][2] / "eval.json") for i in mine]
         rows.append(_row(variant.name, [scores[i] for i in mine], settings.statistic, config,
-                         trained=True, metrics=_mean_metrics(metrics)))
+                         trained=True, metrics=_mean_metrics([e["metrics"] for e in evaluations])))
         curves[variant.name] = [eval_curve(runs[i][2]) for i in mine]
+        terms.append((variant.name, {term: float(np.mean([e["reward_terms"][term]["mean"]
+                                                          for e in evaluations]))
+                                     for term in evaluations[0]["reward_terms"]}))
+        if teacher := teacher_score(runs[mine[0]][2] / RUN_CONFIG_FILE, config):
+            teachers[variant.name] = teacher
     bar = classical_bar(base, settings.baselines, base.tune, base.train.final_episodes,
                         base.train.final_seeds, log, run_all)
     for bar_row in bar:
@@ -122,7 +131,12 @@ def _ablate(out: Path, log, run_all: Runner) -> Path:
                          fills={**bar_row.result.policies, **bar_row.pair},
                          metrics=_mean_metrics([bar_row.result.metrics])))
     notes = [gap_note(rows, bar, scored_on(bar[0].result))] if bar else []
-    write_table(rows, out, "\n\n".join(filter(None, [*notes, tuning_note(bar)])))
+    notes.append(significance_note(rows, teachers))
+    first = runs[0]  # the first variant's first seed plays the pictured episode
+    team = evaluate_team(load_config(first[2] / RUN_CONFIG_FILE), first[2], 1, 1)
+    picture = draw_comparison(base, (f"{first[0].name}, seed {first[1]}", team), bar, terms,
+                              out / PICTURE)
+    write_table(rows, out, "\n\n".join(filter(None, [*notes, tuning_note(bar), picture])))
     plot_curves(curves, bar, out / "learning_curves.png")
     return out
 
@@ -146,6 +160,43 @@ def gap_note(rows: list[dict], bar: list[BarRow], scored: str) -> str:
         lines.append(f"{row['name']} closes {shares['value']:.0%} [{shares['low']:.0%}, "
                      f"{shares['high']:.0%}] of the gap from that pair to the hindsight plan "
                      f"({shares['method']}, over {row['over']}).")
+    return "\n".join(lines)
+
+
+def teacher_score(config_path: Path, config: Config) -> tuple[str, float] | None:
+    """Where every learned role of ``config`` was cloned from a teacher: the teachers'
+    label and their score on the same test episodes (what learning started from)."""
+    learned = [role for role, fill in config.role_fills().items() if fill == "learn"]
+    teachers = config.teachers()
+    if not learned or any(role not in teachers for role in learned):
+        return None
+    from marl_part.evaluation.evaluate import evaluate
+
+    taught = load_config(config_path, [*(f"roles.{role}={teachers[role]}" for role in learned),
+                                       "train.imitation=null"])
+    result = evaluate(taught, {}, config.train.final_episodes, config.train.final_seeds)
+    label = " + ".join(f"{role}={spec}" for role, spec in result.policies.items())
+    return label, result.team_reward["mean"]
+
+
+def significance_note(rows: list[dict], teachers: dict[str, tuple[str, float]]) -> str:
+    """Whether the learners differ: Welch's t-test between every two learned rows'
+    training seeds, and a one-sample t-test of each cloned learner's seeds against its
+    teachers' score on the same episodes."""
+    learned = [row for row in rows if row["over"].endswith("training seeds")]
+    lines = []
+    for index, first in enumerate(learned):
+        for second in learned[index + 1:]:
+            difference = np.mean(first["scores"]) - np.mean(second["scores"])
+            lines.append(f"{first['name']} - {second['name']}: {difference:+.3g} (Welch's "
+                         f"t-test over their seeds, "
+                         f"{describe_p(welch(first['scores'], second['scores']))}).")
+    for row in learned:
+        if row["name"] in teachers:
+            label, score = teachers[row["name"]]
+            lines.append(f"{row['name']} - its teachers ({label}, {score:.4g} on the same "
+                         f"episodes): {np.mean(row['scores']) - score:+.3g} (one-sample t-test "
+                         f"over its seeds, {describe_p(one_sample(row['scores'], score))}).")
     return "\n".join(lines)
 
 

@@ -15,10 +15,14 @@ import json
 import multiprocessing
 import platform
 import resource
+import signal
 import time
 from pathlib import Path
 
 import numpy as np
+
+from marl_part.interrupts import SIGNALS
+from marl_part.progress import log_above, progress
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "data"
@@ -55,7 +59,7 @@ def scenario_config(scenario: str, trace_limit: int | None = None, **overrides):
     chunk trace for dedup_route, whose batches are as large as the trace allows)."""
     from marl_part.config import Config
     from marl_part.sim.cluster import ClusterConfig, NodeType
-    from marl_part.sim.world import PartitionerConfig, SchedulerConfig
+    from marl_part.sim.settings import PartitionerConfig, SchedulerConfig
     from marl_part.workloads.batching import Batching
     from marl_part.workloads.chunks_csv import ChunksCsvSource
     from marl_part.workloads.text import TextSource
@@ -381,6 +385,8 @@ def measurements(size: Size) -> list[Measurement]:
 
 
 def _child(function: str, kwargs: dict, queue) -> None:
+    for number in SIGNALS:  # the parent tells where it was stopped; this one ends quietly
+        signal.signal(number, signal.SIG_DFL)
     figures = globals()[function](**kwargs)
     figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     queue.put(figures)
@@ -415,14 +421,17 @@ def warm_up() -> None:
         training_speed(algorithm, 2, 64)
 
 
-def run_bench(size_name: str, log=print) -> dict:
+def run_bench(size_name: str, log=log_above) -> dict:
     warm_up()  # children fork from a process with every import and compilation done
     size = SIZES[size_name]
     results = {"size": size_name, "machine": machine(), "measurements": {}}
-    for item in measurements(size):
-        figures = run_measurement(item)
-        results["measurements"][item.name] = {"what": item.what, **figures}
-        log(f"{item.name:40s} " + ", ".join(f"{k} {_figure(v)}" for k, v in figures.items()))
+    items = measurements(size)
+    with progress("bench", len(items), "measurements") as bar:
+        for item in items:
+            figures = run_measurement(item)
+            results["measurements"][item.name] = {"what": item.what, **figures}
+            log(f"{item.name:40s} " + ", ".join(f"{k} {_figure(v)}" for k, v in figures.items()))
+            bar.update()
     return results
 
 

@@ -1,16 +1,24 @@
 """The comparison table that ``tune`` and ``train`` write: learned teams (if any) beside
 every baseline pair at its defaults, tuned, and the oracle static, each on the same
-episodes of the test period, with a note saying what was tuned over what."""
+episodes of the test period, with a note saying what was tuned over what; and the
+picture that ``train`` and ``ablate`` draw of one of those episodes
+(:func:`draw_comparison`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from marl_part.evaluation.evaluate import EvalResult
+from marl_part.config import EnvConfig
+from marl_part.evaluation.evaluate import EvalResult, period_episodes
+from marl_part.evaluation.plots import nodes_worth, plot_comparison
 from marl_part.evaluation.stats import mean_ci95
 from marl_part.evaluation.tuning import HINDSIGHT, BarRow, best_row, tuning_note
+from marl_part.workloads import load_batches
+
+PICTURE = "comparison.png"
 
 COMPARISON_METRICS = ("imbalance", "deadline_miss", "nodes_on", "dedup_ratio")
 
@@ -96,3 +104,41 @@ def _cell(stat: dict) -> str:
     if not np.isfinite(stat["ci95"]):  # one episode: no interval
         return f"{stat['mean']:.4g}"
     return f"{stat['mean']:.4g} ± {stat['ci95']:.2g}"
+
+
+def draw_comparison(config: EnvConfig, learned: tuple[str, EvalResult], bar: list[BarRow],
+                    terms: list[tuple[str, dict[str, float]]], path: Path) -> str:
+    """The picture of a comparison (:func:`~marl_part.evaluation.plots.plot_comparison`)
+    at ``path``: the first episode of the test period, as the learned team (``(label,
+    result)``), the best classical pair of ``bar`` and its hindsight plan played it, and
+    the reward terms of every row of ``terms`` (learned rows, then :func:`bar_terms`);
+    the markdown line that shows it."""
+    shown = [row for row in (best_row(bar), next((r for r in bar if r.kind == HINDSIGHT),
+                                                 None)) if row is not None]
+    start = period_episodes(config, "test", 1, 1).starts[0]
+    batches = load_batches(config.workload, config.cluster.batch_interval,
+                           Path(config.base_dir))
+    work = batches.batch_work[start:start + config.episode_length] * config.rate_scale
+    plot_comparison(nodes_worth(work, config.cluster),
+                    [learned, *((short_label(row), row.result) for row in shown)],
+                    terms + bar_terms(bar),
+                    f"{config.name}: the first episode of the test period, played by each",
+                    path)
+    return (f"![The load and the nodes each policy held over the first episode of the test "
+            f"period, deadline misses marked; below, every row's reward terms]({path.name})")
+
+
+def mean_terms(result: EvalResult) -> dict[str, float]:
+    """A result's reward terms: each its mean episode return."""
+    return {term: stat["mean"] for term, stat in result.reward_terms.items()}
+
+
+def bar_terms(bar: list[BarRow]) -> list[tuple[str, dict[str, float]]]:
+    """Every row of ``bar``, labelled short, with its reward terms."""
+    return [(short_label(row), mean_terms(row.result)) for row in bar]
+
+
+def short_label(row: BarRow) -> str:
+    """``pkg + threshold (tuned)``: the row's baselines without their knobs, its kind."""
+    pair = {**row.result.policies, **row.pair}
+    return f"{' + '.join(spec.split(':')[0] for spec in pair.values())} ({row.kind})"

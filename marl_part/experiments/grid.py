@@ -32,6 +32,7 @@ from marl_part.evaluation.capacity import max_sustainable_throughput, whole_trac
 from marl_part.evaluation.evaluate import check_actors, evaluate  # noqa: E402
 from marl_part.evaluation.policies import checkpoint_actors, role_overrides  # noqa: E402
 from marl_part.evaluation.tuning import HINDSIGHT, BarRow, classical_bar, tuning_note, with_pair  # noqa: E402
+from marl_part.progress import log_above, progress  # noqa: E402
 from marl_part.sim.world import StepRecord  # noqa: E402
 
 SPECIAL_COLUMNS = ("team_reward", "max_throughput", "makespan", "average_utilization",
@@ -135,31 +136,35 @@ def evaluate_entry(grid: Grid, entry: GridEntry, planned: list[tuple], config_pa
     return rows
 
 
-def run_grid(path: Path, out_dir: Path, log=print,
+def run_grid(path: Path, out_dir: Path, log=log_above,
              given: dict[str, str] | None = None) -> list[GridRow]:
     """Run every pair of every entry of the grid at ``path``, and the ``given`` pair on
     each; write results in ``out_dir``."""
     grid, plan = plan_grid(path, given)
     rows, notes = [], {}
-    for entry in grid.entries:
-        planned = [(pair, config, actors) for e, pair, config, actors in plan if e is entry]
-        entry_results = evaluate_entry(grid, entry, planned, Path(path).parent / entry.config,
-                                       log, given)
-        if entry.tune:
-            notes[entry.name] = tuning_note([row for row, _, _ in entry_results])
-        for bar_row, config, actors in entry_results:
-            result = bar_row.result
-            data = bar_row.to_json()
-            values = {"team_reward": result.team_reward, **result.metrics,
-                      **{f"reward_terms/{k}": v for k, v in result.reward_terms.items()}}
-            if config is not None:  # the hindsight plan is no policy to replay otherwise
-                values.update(capacity_figures(entry, grid, config, actors, data))
-            label = "+".join(f"{r}={p}" for r, p in result.policies.items())
-            slug = re.sub(r"[^A-Za-z0-9._=+-]+", "_", f"{entry.name}--{label}--{bar_row.kind}")
-            (out_dir / f"{slug}.json").write_text(json.dumps(data, indent=2))
-            rows.append(GridRow(entry.name, {**result.policies, **bar_row.pair}, values,
-                                bar_row.kind))
-            log(f"  {entry.name}: {bar_row.label}: team reward {result.team_reward['mean']:.4g}")
+    with progress("grid", len(grid.entries), "workloads") as shown:
+        for entry in grid.entries:
+            planned = [(pair, config, actors) for e, pair, config, actors in plan if e is entry]
+            entry_results = evaluate_entry(grid, entry, planned,
+                                           Path(path).parent / entry.config, log, given)
+            if entry.tune:
+                notes[entry.name] = tuning_note([row for row, _, _ in entry_results])
+            for bar_row, config, actors in entry_results:
+                result = bar_row.result
+                data = bar_row.to_json()
+                values = {"team_reward": result.team_reward, **result.metrics,
+                          **{f"reward_terms/{k}": v for k, v in result.reward_terms.items()}}
+                if config is not None:  # the hindsight plan is no policy to replay otherwise
+                    values.update(capacity_figures(entry, grid, config, actors, data))
+                label = "+".join(f"{r}={p}" for r, p in result.policies.items())
+                slug = re.sub(r"[^A-Za-z0-9._=+-]+", "_",
+                              f"{entry.name}--{label}--{bar_row.kind}")
+                (out_dir / f"{slug}.json").write_text(json.dumps(data, indent=2))
+                rows.append(GridRow(entry.name, {**result.policies, **bar_row.pair}, values,
+                                    bar_row.kind))
+                log(f"  {entry.name}: {bar_row.label}: team reward "
+                    f"{result.team_reward['mean']:.4g}")
+            shown.update()
     write_tables(grid, rows, out_dir, notes)
     plot_grid(grid, rows, out_dir / "grid.png")
     return rows

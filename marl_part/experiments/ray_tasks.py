@@ -15,6 +15,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from marl_part import interrupts
 from marl_part.errors import InputError
 from marl_part.evaluation.tasks import Call, OnDone
 
@@ -50,6 +51,7 @@ def connect(address: str | None) -> None:
     except (ConnectionError, ValueError) as exc:
         raise InputError(f"no Ray cluster to join: {exc}", f"--ray {address or ''}".strip()
                          ) from None
+    interrupts.reclaim()  # Ray's local instance ends when this process does (atexit)
 
 
 def _run(call: Call):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,9 @@ from marl_part.errors import InputError
 from marl_part.evaluation.policies import RUN_CONFIG_FILE
 from marl_part.experiments.ablation import eval_curve, trained_score
 from marl_part.experiments.ray_tasks import CPUS_PER_TASK, MAX_RETRIES, connect
-from marl_part.experiments.rundir import new_run_dir, read_json
+from marl_part.experiments.rundir import held, new_run_dir, read_json
 from marl_part.experiments.training_run import check_learnable, write_resolved_config
+from marl_part.progress import advance, log_above, progress
 from marl_part.trainers.team_logger import EVAL_REWARD
 
 ENV_STEP = "env_step"  # ASHA's time axis: env steps at each evaluation
@@ -66,7 +68,7 @@ def _draw(values: SweepRange, rng: np.random.Generator) -> Any:
 
 
 def run_sweep(config_path: str, overrides: list[str], address: str | None,
-              log=print) -> Path:
+              log=log_above) -> Path:
     """Run the config's sweep on the Ray cluster at ``address``; the output folder."""
     base = load_config(config_path, overrides)
     if base.sweep is None:
@@ -76,23 +78,26 @@ def run_sweep(config_path: str, overrides: list[str], address: str | None,
     connect(address)
     out = new_run_dir(f"{base.name}-sweep").resolve()  # trials run in other folders
     write_resolved_config(base, out, only_changed=True)
-    return _sweep(out, log)
+    with held(out):
+        return _sweep(out, log)
 
 
-def resume_sweep(out: Path, address: str | None, log=print) -> Path:
+def resume_sweep(out: Path, address: str | None, log=log_above) -> Path:
     """Finish a killed sweep in its folder ``out``: Tune keeps the trials it finished
     (completed or stopped), runs the others again, each from its checkpoint."""
     if not (out / RUN_CONFIG_FILE).is_file() or load_config(out / RUN_CONFIG_FILE).sweep is None:
         raise InputError("not a sweep folder (no config.yaml with a sweep: section)", str(out))
     connect(address)
-    return _sweep(out.resolve(), log)
+    with held(out.resolve()):
+        return _sweep(out.resolve(), log)
 
 
 def _sweep(out: Path, log) -> Path:
     base = load_config(out / RUN_CONFIG_FILE)
     trials = draw_trials(base.sweep, base.seed)
     log(f"sweep: {len(trials)} trials ({base.sweep.search}) in {out}")
-    errors = _fit(out, base, trials)
+    with progress("sweep", len(trials), "trials"):
+        errors = _fit(out, base, trials)
     rows = [_row(out / name, values, errors.get(name)) for name, values in
             zip(_names(trials), trials)]
     completed = [row for row in rows if row["status"] == "completed"]
@@ -136,9 +141,19 @@ def _trial(config: dict, base_path: str, out: str) -> None:
 
 def _fit(out: Path, base: Config, trials: list[dict]) -> dict[str, Exception | None]:
     """Run the trials on Ray Tune with ASHA, or finish those of an earlier attempt
-    whose state Tune saved in ``out/tune``; each trial's error (or None), by name."""
+    whose state Tune saved in ``out/tune``, counting each that ends on the innermost
+    progress bar; each trial's error (or None), by name."""
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
+
+    class Finished(tune.Callback):
+        """Counts each trial that ends: completed, stopped or failed (of this attempt:
+        a resumed sweep's bar does not count the trials an earlier one finished)."""
+
+        def on_trial_complete(self, iteration, trials, trial, **info):
+            advance()
+
+        on_trial_error = on_trial_complete
 
     sweep, train = base.sweep, base.train
     points = [{"name": name, "set": _settings(values)}
@@ -150,6 +165,9 @@ def _fit(out: Path, base: Config, trials: list[dict]) -> dict[str, Exception | N
     scheduler = ASHAScheduler(time_attr=ENV_STEP, max_t=train.budget_env_steps + 1,
                               grace_period=sweep.grace_evaluations * train.eval_every_env_steps,
                               reduction_factor=sweep.reduction_factor)
+    # a signal stops the driver as any command's (marl_part.interrupts), not Tune's way,
+    # which would return as if the sweep were done; sweep --resume finishes it
+    os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
     if tune.Tuner.can_restore(out / TUNE_FOLDER):
         tuner = tune.Tuner.restore(str(out / TUNE_FOLDER), trainable, resume_unfinished=True,
                                    resume_errored=True)
@@ -161,7 +179,8 @@ def _fit(out: Path, base: Config, trials: list[dict]) -> dict[str, Exception | N
         tune_config=tune.TuneConfig(metric=sweep.metric, mode="max", scheduler=scheduler,
                                     reuse_actors=True),
         run_config=tune.RunConfig(name=TUNE_FOLDER, storage_path=str(out), verbose=0,
-                                  failure_config=tune.FailureConfig(max_failures=MAX_RETRIES)))
+                                  failure_config=tune.FailureConfig(max_failures=MAX_RETRIES),
+                                  callbacks=[Finished()]))
     return _errors(tuner.fit())
 
 

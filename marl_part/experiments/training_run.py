@@ -18,14 +18,21 @@ import numpy as np
 import yaml
 
 from marl_part import typed_yaml
-from marl_part.config import Config, load_config
+from marl_part.config import Config
 from marl_part.envs.vector_env import make_vector_env
 from marl_part.errors import InputError
 from marl_part.evaluation.evaluate import EvalResult, evaluate, period_episodes
-from marl_part.evaluation.policies import CHECKPOINT_FILE, RUN_CONFIG_FILE, checkpoint_actors
+from marl_part.evaluation.policies import RUN_CONFIG_FILE, checkpoint_actors
 from marl_part.evaluation.tuning import BarRow, classical_bar
-from marl_part.experiments.comparison import comparison_markdown, comparison_rows
-from marl_part.experiments.rundir import new_run_dir, write_json_atomic
+from marl_part.experiments.comparison import (
+    PICTURE,
+    comparison_markdown,
+    comparison_rows,
+    draw_comparison,
+    mean_terms,
+)
+from marl_part.experiments.rundir import held, new_run_dir, write_json_atomic
+from marl_part.progress import log_above
 from marl_part.scenarios import load_scenario
 from marl_part.trainers.configs import check_agent_names, check_item_network
 
@@ -45,6 +52,10 @@ def check_learnable(config: Config) -> list[str]:
     check_item_network(getattr(config.learner, "item_network", False),
                        [role for role in agents if role in item_features])
     check_agent_names(config.learner, list(fills))
+    if getattr(config.learner, "key_credit", "team") != "team" and "partitioner" not in agents:
+        raise InputError("learner.key_credit credits the partitioner's hot keys, but this "
+                         f"config learns only {', '.join(agents)}; set learner.key_credit=team",
+                         key="learner.key_credit")
     if config.train.imitation is not None and not config.teachers():
         raise InputError(f"imitation.teacher teaches {sorted(config.train.imitation.teacher)}, "
                          f"none of the learned roles {agents}", key="train.imitation")
@@ -80,12 +91,14 @@ def train_run(config: Config, run_dir: Path, resume: bool = False,
               on_evaluation: Callable[[int, float], None] | None = None) -> dict:
     """Train ``config``'s learner in ``run_dir``, then evaluate it (``summary["eval"]``,
     with the result object under ``"result"``) and compare it with the baselines;
-    ``on_evaluation(env_step, eval_reward)`` hears every evaluation during training."""
-    summary = train_only(config, run_dir, resume, init_from, show_progress, on_evaluation)
-    learned = final_evaluation(config, run_dir)
-    summary["eval"], summary["result"] = learned.to_json(), learned
-    summary["comparison"], summary["bar"] = compare(config, run_dir, learned,
-                                                    print if show_progress else _quiet)
+    ``on_evaluation(env_step, eval_reward)`` hears every evaluation during training. No
+    other process may work in ``run_dir`` meanwhile (:func:`held`)."""
+    with held(run_dir):
+        summary = train_only(config, run_dir, resume, init_from, show_progress, on_evaluation)
+        learned = final_evaluation(config, run_dir)
+        summary["eval"], summary["result"] = learned.to_json(), learned
+        summary["comparison"], summary["bar"] = compare(config, run_dir, learned,
+                                                        log_above if show_progress else _quiet)
     return summary
 
 
@@ -98,7 +111,8 @@ def train_only(config: Config, run_dir: Path, resume: bool = False,
 
     check_learnable(config)
     settings = config.train
-    train_envs = make_vector_env(config, settings.n_envs, config.teachers())
+    train_envs = make_vector_env(config, settings.n_envs, config.teachers(), key_credit=getattr(
+        config.learner, "key_credit", "team") == "difference")
     return train(config.learner, train_envs.get_env_attr("layout")[0], lambda: train_envs,
                  lambda: make_vector_env(config, settings.eval_episodes, period="validation",
                                          starts=validation_starts(config)),
@@ -117,28 +131,39 @@ def validation_starts(config: Config) -> np.ndarray:
 
 
 def final_evaluation(config: Config, run_dir: Path) -> EvalResult:
+    """The learned team on ``train.final_episodes`` x ``train.final_seeds``, written to
+    ``eval.json``."""
+    result = evaluate_team(config, run_dir, config.train.final_episodes,
+                           config.train.final_seeds)
+    write_json_atomic(run_dir / "eval.json", result.to_json())
+    return result
+
+
+def evaluate_team(config: Config, run_dir: Path, episodes: int | None,
+                  seeds: int) -> EvalResult:
     """The learned team, every learned role from the run's checkpoint, as ``eval`` does."""
     policies = {role: str(run_dir) for role, fill in config.role_fills().items()
                 if fill == "learn"}
     actors = checkpoint_actors(config, policies)
     labels = {**config.role_fills(), **{role: f"{config.learner.algorithm} ({run_dir.name})"
                                         for role in policies}}
-    result = evaluate(config, actors, config.train.final_episodes, config.train.final_seeds,
-                      labels)
-    write_json_atomic(run_dir / "eval.json", result.to_json())
-    return result
+    return evaluate(config, actors, episodes, seeds, labels)
 
 
 def compare(config: Config, run_dir: Path, learned: EvalResult,
-            log=print) -> tuple[list[dict], list[BarRow]]:
+            log=log_above) -> tuple[list[dict], list[BarRow]]:
     """The learned team beside each ``train.compare_with`` pair at its defaults and
-    tuned, and the oracle static; ``comparison.md`` and ``comparison.json``."""
+    tuned, the oracle static and the hindsight plan; ``comparison.md`` (showing
+    ``comparison.png``) and ``comparison.json``."""
     settings = config.train
     bar = (classical_bar(config, settings.compare_with, config.tune, settings.final_episodes,
                          settings.final_seeds, log) if settings.compare_with else [])
-    rows = comparison_rows([(f"learned {config.learner.algorithm}", learned)], bar)
+    label = f"learned {config.learner.algorithm}"
+    rows = comparison_rows([(label, learned)], bar)
+    picture = draw_comparison(config, (label, learned), bar, [(label, mean_terms(learned))],
+                              run_dir / PICTURE)
     (run_dir / "comparison.md").write_text(
-        comparison_markdown(rows, bar, learned))
+        f"{comparison_markdown(rows, bar, learned)}\n{picture}\n")
     (run_dir / "comparison.json").write_text(
         json.dumps([row.to_json() for row in bar], indent=2, default=str) + "\n")
     return rows, bar
@@ -146,12 +171,3 @@ def compare(config: Config, run_dir: Path, learned: EvalResult,
 
 def _quiet(_text: str) -> None:
     """A log that prints nothing."""
-
-
-def resume_config(run_dir: Path) -> Config:
-    """The config a run was started with (to resume it)."""
-    if not (run_dir / CHECKPOINT_FILE).is_file():
-        raise InputError("no checkpoint to resume from", str(run_dir))
-    return load_config(run_dir / RUN_CONFIG_FILE)
-
-

@@ -21,9 +21,10 @@ from marl_part.evaluation.tuning import best_row, classical_bar
 from marl_part.experiments.comparison import comparison_markdown, comparison_rows
 from marl_part.experiments.rundir import new_run_dir
 from marl_part.experiments.training_run import write_resolved_config
+from marl_part.progress import log_above
 
 
-def run_tune(config_path: str, overrides: list[str], log=print,
+def run_tune(config_path: str, overrides: list[str], log=log_above,
              run_all: Runner = run_in_turn) -> Path:
     """Tune the config's pairs (each pair one call of ``run_all``); the run directory."""
     config = load_config(config_path, overrides)

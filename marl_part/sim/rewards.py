@@ -8,9 +8,12 @@ logged under its name, and the terms add up to the team reward.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from marl_part.sim.world import StepRecord, World
+if TYPE_CHECKING:  # types only: the world steps, then its reward is read
+    from marl_part.sim.world import StepRecord, World
 
 
 def _dedup_loss(record: StepRecord, world: World) -> np.ndarray:

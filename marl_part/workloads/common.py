@@ -1,4 +1,5 @@
-"""What every workload source shares: batching, trace files, table columns."""
+"""What every workload source shares: batching, trace files, table columns (pandas is
+imported where a table is read, so that configs load without it)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import gzip
 import io
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from marl_part.errors import InputError, one_of
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MAX_TRACE_BYTES = 2**28  # a trace file, uncompressed
 MAX_TUPLES = 20_000_000  # tuples of a workload (a zipf stream's, before ``limit``)
@@ -51,6 +55,8 @@ def read_table(path: Path, columns: list[str], nrows: int | None = None,
                **read_csv_args) -> pd.DataFrame:
     """Read the named columns of a CSV/CSV.gz; name the columns that exist if one is
     missing; refuse a file with no data lines."""
+    import pandas as pd
+
     text = read_text(path)
     try:
         header = pd.read_csv(io.StringIO(text), nrows=0, **read_csv_args).columns
@@ -74,6 +80,8 @@ def read_table(path: Path, columns: list[str], nrows: int | None = None,
 def numeric_column(table: pd.DataFrame, column: str, path: Path, header_lines: int = 1) -> np.ndarray:
     """A column as float64: finite, not negative (times, work and sizes all are); the
     first value that is not is reported with its line."""
+    import pandas as pd
+
     values = pd.to_numeric(table[column], errors="coerce").to_numpy(np.float64)
     _report_first_bad(np.isnan(values), table[column], column, path, header_lines, "a number")
     _report_first_bad(np.isinf(values), table[column], column, path, header_lines,
@@ -85,6 +93,8 @@ def numeric_column(table: pd.DataFrame, column: str, path: Path, header_lines: i
 
 def time_column(table: pd.DataFrame, column: str, path: Path) -> np.ndarray:
     """Seconds as float64, from numbers (Unix seconds) or date-times after 1970."""
+    import pandas as pd
+
     raw = table[column]
     if pd.api.types.is_numeric_dtype(raw) or not pd.isna(pd.to_numeric(raw.iloc[:1], errors="coerce")).all():
         return numeric_column(table, column, path)  # numbers, judged by the first row

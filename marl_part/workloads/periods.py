@@ -10,17 +10,20 @@ whole stream, and every table says that nothing was held out.
 
 Scoring and tuning play the period's *non-overlapping* episodes (:func:`tiled_starts`),
 so that each is an independent sample; training draws its episode starts at random
-within its period.
+within its period. Date-times are read with pandas, imported where one is.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from marl_part.errors import FieldError, InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PERIODS = ("train", "validation", "test")
 
@@ -101,6 +104,8 @@ def tiled_starts(bounds: tuple[int, int], episode_length: int,
 def _parse(name: str, text: str) -> int | pd.Timestamp:
     if text.strip().isdigit():
         return int(text)
+    import pandas as pd
+
     try:
         return pd.Timestamp(text, tz="UTC")
     except (ValueError, TypeError):
@@ -115,6 +120,8 @@ def _batch_index(name: str, text: str, n_batches: int, batch_time: np.ndarray | 
         raise InputError(f"{name} begins at a date-time ({text}), but this workload's "
                          "micro-batches have no times; give a batch index",
                          key="workload.periods")
+    import pandas as pd
+
     seconds = (value - pd.Timestamp(0, tz="UTC")).total_seconds()
     return int(np.searchsorted(batch_time, seconds, side="left"))
 
@@ -123,6 +130,8 @@ def _span(bounds: tuple[int, int], batch_time: np.ndarray | None) -> str:
     start, end = bounds
     text = f"[{start}, {end})"
     if batch_time is not None:
+        import pandas as pd
+
         first = pd.Timestamp(batch_time[start], unit="s")
         last = pd.Timestamp(batch_time[end - 1], unit="s")
         text += f" {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M}"

@@ -1,4 +1,5 @@
-"""Gathering one CSR segment per env into flat arrays, in one compiled pass."""
+"""Compiled passes over grouped arrays: gathering one CSR segment per env into flat
+arrays, ranking tuples among those of their key."""
 
 from __future__ import annotations
 
@@ -29,3 +30,14 @@ def _gather(first, starts):
             index[j] = first[s] + j - starts[s]
             owner[j] = s
     return index, owner
+
+
+@numba.njit(cache=True)
+def occurrences(keys, n_keys):
+    """The rank of each tuple among the tuples of its key, and each key's count."""
+    counts = np.zeros(n_keys, dtype=np.int64)
+    rank = np.empty(len(keys), dtype=np.int64)
+    for i in range(len(keys)):
+        rank[i] = counts[keys[i]]
+        counts[keys[i]] += 1
+    return rank, counts

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 
 from marl_part.errors import InputError
 from marl_part.workloads.common import read_text, resolve
@@ -45,6 +44,8 @@ def parse_swf(path: Path, limit: int | None = None) -> np.ndarray:
     """The jobs of an SWF file as a (jobs, 18) float array; a line with another number
     of fields, a field that is not a finite number or a negative submit time is refused
     with its line number (-1, SWF's "unknown", is allowed elsewhere)."""
+    import pandas as pd
+
     lines = read_text(path).splitlines()
     numbers, rows = [], []
     for number, line in enumerate(lines, 1):

@@ -3,18 +3,18 @@
 A *tuple* is the unit a router places: a word, a file event, a job, a request or a
 backup region. It has a key, an amount of work, an optional arrival time and a
 *content*: one or more chunks, each a fingerprint with a size in bytes. Traces that
-carry no content get it from :func:`content_model`.
+carry no content get it from :func:`content_model`. The compiled kernels
+(:mod:`~marl_part.workloads.ragged`) are imported where they run, so that configs,
+whose readers name this module, load without numba.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numba
 import numpy as np
 
 from marl_part.errors import FieldError
-from marl_part.workloads.ragged import gather_segments
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,8 @@ class Trace:
     def take(self, index: np.ndarray) -> Trace:
         """The tuples ``index`` (any order, repeats allowed) as a trace of their own, with
         their content and per-tuple extras."""
+        from marl_part.workloads.ragged import gather_segments
+
         content = {}
         if self.has_content:
             chunks, _, starts = gather_segments(self.content_offsets, index)
@@ -101,7 +103,9 @@ def content_model(keys: np.ndarray, n_keys: int, model: ContentModel) -> np.ndar
     """Dense fingerprint ids, one per tuple: (key, content version) pairs, numbered by
     key, then version. A key's versions are contiguous from 0 (each tuple raises it by
     at most ``change_rate`` <= 1), so its ids are an offset plus the version."""
-    occurrence, counts = _occurrences(keys, n_keys)
+    from marl_part.workloads.ragged import occurrences
+
+    occurrence, counts = occurrences(keys, n_keys)
     phase = np.random.default_rng(model.seed).random(n_keys)
     version = np.floor(occurrence * model.change_rate + phase[keys]).astype(np.int64)
     versions = np.zeros(n_keys, dtype=np.int64)  # distinct versions of each key
@@ -111,23 +115,12 @@ def content_model(keys: np.ndarray, n_keys: int, model: ContentModel) -> np.ndar
     return first_id[keys] + version
 
 
-@numba.njit(cache=True)
-def _occurrences(keys, n_keys):
-    """The rank of each tuple among the tuples of its key, and each key's count."""
-    counts = np.zeros(n_keys, dtype=np.int64)
-    rank = np.empty(len(keys), dtype=np.int64)
-    for i in range(len(keys)):
-        rank[i] = counts[keys[i]]
-        counts[keys[i]] += 1
-    return rank, counts
-
-
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # splitmix64's increment
 
 
-@numba.njit(cache=True, inline="always")
 def mix64(z):
-    """splitmix64's finalizer: a fixed 64-bit mix (scalars or uint64 arrays)."""
+    """splitmix64's finalizer: a fixed 64-bit mix of uint64 arrays (compiled for the
+    kernels' scalars in :mod:`marl_part.baselines.common`)."""
     z = z ^ (z >> np.uint64(30))
     z = z * np.uint64(0xBF58476D1CE4E5B9)
     z = z ^ (z >> np.uint64(27))

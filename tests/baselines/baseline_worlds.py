@@ -9,7 +9,8 @@ import numpy as np
 from marl_part.config import load_config
 from marl_part.envs.simulation import Simulation
 from marl_part.sim.cluster import ClusterConfig, NodeType
-from marl_part.sim.world import PartitionerConfig, SchedulerConfig, World, WorldSettings
+from marl_part.sim.settings import PartitionerConfig, SchedulerConfig, WorldSettings
+from marl_part.sim.world import World
 from marl_part.workloads.batches import aggregate, batch_bounds_by_count
 from marl_part.workloads.trace import Trace, stable_key_hash
 

@@ -9,7 +9,7 @@ from baseline_worlds import tiny_world
 from marl_part.baselines.greedy import LPT
 from marl_part.errors import InputError
 from marl_part.sim import features
-from marl_part.sim.world import PartitionerConfig
+from marl_part.sim.settings import PartitionerConfig
 
 # one batch: key 0 has 6 tuples, key 1 has 4, key 2 has 3, key 3 has 1 (work 1 each)
 KEYS = [0] * 6 + [1] * 4 + [2] * 3 + [3]

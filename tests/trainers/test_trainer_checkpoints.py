@@ -89,7 +89,8 @@ def test_checkpoint_round_trip_restores_everything(name, tmp_path):
     assert optimizer_state and all(s["step"] > 0 for s in optimizer_state.values())
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == draws
     assert checkpoint["progress"] == {"epoch": 3, "env_step": 768, "update_step": 3,
-                                      "cumulative": {"metrics/deadline_miss": 7.0}}
+                                      "cumulative": {"metrics/deadline_miss": 7.0},
+                                      "unwritten": None, "evaluation_due": True}
     if config.on_policy:
         assert restored.value_norm.debiasing_term > 0
         assert torch.equal(restored.value_norm.running_mean, algorithm.value_norm.running_mean)
